@@ -1,0 +1,64 @@
+# Open311 GeoReport v2 server. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PYTHON      ?= python3
+PY          := $(VENV)/bin/python
+OPEN311     := $(VENV)/bin/open311
+BIND        ?= 127.0.0.1:8000
+WORKERS     ?= 2
+DEMO        ?= jurisdictions/lacity.org
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help deps venv db run test lint openapi bench clean stop
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+deps: ## Install PostgreSQL + PostGIS and python3-venv from apt when missing
+	@if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || \
+	    ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+	  echo "installing PostgreSQL + PostGIS (apt)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-common postgresql python3-venv >/dev/null && \
+	  PGV=$$(ls /usr/lib/postgresql | sort -n | tail -1) && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-$$PGV-postgis-3 >/dev/null; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(VENV)/.installed ## Make the virtualenv with the project installed
+
+db: deps venv ## Start the private PostGIS cluster (unless OPEN311_DATABASE_URL is set)
+	@if [ -z "$$OPEN311_DATABASE_URL" ]; then $(PY) -m open311.pgcluster start; fi
+	$(OPEN311) db upgrade
+
+run: db ## Install what is missing, load the demo city, make a demo key, serve on $(BIND)
+	$(OPEN311) jurisdictions load $(DEMO)
+	@KEY=$$($(OPEN311) keys create --name demo --replace --quiet) && \
+	  echo && echo "Demo API key (a new one each run): $$KEY" && \
+	  echo "Try:" && \
+	  echo "  curl -s http://$(BIND)/open311/v2/services.json" && \
+	  echo "  curl -s -X POST http://$(BIND)/open311/v2/requests.json -d api_key=$$KEY -d service_code=OTHER -d lat=34.0537 -d long=-118.2428 -d 'description=Pothole outside City Hall'" && echo
+	$(OPEN311) serve --bind $(BIND) --workers $(WORKERS)
+
+test: deps venv ## Run the whole test suite (starts its own PostGIS cluster)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: venv ## ruff
+	$(VENV)/bin/ruff check open311 schemas geo tests wsgi.py
+
+openapi: db ## Rewrite openapi.yaml from the code
+	$(OPEN311) openapi write --format yaml openapi.yaml
+
+stop: ## Stop the private PostGIS cluster
+	@[ ! -x $(PY) ] || $(PY) -m open311.pgcluster stop
+
+clean: stop ## Remove the virtualenv and the private cluster's data
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Spatial helpers on shapely: points, boundaries. A leaf: imports nothing of ours."""

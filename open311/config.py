@@ -1,0 +1,76 @@
+"""Configuration: defaults -> instance file -> OPEN311_* environment -> a mapping (tests).
+
+Every setting is documented in README.md ("Configuration"). Environment variables carry the
+``OPEN311_`` prefix: ``OPEN311_MAX_REQUESTS=500`` sets ``MAX_REQUESTS``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Where the data lives. Empty: the project's private PostGIS cluster (var/pgdata).
+    "DATABASE_URL": "",
+    # The most requests one GET requests answer holds (advertised in discovery).
+    "MAX_REQUESTS": 1000,
+    # The window GET requests covers when no dates are given, in days.
+    "DEFAULT_WINDOW_DAYS": 90,
+    # The largest request body accepted, in bytes (larger: 413).
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Discovery: who runs this endpoint, how to get a key, what kind of endpoint it is.
+    "CONTACT": "",
+    # Empty: the jurisdictions' own texts (jurisdiction.yaml).
+    "KEY_SERVICE": "",
+    "ENDPOINT_TYPE": "production",
+    # The public base URL of the GeoReport endpoint as clients reach it (behind a proxy).
+    # Empty: derived from each request's host.
+    "BASE_URL": "",
+    # Logging level of the application loggers.
+    "LOG_LEVEL": "INFO",
+    # Database pool (per worker process).
+    "DB_POOL_SIZE": 5,
+    "DB_MAX_OVERFLOW": 10,
+}
+
+INT_SETTINGS = {"MAX_REQUESTS", "DEFAULT_WINDOW_DAYS", "MAX_CONTENT_LENGTH", "DB_POOL_SIZE",
+                "DB_MAX_OVERFLOW"}
+PREFIX = "OPEN311_"
+
+
+def load_config(overrides: Mapping[str, Any] | None = None,
+                instance_file: str | None = None,
+                environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the settings mapping; later sources win over earlier ones."""
+    config = dict(DEFAULTS)
+    instance_file = instance_file or (environ or os.environ).get(f"{PREFIX}CONFIG_FILE")
+    if instance_file:
+        namespace: dict[str, Any] = {}
+        with open(instance_file, encoding="utf-8") as fh:
+            exec(compile(fh.read(), instance_file, "exec"), namespace)  # noqa: S102 - operator's file
+        config.update({k: v for k, v in namespace.items() if k.isupper()})
+    for key, value in (environ if environ is not None else os.environ).items():
+        if key.startswith(PREFIX) and key != f"{PREFIX}CONFIG_FILE":
+            config[key[len(PREFIX):]] = value
+    if overrides:
+        config.update(overrides)
+    for key in INT_SETTINGS:
+        try:
+            config[key] = int(config[key])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{PREFIX}{key} must be an integer, not {config[key]!r}") from exc
+    if config["MAX_REQUESTS"] < 1:
+        raise ValueError(f"{PREFIX}MAX_REQUESTS must be at least 1")
+    if config["ENDPOINT_TYPE"] not in ("production", "test"):
+        raise ValueError(f"{PREFIX}ENDPOINT_TYPE must be 'production' or 'test'")
+    return config
+
+
+def database_url(config: Mapping[str, Any]) -> str:
+    """The configured database, or the private cluster's (started when needed)."""
+    if config.get("DATABASE_URL"):
+        return str(config["DATABASE_URL"])
+    from open311.pgcluster import Cluster
+
+    return Cluster().ensure_database("open311")

@@ -1,0 +1,101 @@
+"""One payload, two renderings: JSON (the Spark convention) and XML.
+
+A payload is plain data: dicts (key order kept), lists, str, int, float, bool and None.
+JSON is ``json.dumps`` of it. XML follows the Spark mapping the spec's JSON was derived
+from: the root element wraps the payload; a list becomes repeated children named by the
+singular of its container (``services/service``, ``service_requests/request``,
+``errors/error``, ``attributes/attribute``, ``values/value``); booleans are ``true``/``false``;
+``None`` is an empty element.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import Any
+from xml.sax.saxutils import escape
+
+from flask import Response
+
+XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+
+# Container element -> element of each item. Others strip a trailing "s".
+SINGULAR = {
+    "service_requests": "request",
+    "service_request_updates": "request_update",
+    "errors": "error",
+    "services": "service",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+}
+
+
+class Format(str, enum.Enum):
+    JSON = "json"
+    XML = "xml"
+
+    @property
+    def content_type(self) -> str:
+        if self is Format.JSON:
+            return "application/json; charset=utf-8"
+        return "text/xml; charset=utf-8"
+
+    @classmethod
+    def from_path(cls, path: str) -> Format:
+        """The format a URL asks for: XML for ``*.xml``, JSON for anything else."""
+        return cls.XML if path.lower().endswith(".xml") else cls.JSON
+
+
+def singular(container: str) -> str:
+    if container in SINGULAR:
+        return SINGULAR[container]
+    return container[:-1] if container.endswith("s") else container
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return escape(str(value))
+
+
+def _xml(name: str, value: Any, out: list[str]) -> None:
+    if isinstance(value, dict):
+        out.append(f"<{name}>")
+        for key, item in value.items():
+            _xml(key, item, out)
+        out.append(f"</{name}>")
+    elif isinstance(value, list):
+        if not value:
+            out.append(f"<{name}/>")
+            return
+        out.append(f"<{name}>")
+        child = singular(name)
+        for item in value:
+            _xml(child, item, out)
+        out.append(f"</{name}>")
+    else:
+        text = _scalar(value)
+        out.append(f"<{name}>{text}</{name}>" if text else f"<{name}/>")
+
+
+def to_xml(payload: Any, root: str) -> str:
+    out: list[str] = [XML_DECLARATION]
+    _xml(root, payload, out)
+    return "".join(out)
+
+
+def to_json(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def render(payload: Any, root: str, fmt: Format, status: int = 200,
+           headers: dict[str, str] | None = None) -> Response:
+    body = to_xml(payload, root) if fmt is Format.XML else to_json(payload)
+    return Response(body.encode("utf-8"), status=status, headers=headers,
+                    content_type=fmt.content_type)

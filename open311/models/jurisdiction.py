@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from open311.models.base import Base, Timestamps
+
+
+class Jurisdiction(Timestamps, Base):
+    """A city, county or region served by this server, with its boundary."""
+
+    __tablename__ = "jurisdiction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The GeoReport jurisdiction_id (e.g. "lacity.org").
+    jurisdiction_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    contact: Mapped[str] = mapped_column(sa.Text, default="")
+    key_service: Mapped[str] = mapped_column(sa.Text, default="")
+    boundary: Mapped[Any] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+    settings: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+    services = relationship("Service", back_populates="jurisdiction",
+                            order_by="Service.position")
+
+    __table_args__ = (
+        sa.Index("ix_jurisdiction_boundary", "boundary", postgresql_using="gist"),
+    )

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from open311.models.base import Base
+
+TZ = sa.DateTime(timezone=True)
+
+
+class ServiceRequest(Base):
+    """The public record of a service request. Personal data lives in RequestContact."""
+
+    __tablename__ = "service_request"
+
+    # The public service_request_id is this number, as a string.
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    jurisdiction_pk: Mapped[int] = mapped_column(sa.ForeignKey("jurisdiction.id"))
+    service_pk: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    status: Mapped[str] = mapped_column(sa.String(6), default="open")
+    status_notes: Mapped[str | None] = mapped_column(sa.Text)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    agency_responsible: Mapped[str | None] = mapped_column(sa.String(200))
+    service_notice: Mapped[str | None] = mapped_column(sa.Text)
+    requested_datetime: Mapped[dt.datetime] = mapped_column(TZ, server_default=sa.func.now())
+    updated_datetime: Mapped[dt.datetime] = mapped_column(TZ, server_default=sa.func.now())
+    expected_datetime: Mapped[dt.datetime | None] = mapped_column(TZ)
+    address: Mapped[str | None] = mapped_column(sa.String(500))
+    address_id: Mapped[str | None] = mapped_column(sa.String(100))
+    zipcode: Mapped[str | None] = mapped_column(sa.String(20))
+    location: Mapped[Any] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
+    media_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    # The submitted attribute values, {code: value or [values]}.
+    attributes: Mapped[dict] = mapped_column(JSONB, default=dict)
+    # The app (API key) that submitted it.
+    api_key_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id"))
+    # Batch services: the token answered to the POST, resolvable at tokens/{token}.
+    token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # NULL while a batch request waits to be accepted; such a request is not public yet.
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(TZ)
+
+    service = relationship("Service")
+    jurisdiction = relationship("Jurisdiction")
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.text("status IN ('open', 'closed')"), name="status"),
+        # GET requests: newest first within a jurisdiction, public rows only.
+        sa.Index("ix_service_request_newest", "jurisdiction_pk",
+                 sa.text("requested_datetime DESC"), sa.text("id DESC"),
+                 postgresql_where=sa.text("accepted_at IS NOT NULL")),
+        sa.Index("ix_service_request_service_newest", "service_pk",
+                 sa.text("requested_datetime DESC"), sa.text("id DESC"),
+                 postgresql_where=sa.text("accepted_at IS NOT NULL")),
+        sa.Index("ix_service_request_location", "location", postgresql_using="gist"),
+    )
+
+
+class RequestContact(Base):
+    """Personal data sent with a request. Never part of any public output or log."""
+
+    __tablename__ = "request_contact"
+
+    request_pk: Mapped[int] = mapped_column(
+        sa.ForeignKey("service_request.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    first_name: Mapped[str | None] = mapped_column(sa.String(100))
+    last_name: Mapped[str | None] = mapped_column(sa.String(100))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    device_id: Mapped[str | None] = mapped_column(sa.String(200))
+    account_id: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class RequestEvent(Base):
+    """The history of a request: opened, accepted, status changes."""
+
+    __tablename__ = "request_event"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    request_pk: Mapped[int] = mapped_column(
+        sa.ForeignKey("service_request.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(6))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[dt.datetime] = mapped_column(TZ, server_default=sa.func.now())
+    api_key_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id"))

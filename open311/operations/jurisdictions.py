@@ -1,0 +1,29 @@
+"""Which jurisdiction a call is about."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from open311.errors import BadRequest, NotFound
+from open311.models import Jurisdiction
+from open311.repository import jurisdictions as repo
+
+
+def resolve_jurisdiction(session: Session, jurisdiction_id: str | None) -> Jurisdiction:
+    """The named jurisdiction (404 when unknown), or the only one this server has.
+
+    ``jurisdiction_id`` is optional while the server serves one jurisdiction; with several
+    it is required (400).
+    """
+    if jurisdiction_id:
+        jurisdiction = repo.by_code(session, jurisdiction_id)
+        if jurisdiction is None:
+            raise NotFound(f"jurisdiction_id {jurisdiction_id!r} is not served here")
+        return jurisdiction
+    found = repo.first_two(session)
+    if not found:
+        raise NotFound("this server has no jurisdiction loaded yet")
+    if len(found) > 1:
+        raise BadRequest("jurisdiction_id is required: this server serves several "
+                         "jurisdictions (see discovery)")
+    return found[0]

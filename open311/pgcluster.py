@@ -1,0 +1,219 @@
+"""A private PostgreSQL + PostGIS cluster in the project's own data directory.
+
+This is the zero-configuration database of `make run` and `make test`: when
+``OPEN311_DATABASE_URL`` is not set, the project runs its own cluster with Debian's
+binaries (``initdb`` + ``pg_ctl``), listening on a Unix socket inside its data
+directory only (no TCP port, so it never clashes with another server and nobody
+else on the machine can reach it). PostgreSQL refuses to run as root; when started
+by root the cluster runs as the unprivileged ``postgres`` account that Debian's
+package creates.
+
+Usage: ``python -m open311.pgcluster start|stop|status|url [--data-dir DIR]``.
+Imports nothing of Flask: the test suite and the Makefile use it directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "var" / "pgdata"
+DB_USER = "open311"
+PORT = 5432  # only names the socket file: the cluster listens on no TCP port
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def _postgres_bindir() -> Path:
+    """The newest PostgreSQL whose PostGIS extension is installed."""
+    candidates = []
+    for initdb in glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        bindir = Path(initdb).parent
+        version = bindir.parent.name
+        if glob.glob(f"/usr/share/postgresql/{version}/extension/postgis.control"):
+            candidates.append((float(version), bindir))
+    if not candidates:
+        on_path = shutil.which("initdb")
+        if on_path:
+            return Path(on_path).parent
+        raise ClusterError(
+            "PostgreSQL with PostGIS is not installed: run `make deps` "
+            "(apt-get install postgresql postgresql-15-postgis-3)"
+        )
+    return max(candidates)[1]
+
+
+@dataclass
+class Cluster:
+    data_dir: Path = DEFAULT_DATA_DIR
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.data_dir
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir.parent / "postgresql.log"
+
+    def url(self, dbname: str = "open311") -> str:
+        return f"postgresql+psycopg://{DB_USER}@/{dbname}?host={self.socket_dir}&port={PORT}"
+
+    # -- running commands, as postgres when we are root -------------------------------------
+    def _as_owner(self, argv: list[str]) -> list[str]:
+        if os.geteuid() != 0:
+            return argv
+        return ["runuser", "-u", "postgres", "--", *argv]
+
+    def _run(self, argv: list[str], **kw) -> subprocess.CompletedProcess:
+        return subprocess.run(self._as_owner(argv), check=False, text=True, **kw)
+
+    def _prepare_dirs(self) -> None:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            self.data_dir.mkdir(mode=0o700, exist_ok=True)
+            os.chown(self.data_dir, owner.pw_uid, owner.pw_gid)
+            if not self.log_file.exists():
+                self.log_file.touch()
+            os.chown(self.log_file, owner.pw_uid, owner.pw_gid)
+            # the postgres account must be able to reach the data directory
+            probe = self._run(["test", "-w", str(self.data_dir)])
+            if probe.returncode != 0:
+                raise ClusterError(
+                    f"the postgres account cannot reach {self.data_dir}: give the folders "
+                    "above it o+x, or set OPEN311_DATABASE_URL to a server of your own"
+                )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        if not self.initialised():
+            return False
+        bindir = _postgres_bindir()
+        res = self._run([str(bindir / "pg_ctl"), "status", "-D", str(self.pgdata)],
+                        capture_output=True)
+        return res.returncode == 0
+
+    def init(self) -> None:
+        self._prepare_dirs()
+        if self.initialised():
+            return
+        bindir = _postgres_bindir()
+        res = self._run(
+            [str(bindir / "initdb"), "-D", str(self.pgdata), "-U", DB_USER,
+             "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C.UTF-8"],
+            capture_output=True,
+        )
+        if res.returncode != 0:
+            raise ClusterError(f"initdb failed:\n{res.stdout}\n{res.stderr}")
+        with open(self.pgdata / "postgresql.auto.conf", "a") as conf:
+            conf.write(
+                "listen_addresses = ''\n"
+                f"unix_socket_directories = '{self.socket_dir}'\n"
+                f"port = {PORT}\n"
+                "fsync = off\n"  # a development/test cluster: speed over crash safety
+                "synchronous_commit = off\n"
+                "full_page_writes = off\n"
+                "shared_buffers = 256MB\n"
+                "max_connections = 200\n"
+            )
+
+    def start(self) -> None:
+        self.init()
+        if self.running():
+            return
+        bindir = _postgres_bindir()
+        res = self._run(
+            [str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.pgdata),
+             "-l", str(self.log_file)],
+            capture_output=True,
+        )
+        if res.returncode != 0:
+            tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
+            raise ClusterError(f"pg_ctl start failed:\n{res.stdout}\n{res.stderr}\n{tail}")
+        for _ in range(100):
+            if self.running():
+                return
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if not self.running():
+            return
+        bindir = _postgres_bindir()
+        self._run([str(bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.pgdata)],
+                  capture_output=True)
+
+    def ensure_database(self, dbname: str, *, recreate: bool = False) -> str:
+        """Create `dbname` (with PostGIS) if missing; return its SQLAlchemy URL."""
+        self.start()
+        bindir = _postgres_bindir()
+        psql = [str(bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+                str(self.socket_dir), "-p", str(PORT), "-U", DB_USER]
+        if recreate:
+            self._run([*psql, "-d", "postgres", "-c", f'DROP DATABASE IF EXISTS "{dbname}"'],
+                      capture_output=True)
+        exists = self._run(
+            [*psql, "-d", "postgres", "-tAc",
+             f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'"],
+            capture_output=True,
+        )
+        if exists.stdout.strip() != "1":
+            res = self._run([*psql, "-d", "postgres", "-c", f'CREATE DATABASE "{dbname}"'],
+                            capture_output=True)
+            if res.returncode != 0:
+                raise ClusterError(f"createdb {dbname} failed: {res.stderr}")
+        res = self._run(
+            [*psql, "-d", dbname, "-c",
+             "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm;"],
+            capture_output=True,
+        )
+        if res.returncode != 0:
+            raise ClusterError(f"CREATE EXTENSION postgis failed: {res.stderr}")
+        return self.url(dbname)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m open311.pgcluster")
+    parser.add_argument("action", choices=["start", "stop", "status", "url", "ensure-db"])
+    parser.add_argument("--data-dir", type=Path,
+                        default=Path(os.environ.get("OPEN311_PGDATA", DEFAULT_DATA_DIR)))
+    parser.add_argument("--db", default="open311")
+    args = parser.parse_args(argv)
+    cluster = Cluster(args.data_dir.resolve())
+    try:
+        if args.action == "start":
+            cluster.start()
+            print(f"PostGIS cluster running in {cluster.data_dir}")
+        elif args.action == "stop":
+            cluster.stop()
+        elif args.action == "status":
+            print("running" if cluster.running() else "stopped")
+            return 0 if cluster.running() else 3
+        elif args.action == "url":
+            print(cluster.url(args.db))
+        elif args.action == "ensure-db":
+            print(cluster.ensure_database(args.db))
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Queries: select/add/flush only. No commit, no Flask."""

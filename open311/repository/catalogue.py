@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from open311.models import Service, ServiceAttribute
+
+
+def active_services(session: Session, jurisdiction_pk: int) -> list[tuple[Service, bool]]:
+    """The jurisdiction's active services in catalogue order, each with whether it has
+    attributes (the service list's ``metadata``)."""
+    has_attributes = sa.exists().where(ServiceAttribute.service_pk == Service.id)
+    rows = session.execute(
+        sa.select(Service, has_attributes)
+        .where(Service.jurisdiction_pk == jurisdiction_pk, Service.active.is_(True))
+        .order_by(Service.position, Service.service_code))
+    return [(service, bool(flag)) for service, flag in rows]
+
+
+def service_by_code(session: Session, jurisdiction_pk: int, service_code: str, *,
+                    with_attributes: bool = False,
+                    active_only: bool = True) -> Service | None:
+    query = sa.select(Service).where(Service.jurisdiction_pk == jurisdiction_pk,
+                                     Service.service_code == service_code)
+    if active_only:
+        query = query.where(Service.active.is_(True))
+    if with_attributes:
+        query = query.options(selectinload(Service.attributes))
+    return session.scalars(query).one_or_none()
+
+
+def service_ids_by_code(session: Session, jurisdiction_pk: int,
+                        codes: list[str]) -> dict[str, int]:
+    """Every service (active or not) of the jurisdiction with one of these codes."""
+    rows = session.execute(sa.select(Service.service_code, Service.id).where(
+        Service.jurisdiction_pk == jurisdiction_pk, Service.service_code.in_(codes)))
+    return dict(rows.tuples())

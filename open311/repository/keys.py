@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.models import ApiKey
+
+
+def by_hash(session: Session, key_hash: str) -> ApiKey | None:
+    return session.scalars(sa.select(ApiKey).where(ApiKey.key_hash == key_hash)).one_or_none()
+
+
+def add(session: Session, *, name: str, contact: str | None, prefix: str,
+        key_hash: str) -> ApiKey:
+    key = ApiKey(name=name, contact=contact, prefix=prefix, key_hash=key_hash)
+    session.add(key)
+    session.flush()
+    return key
+
+
+def all_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(sa.select(ApiKey).order_by(ApiKey.id)))
+
+
+def matching(session: Session, ident: str) -> list[ApiKey]:
+    """Keys whose id or prefix is `ident`."""
+    query = sa.select(ApiKey).where(ApiKey.prefix == ident)
+    if ident.isdigit():
+        query = sa.select(ApiKey).where(sa.or_(ApiKey.prefix == ident, ApiKey.id == int(ident)))
+    return list(session.scalars(query))
+
+
+def active_named(session: Session, name: str) -> list[ApiKey]:
+    return list(session.scalars(sa.select(ApiKey).where(ApiKey.name == name,
+                                                        ApiKey.revoked_at.is_(None))))
+
+
+def revoke(key: ApiKey, when: dt.datetime) -> None:
+    if key.revoked_at is None:
+        key.revoked_at = when

@@ -1,0 +1,14 @@
+"""HTTP only: parse -> call one operation -> render. One module per resource."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+from open311.routes import discovery, requests, services, tokens
+
+BLUEPRINTS = (discovery.blp, services.blp, requests.blp, tokens.blp)
+
+
+def register(api: Api) -> None:
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)

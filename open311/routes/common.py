@@ -1,0 +1,40 @@
+"""What every resource module shares: the blueprint factory and error documentation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app
+
+from open311.api import Open311Blueprint
+from open311.extensions import db
+from schemas import resources
+
+PREFIX = "/open311/v2"
+ERROR_TEXT = {
+    400: "Bad request: a parameter is missing or invalid (the description names it).",
+    403: "Missing, unknown or revoked api_key.",
+    404: "Unknown jurisdiction, service, request or token.",
+}
+
+
+def blueprint(name: str, description: str) -> Open311Blueprint:
+    return Open311Blueprint(name, __name__, url_prefix=PREFIX, description=description)
+
+
+def errors(blp: Open311Blueprint, *codes: int) -> Callable:
+    """Document the spec error bodies a view may answer."""
+    def decorate(func: Callable) -> Callable:
+        for code in reversed(codes):
+            func = blp.alt_response(code, schema=resources.SpecError(many=True),
+                                    description=ERROR_TEXT[code])(func)
+        return func
+    return decorate
+
+
+def session():
+    return db.session
+
+
+def setting(name: str):
+    return current_app.config[name]

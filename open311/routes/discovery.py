@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from flask import request
+
+from open311.api import Open311Blueprint
+from open311.formats import Format, render
+from open311.operations.discovery import get_discovery
+from open311.routes.common import PREFIX, session, setting
+from schemas import resources
+
+blp = Open311Blueprint("discovery", __name__, url_prefix="/open311",
+                       description="Service discovery: where the endpoint is and what it "
+                                   "speaks.")
+
+
+def _endpoint_url() -> str:
+    base = setting("BASE_URL")
+    return base.rstrip("/") if base else request.url_root.rstrip("/") + PREFIX
+
+
+def _discovery(fmt: Format):
+    payload = get_discovery(
+        session(), endpoint_url=_endpoint_url(), endpoint_type=setting("ENDPOINT_TYPE"),
+        contact=setting("CONTACT"), key_service=setting("KEY_SERVICE"),
+        max_requests=setting("MAX_REQUESTS"))
+    return render(payload, "discovery", fmt)
+
+
+@blp.route("/v2/discovery.<fmt:fmt>")
+@blp.response(200, resources.Discovery)
+def discovery(fmt: Format):
+    """Service discovery"""
+    return _discovery(fmt)
+
+
+@blp.route("/discovery.<fmt:fmt>")
+@blp.response(200, resources.Discovery)
+def root_discovery(fmt: Format):
+    """Service discovery (the same document, one level up)"""
+    return _discovery(fmt)

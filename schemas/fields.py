@@ -1,0 +1,94 @@
+"""Marshmallow fields for GeoReport parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from marshmallow import ValidationError, fields
+
+# C0 controls other than tab/newline/carriage return, DEL, C1 controls, and the two
+# non-characters XML 1.0 cannot carry.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_LINE_BREAK = re.compile(r"[\r\n\t]")
+
+
+class Text(fields.String):
+    """A trimmed string with a length limit, no control characters and (unless
+    ``multiline``) no line breaks. An empty value is treated as absent by the parser."""
+
+    def __init__(self, *, max_length: int, multiline: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.multiline = multiline
+        self.metadata.setdefault("maxLength", max_length)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if _CONTROL.search(text):
+            raise ValidationError("must not contain control characters")
+        if not self.multiline and _LINE_BREAK.search(text):
+            raise ValidationError("must be a single line")
+        if len(text) > self.max_length:
+            raise ValidationError(f"must be at most {self.max_length} characters "
+                                  f"({len(text)} given)")
+        return text
+
+
+class CommaList(fields.List):
+    """A list parameter given as a comma list, repeated keys, or both (``a,b&x=c``)."""
+
+    is_multiple = True
+
+    def __init__(self, inner: fields.Field, *, max_items: int = 1000, **kwargs: Any) -> None:
+        super().__init__(inner, **kwargs)
+        self.max_items = max_items
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list:
+        raw = value if isinstance(value, list | tuple) else [value]
+        parts: list[str] = []
+        for item in raw:
+            if not isinstance(item, str):
+                raise ValidationError("must be a comma-separated list")
+            parts.extend(p.strip() for p in item.split(","))
+        parts = [p for p in parts if p]
+        if len(parts) > self.max_items:
+            raise ValidationError(f"at most {self.max_items} values are accepted")
+        result = super()._deserialize(parts, attr, data, **kwargs)
+        # keep the first occurrence of each value, in order
+        return list(dict.fromkeys(result))
+
+
+class DateTimeParam(fields.Field):
+    """An ISO 8601 datetime (``Z`` or an offset, fractions allowed) or a bare date.
+
+    Returns an aware ``datetime``, a naive one (no offset given: the caller reads it in
+    the jurisdiction's time zone) or a ``date`` (a bare date).
+    """
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any):
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValidationError("must be an ISO 8601 datetime, e.g. 2024-01-31T17:00:00-08:00")
+        text = value.strip()
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                parsed: dt.date | dt.datetime = dt.date.fromisoformat(text)
+            elif re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+                              r"(Z|z|[+-]\d{2}(:?\d{2})?)?", text):
+                fraction = re.search(r"\.(\d+)", text)
+                if fraction and len(fraction.group(1)) > 6:  # Python keeps microseconds
+                    text = text.replace(fraction.group(0), "." + fraction.group(1)[:6])
+                parsed = dt.datetime.fromisoformat(text.replace("z", "Z"))
+            else:
+                raise ValueError(text)
+        except ValueError:
+            raise ValidationError(
+                f"{value!r} is not an ISO 8601 datetime (e.g. 2024-01-31T17:00:00-08:00, "
+                "2024-01-31T17:00:00Z or 2024-01-31)") from None
+        if not 1900 <= parsed.year <= 2200:
+            raise ValidationError(f"{value!r} is out of range")
+        return parsed
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any):
+        return None if value is None else value.isoformat()

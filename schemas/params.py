@@ -1,0 +1,144 @@
+"""What clients send: query strings and the POST form, as marshmallow schemas.
+
+The parser hands these schemas a plain dict in which an empty parameter is already absent
+(the spec: "a passed-but-empty parameter must be treated exactly as an absent one"), list
+parameters are lists, and the POST form's ``attribute[...]`` keys are folded into
+``attributes`` (``{code: [values]}``) by :func:`fold_attributes`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from schemas.fields import CommaList, DateTimeParam, Text
+
+# Field length limits (documented in README "Conformance notes").
+LIMITS = {
+    "jurisdiction_id": 200,
+    "service_code": 100,
+    "service_request_id": 40,
+    "api_key": 200,
+    "address_string": 500,
+    "address_id": 100,
+    "email": 254,
+    "device_id": 200,
+    "account_id": 200,
+    "first_name": 100,
+    "last_name": 100,
+    "phone": 40,
+    "description": 4000,
+    "media_url": 2000,
+    "attribute_value": 4000,
+    "attribute_values": 100,
+    "attributes": 100,
+    "token": 100,
+}
+
+ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]{1,100})\](\[\])?$")
+
+
+class Params(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class JurisdictionQuery(Params):
+    jurisdiction_id = Text(max_length=LIMITS["jurisdiction_id"], metadata={
+        "description": "The jurisdiction. Optional when the server serves one jurisdiction."})
+
+
+class ServiceRequestsQuery(JurisdictionQuery):
+    service_request_id = CommaList(
+        Text(max_length=LIMITS["service_request_id"]), max_items=1000,
+        metadata={"description": "Comma list (or repeated keys) of ids; overrides every "
+                                 "other filter, including the date window."})
+    service_code = CommaList(
+        Text(max_length=LIMITS["service_code"]), max_items=200,
+        metadata={"description": "Comma list (or repeated keys) of service codes."})
+    start_date = DateTimeParam(metadata={
+        "description": "Earliest requested_datetime (inclusive), ISO 8601. Without dates the "
+                       "last 90 days are returned.", "type": "string", "format": "date-time"})
+    end_date = DateTimeParam(metadata={
+        "description": "Latest requested_datetime (inclusive; a bare date covers that whole "
+                       "day), ISO 8601.", "type": "string", "format": "date-time"})
+    status = CommaList(
+        fields.String(validate=validate.OneOf(["open", "closed"],
+                                              error="must be open or closed")),
+        max_items=2, metadata={"description": "open, closed, or both (comma list)."})
+
+
+class PostServiceRequestForm(JurisdictionQuery):
+    """POST requests: ``application/x-www-form-urlencoded`` (``api_key`` and
+    ``jurisdiction_id`` may also come in the query string)."""
+
+    api_key = Text(max_length=LIMITS["api_key"], load_default=None, metadata={
+        "description": "Your app's key; may also be sent as `Authorization: Bearer KEY`, "
+                       "`X-API-Key: KEY` or in the query string."})
+    service_code = Text(max_length=LIMITS["service_code"], required=True,
+                        error_messages={"required": "is required"})
+    lat = fields.Float(validate=validate.Range(-90, 90, error="must be between -90 and 90"),
+                       allow_nan=False, metadata={"description": "WGS84 latitude"})
+    long = fields.Float(validate=validate.Range(-180, 180,
+                                                error="must be between -180 and 180"),
+                        allow_nan=False, metadata={"description": "WGS84 longitude"})
+    address_string = Text(max_length=LIMITS["address_string"])
+    address_id = Text(max_length=LIMITS["address_id"])
+    email = fields.Email(validate=validate.Length(max=LIMITS["email"]))
+    device_id = Text(max_length=LIMITS["device_id"])
+    account_id = Text(max_length=LIMITS["account_id"])
+    first_name = Text(max_length=LIMITS["first_name"])
+    last_name = Text(max_length=LIMITS["last_name"])
+    phone = Text(max_length=LIMITS["phone"])
+    description = Text(max_length=LIMITS["description"], multiline=True)
+    media_url = fields.Url(schemes={"http", "https"}, require_tld=False,
+                           validate=validate.Length(max=LIMITS["media_url"]))
+    attributes = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), load_default=dict,
+        metadata={"description": "Sent as `attribute[CODE]=value`; for a multivaluelist "
+                                 "`attribute[CODE][]=v1&attribute[CODE][]=v2` or repeated "
+                                 "`attribute[CODE]=v`."})
+
+    @validates_schema
+    def _location(self, data: dict[str, Any], **_: Any) -> None:
+        has_lat, has_long = "lat" in data, "long" in data
+        if has_lat != has_long:
+            missing = "long" if has_lat else "lat"
+            raise ValidationError(f"lat and long go together: {missing} is missing", missing)
+        if not (has_lat or data.get("address_string") or data.get("address_id")):
+            raise ValidationError(
+                "a location is required: lat and long, address_string or address_id",
+                "location")
+
+
+def fold_attributes(items: Iterable[tuple[str, str]]) -> tuple[dict[str, list[str]], list[str]]:
+    """Collect ``attribute[CODE]``, ``attribute[CODE][]`` and repeated keys into
+    ``{CODE: [values]}``; an empty value is unset. Returns (attributes, problems)."""
+    attributes: dict[str, list[str]] = {}
+    problems: list[str] = []
+    for key, value in items:
+        if not key.startswith("attribute"):
+            continue
+        match = ATTRIBUTE_KEY.match(key)
+        if not match:
+            problems.append(f"{key[:120]}: not an attribute key; use attribute[CODE]=value")
+            continue
+        code = match.group(1).strip()
+        values = attributes.setdefault(code, [])
+        value = value.strip()
+        if value:
+            values.append(value)
+    attributes = {code: values for code, values in attributes.items() if values}
+    if len(attributes) > LIMITS["attributes"]:
+        problems.append(f"attribute: at most {LIMITS['attributes']} attributes are accepted")
+    for code, values in attributes.items():
+        if len(values) > LIMITS["attribute_values"]:
+            problems.append(f"attribute[{code}]: at most {LIMITS['attribute_values']} values "
+                            "are accepted")
+        if any(len(v) > LIMITS["attribute_value"] for v in values):
+            problems.append(f"attribute[{code}]: a value is longer than "
+                            f"{LIMITS['attribute_value']} characters")
+    return attributes, problems

@@ -1,0 +1,102 @@
+"""What the server sends, for the OpenAPI document.
+
+The server builds each payload as plain data and renders it to JSON or XML
+(``open311.formats``); these schemas describe that JSON for ``openapi.yaml``. The exact
+wire contract, checked against every response in the test suite, is in ``json/``.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+DATETIME = {"type": "string", "format": "date-time",
+            "example": "2024-01-31T17:05:09-08:00"}
+
+
+class SpecError(Schema):
+    code = fields.Integer(required=True)
+    description = fields.String(required=True)
+
+
+
+
+class Endpoint(Schema):
+    specification = fields.String(required=True)
+    url = fields.String(required=True)
+    changeset = fields.String(required=True, metadata=DATETIME)
+    type = fields.String(required=True, metadata={"enum": ["production", "test"]})
+    formats = fields.List(fields.String(), required=True)
+    max_requests = fields.Integer(required=True, metadata={
+        "description": "Extension: the most requests one GET requests answer holds."})
+
+
+class Discovery(Schema):
+    changeset = fields.String(required=True, metadata=DATETIME)
+    contact = fields.String(required=True)
+    key_service = fields.String(required=True)
+    endpoints = fields.List(fields.Nested(Endpoint), required=True)
+
+
+class Service(Schema):
+    service_code = fields.String(required=True)
+    service_name = fields.String(required=True)
+    description = fields.String(allow_none=True, required=True)
+    metadata = fields.Boolean(required=True)
+    type = fields.String(required=True, metadata={"enum": ["realtime", "batch", "blackbox"]})
+    keywords = fields.String(allow_none=True, required=True)
+    group = fields.String(allow_none=True, required=True)
+
+
+class AttributeValue(Schema):
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class Attribute(Schema):
+    variable = fields.Boolean(required=True)
+    code = fields.String(required=True)
+    datatype = fields.String(required=True, metadata={"enum": [
+        "string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]})
+    required = fields.Boolean(required=True)
+    datatype_description = fields.String(allow_none=True, required=True)
+    order = fields.Integer(required=True)
+    description = fields.String(required=True)
+    values = fields.List(fields.Nested(AttributeValue), required=True)
+
+
+class ServiceDefinition(Schema):
+    service_code = fields.String(required=True)
+    attributes = fields.List(fields.Nested(Attribute), required=True)
+
+
+class ServiceRequest(Schema):
+    service_request_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["open", "closed"]})
+    status_notes = fields.String(allow_none=True, required=True)
+    service_name = fields.String(allow_none=True, required=True)
+    service_code = fields.String(required=True)
+    description = fields.String(allow_none=True, required=True)
+    agency_responsible = fields.String(allow_none=True, required=True)
+    service_notice = fields.String(allow_none=True, required=True)
+    requested_datetime = fields.String(required=True, metadata=DATETIME)
+    updated_datetime = fields.String(allow_none=True, required=True, metadata=DATETIME)
+    expected_datetime = fields.String(allow_none=True, required=True, metadata=DATETIME)
+    address = fields.String(allow_none=True, required=True)
+    address_id = fields.String(allow_none=True, required=True)
+    zipcode = fields.String(allow_none=True, required=True)
+    lat = fields.Float(allow_none=True, required=True)
+    long = fields.Float(allow_none=True, required=True)
+    media_url = fields.String(allow_none=True, required=True)
+
+
+class PostResponse(Schema):
+    service_request_id = fields.String(metadata={"description": "realtime services only"})
+    token = fields.String(metadata={"description": "batch services only"})
+    service_notice = fields.String(allow_none=True, required=True)
+    account_id = fields.String(allow_none=True, required=True)
+
+
+class TokenResponse(Schema):
+    service_request_id = fields.String(allow_none=True, required=True, metadata={
+        "description": "null while the request waits to be accepted"})
+    token = fields.String(required=True)
