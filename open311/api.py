@@ -26,6 +26,7 @@ from open311.errors import Open311Error, ValidationFailed
 from open311.formats import Format, render
 from schemas.fields import CommaList
 from schemas.params import fold_attributes
+from schemas.resources import SpecError
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,9 @@ def error_response(status: int, errors: list[dict], headers: dict[str, str] | No
 
 
 class Open311Api(Api):
+    # The error body every response documents: the spec's errors array.
+    ERROR_SCHEMA = SpecError(many=True)
+
     def _register_error_handlers(self) -> None:
         self._app.register_error_handler(Open311Error, self.handle_open311_error)
         self._app.register_error_handler(HTTPException, self.handle_http_exception)

@@ -34,4 +34,4 @@ def service_ids_by_code(session: Session, jurisdiction_pk: int,
     """Every service (active or not) of the jurisdiction with one of these codes."""
     rows = session.execute(sa.select(Service.service_code, Service.id).where(
         Service.jurisdiction_pk == jurisdiction_pk, Service.service_code.in_(codes)))
-    return dict(rows.tuples())
+    return {code: pk for code, pk in rows}

@@ -1,0 +1,174 @@
+"""Test helpers: call the API in one format, decode the body the same way for JSON and
+XML, validate it against the spec's JSON Schemas, and build test data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+from xml.etree import ElementTree
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.formats import singular
+from open311.models import Jurisdiction, Service, ServiceRequest
+from open311.operations.keys import create_key
+from schemas.json_validation import validate
+
+CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+# XML elements whose children are list items (the Spark convention).
+LIST_CONTAINERS = {"services", "service_requests", "errors", "attributes", "values",
+                   "endpoints", "formats"}
+# Leaf types in JSON, by (parent element, element): XML carries text only.
+LEAF_TYPES = {
+    ("error", "code"): int,
+    ("attribute", "order"): int,
+    ("attribute", "variable"): bool,
+    ("attribute", "required"): bool,
+    ("service", "metadata"): bool,
+    ("request", "lat"): float,
+    ("request", "long"): float,
+    ("endpoint", "max_requests"): int,
+}
+CITY_HALL = {"lat": "34.0537", "long": "-118.2428"}  # inside the City of Los Angeles
+SANTA_MONICA = {"lat": "34.0195", "long": "-118.4912"}  # a separate city
+
+
+def _leaf(parent: str, name: str, text: str | None):
+    if text is None or text == "":
+        return None
+    kind = LEAF_TYPES.get((parent, name))
+    if kind is bool:
+        assert text in ("true", "false"), f"<{name}> is not a boolean: {text!r}"
+        return text == "true"
+    if kind is not None:
+        return kind(text)
+    return text
+
+
+def decode_xml_element(element: ElementTree.Element, parent: str = "") -> Any:
+    children = list(element)
+    name = element.tag
+    if name in LIST_CONTAINERS:
+        item = singular(name)
+        assert all(c.tag == item for c in children), \
+            f"<{name}> holds {[c.tag for c in children]}, expected only <{item}>"
+        assert not (element.text or "").strip()
+        return [decode_xml_element(c, name) for c in children]
+    if children:
+        tags = [c.tag for c in children]
+        assert len(tags) == len(set(tags)), f"<{name}> repeats a child: {tags}"
+        return {c.tag: decode_xml_element(c, name) for c in children}
+    return _leaf(parent, name, element.text)
+
+
+def decode_xml(body: bytes) -> tuple[str, Any]:
+    """(root element name, payload) of an XML response, with the JSON leaf types."""
+    text = body.decode("utf-8")
+    assert text.startswith('<?xml version="1.0" encoding="utf-8"?>'), text[:60]
+    root = ElementTree.fromstring(body)
+    assert "}" not in root.tag, "no XML namespace"
+    return root.tag, decode_xml_element(root)
+
+
+@dataclass
+class Result:
+    status: int
+    content_type: str
+    root: str | None
+    body: Any
+    headers: Any
+    raw: bytes
+
+
+class Api:
+    """Calls /open311/v2/... in one format and decodes the answer (JSON or XML) to the same
+    Python structure, checking the Content-Type on the way."""
+
+    PREFIX = "/open311/v2"
+
+    def __init__(self, client, fmt: str) -> None:
+        self.client = client
+        self.fmt = fmt
+
+    def url(self, resource: str) -> str:
+        return f"{self.PREFIX}/{resource}.{self.fmt}"
+
+    def _result(self, response, root: str | None) -> Result:
+        assert response.headers["Content-Type"] == CONTENT_TYPES[self.fmt], \
+            response.headers["Content-Type"]
+        if self.fmt == "json":
+            body = json.loads(response.data)
+            found_root = None
+        else:
+            found_root, body = decode_xml(response.data)
+            if root is not None and response.status_code < 400:
+                assert found_root == root, f"root <{found_root}>, expected <{root}>"
+            if response.status_code >= 400:
+                assert found_root == "errors", found_root
+        if response.status_code >= 400:
+            validate("errors", body)
+        return Result(response.status_code, response.headers["Content-Type"], found_root, body,
+                      response.headers, response.data)
+
+    def get(self, resource: str, params: Any = None, *, root: str | None = None,
+            schema: str | None = None, headers: dict | None = None) -> Result:
+        response = self.client.get(self.url(resource), query_string=params, headers=headers)
+        result = self._result(response, root)
+        if schema and result.status == 200:
+            validate(schema, result.body)
+        return result
+
+    def post(self, resource: str, data: Any = None, *, params: Any = None,
+             headers: dict | None = None, schema: str | None = "post_response") -> Result:
+        response = self.client.post(self.url(resource), data=data, query_string=params,
+                                    headers=headers)
+        result = self._result(response, "service_requests")
+        if schema and result.status == 200:
+            validate(schema, result.body)
+        return result
+
+
+def error_text(result: Result) -> str:
+    return " | ".join(e["description"] for e in result.body)
+
+
+# -- data -------------------------------------------------------------------------------------
+def la(session: Session) -> Jurisdiction:
+    return session.scalars(sa.select(Jurisdiction).where(
+        Jurisdiction.jurisdiction_id == "lacity.org")).one()
+
+
+def service(session: Session, code: str, jurisdiction_id: str = "lacity.org") -> Service:
+    return session.scalars(sa.select(Service).join(Jurisdiction).where(
+        Jurisdiction.jurisdiction_id == jurisdiction_id, Service.service_code == code)).one()
+
+
+def new_key(session: Session, name: str = "test app") -> str:
+    return create_key(session, name).key
+
+
+def add_request(session: Session, *, code: str = "OTHER", when: dt.datetime | None = None,
+                status: str = "open", lat: float | None = 34.0537,
+                long: float | None = -118.2428, accepted: bool = True,
+                jurisdiction_id: str = "lacity.org", **fields: Any) -> ServiceRequest:
+    """A stored request (as if submitted earlier), committed to the test's savepoint."""
+    svc = service(session, code, jurisdiction_id)
+    when = when or dt.datetime.now(dt.UTC)
+    request = ServiceRequest(
+        jurisdiction_pk=svc.jurisdiction_pk, service_pk=svc.id, status=status,
+        requested_datetime=when, updated_datetime=fields.pop("updated", when),
+        location=(sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
+                  if lat is not None else None),
+        accepted_at=when if accepted else None, attributes={}, **fields)
+    session.add(request)
+    session.commit()
+    return request
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    """Rows in every table a POST writes to: compare before and after a refusal."""
+    return {table: session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+            for table in ("service_request", "request_contact", "request_event", "api_key")}
