@@ -32,7 +32,7 @@ SINGULAR = {
 }
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     JSON = "json"
     XML = "xml"
 

@@ -18,6 +18,7 @@ import argparse
 import glob
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -79,7 +80,7 @@ class Cluster:
         return ["runuser", "-u", "postgres", "--", *argv]
 
     def _run(self, argv: list[str], **kw) -> subprocess.CompletedProcess:
-        return subprocess.run(self._as_owner(argv), check=False, text=True, **kw)
+        return subprocess.run(self._as_owner(argv), check=False, text=True, **kw)  # noqa: S603
 
     def _prepare_dirs(self) -> None:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -161,6 +162,8 @@ class Cluster:
 
     def ensure_database(self, dbname: str, *, recreate: bool = False) -> str:
         """Create `dbname` (with PostGIS) if missing; return its SQLAlchemy URL."""
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", dbname):
+            raise ClusterError(f"{dbname!r} is not a plain database name")
         self.start()
         bindir = _postgres_bindir()
         psql = [str(bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
@@ -170,7 +173,7 @@ class Cluster:
                       capture_output=True)
         exists = self._run(
             [*psql, "-d", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'"],
+             f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'"],  # noqa: S608
             capture_output=True,
         )
         if exists.stdout.strip() != "1":

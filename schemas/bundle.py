@@ -9,7 +9,15 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
 
 DATATYPES = ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
 LIST_DATATYPES = {"singlevaluelist", "multivaluelist"}

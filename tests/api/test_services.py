@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, box
 
-from geoalchemy2.shape import from_shape
 from open311.models import Jurisdiction, Service
 from tests.helpers import error_text
 
