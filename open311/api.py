@@ -51,13 +51,21 @@ class FormatConverter(BaseConverter):
         return Format(value).value
 
 
+LOCATIONS = {"query", "querystring", "form", "json", "headers", "view_args"}
+
+
 def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    """marshmallow's nested messages as ``parameter: message`` lines, named as the client
+    sent them (no webargs location layer, no list indexes)."""
     if isinstance(messages, dict):
         lines: list[str] = []
         for key, value in messages.items():
-            name = prefix if key == "_schema" else (f"{prefix}[{key}]" if prefix else str(key))
+            if key == "_schema" or isinstance(key, int) or (not prefix and key in LOCATIONS):
+                name = prefix
+            else:
+                name = f"{prefix}[{key}]" if prefix else str(key)
             lines.extend(_flatten(value, name))
-        return lines
+        return list(dict.fromkeys(lines))
     if isinstance(messages, list):
         return [line for m in messages for line in _flatten(m, prefix)]
     text = str(messages)
@@ -84,10 +92,15 @@ class Open311Parser(FlaskParser):
     def load_querystring(self, req, schema: ma.Schema) -> dict[str, Any]:
         return self._plain(req.args, schema)
 
+    # Form parameters that may also come in the query string (never personal data: URLs
+    # end up in logs and browser histories).
+    FORM_OR_QUERY = ("api_key", "jurisdiction_id")
+
     def load_form(self, req, schema: ma.Schema) -> dict[str, Any]:
-        """The form, with the query string under it (``api_key``/``jurisdiction_id`` may
-        come in either) and ``attribute[...]`` keys folded into ``attributes``."""
-        data = self._plain(req.args, schema)
+        """The form, ``api_key``/``jurisdiction_id`` from the query string when the form
+        has none, and ``attribute[...]`` keys folded into ``attributes``."""
+        query = self._plain(req.args, schema)
+        data = {key: query[key] for key in self.FORM_OR_QUERY if key in query}
         data.update(self._plain(req.form, schema))
         attributes, problems = fold_attributes(req.form.items(multi=True))
         if problems:

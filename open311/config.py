@@ -44,13 +44,14 @@ def load_config(overrides: Mapping[str, Any] | None = None,
                 environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the settings mapping; later sources win over earlier ones."""
     config = dict(DEFAULTS)
-    instance_file = instance_file or (environ or os.environ).get(f"{PREFIX}CONFIG_FILE")
+    environ = environ if environ is not None else os.environ
+    instance_file = instance_file or environ.get(f"{PREFIX}CONFIG_FILE")
     if instance_file:
         namespace: dict[str, Any] = {}
         with open(instance_file, encoding="utf-8") as fh:
             exec(compile(fh.read(), instance_file, "exec"), namespace)  # noqa: S102 - operator's file
         config.update({k: v for k, v in namespace.items() if k.isupper()})
-    for key, value in (environ if environ is not None else os.environ).items():
+    for key, value in environ.items():
         if key.startswith(PREFIX) and key != f"{PREFIX}CONFIG_FILE":
             config[key[len(PREFIX):]] = value
     if overrides:

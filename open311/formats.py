@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -54,6 +55,11 @@ def singular(container: str) -> str:
     return container[:-1] if container.endswith("s") else container
 
 
+# Characters XML 1.0 cannot carry: input refuses them; this keeps stored data from older
+# sources from ever breaking a document.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _scalar(value: Any) -> str:
     if value is None:
         return ""
@@ -61,7 +67,7 @@ def _scalar(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    return escape(str(value))
+    return escape(_NOT_XML.sub("\ufffd", str(value)))
 
 
 def _xml(name: str, value: Any, out: list[str]) -> None:

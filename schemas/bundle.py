@@ -21,8 +21,8 @@ from marshmallow import (
 
 DATATYPES = ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
 LIST_DATATYPES = {"singlevaluelist", "multivaluelist"}
-CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-ATTRIBUTE_CODE = re.compile(r"^[A-Z0-9_]{1,100}$")
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
+ATTRIBUTE_CODE = re.compile(r"^[A-Z0-9_]{1,100}\Z")
 
 
 class Strict(Schema):
@@ -81,8 +81,9 @@ class ServiceDef(Strict):
 
     @validates_schema
     def _unique(self, data: dict[str, Any], **_: Any) -> None:
-        codes = [a["code"] for a in data.get("attributes") or []]
-        orders = [a["order"] for a in data.get("attributes") or []]
+        attributes = [a for a in data.get("attributes") or [] if isinstance(a, dict)]
+        codes = [a["code"] for a in attributes if "code" in a]
+        orders = [a["order"] for a in attributes if "order" in a]
         if len(set(codes)) != len(codes):
             raise ValidationError("attribute codes must be unique within a service",
                                   "attributes")
@@ -96,7 +97,7 @@ class ServicesFile(Strict):
 
     @validates("services")
     def _unique(self, value: list[dict], **_: Any) -> None:
-        codes = [s["service_code"] for s in value]
+        codes = [s["service_code"] for s in value if isinstance(s, dict) and "service_code" in s]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
         if duplicates:
             raise ValidationError(f"service_code must be unique: {', '.join(duplicates)}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.fields import CommaList, DateTimeParam, Text
+from schemas.fields import CommaList, DateTimeParam, Text, no_control_characters
 
 # Field length limits (documented in README "Conformance notes").
 LIMITS = {
@@ -38,7 +38,8 @@ LIMITS = {
     "token": 100,
 }
 
-ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]{1,100})\](\[\])?$")
+ATTRIBUTE_KEY = re.compile(r"^attribute\[([A-Za-z0-9_.:-]{1,100})\](\[\])?$")
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
 class Params(Schema):
@@ -95,7 +96,8 @@ class PostServiceRequestForm(JurisdictionQuery):
     phone = Text(max_length=LIMITS["phone"])
     description = Text(max_length=LIMITS["description"], multiline=True)
     media_url = fields.Url(schemes={"http", "https"}, require_tld=False,
-                           validate=validate.Length(max=LIMITS["media_url"]))
+                           validate=[validate.Length(max=LIMITS["media_url"]),
+                                     no_control_characters])
     attributes = fields.Dict(
         keys=fields.String(), values=fields.List(fields.String()), load_default=dict,
         metadata={"description": "Sent as `attribute[CODE]=value`; for a multivaluelist "
@@ -124,7 +126,9 @@ def fold_attributes(items: Iterable[tuple[str, str]]) -> tuple[dict[str, list[st
             continue
         match = ATTRIBUTE_KEY.match(key)
         if not match:
-            problems.append(f"{key[:120]}: not an attribute key; use attribute[CODE]=value")
+            shown = _UNPRINTABLE.sub("?", key[:120])
+            problems.append(f"{shown}: not an attribute key; use attribute[CODE]=value with a "
+                            "CODE of letters, digits, '_', '.', ':' or '-'")
             continue
         code = match.group(1).strip()
         values = attributes.setdefault(code, [])

@@ -162,7 +162,7 @@ def add_request(session: Session, *, code: str = "OTHER", when: dt.datetime | No
         requested_datetime=when, updated_datetime=fields.pop("updated", when),
         location=(sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
                   if lat is not None else None),
-        accepted_at=when if accepted else None, attributes={}, **fields)
+        accepted_at=when if accepted else None, public=accepted, attributes={}, **fields)
     session.add(request)
     session.commit()
     return request

@@ -42,8 +42,11 @@ class ServiceRequest(Base):
     api_key_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id"))
     # Batch services: the token answered to the POST, resolvable at tokens/{token}.
     token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    # NULL while a batch request waits to be accepted; such a request is not public yet.
+    # When a batch request was accepted (NULL while it waits in the queue); others: created.
     accepted_at: Mapped[dt.datetime | None] = mapped_column(TZ)
+    # Whether GET requests publishes it: not while a batch request waits, never for a
+    # blackbox service (reported, but with no number to follow).
+    public: Mapped[bool] = mapped_column(default=True)
 
     service = relationship("Service")
     jurisdiction = relationship("Jurisdiction")
@@ -53,10 +56,13 @@ class ServiceRequest(Base):
         # GET requests: newest first within a jurisdiction, public rows only.
         sa.Index("ix_service_request_newest", "jurisdiction_pk",
                  sa.text("requested_datetime DESC"), sa.text("id DESC"),
-                 postgresql_where=sa.text("accepted_at IS NOT NULL")),
+                 postgresql_where=sa.text("public")),
         sa.Index("ix_service_request_service_newest", "service_pk",
                  sa.text("requested_datetime DESC"), sa.text("id DESC"),
-                 postgresql_where=sa.text("accepted_at IS NOT NULL")),
+                 postgresql_where=sa.text("public")),
+        # The batch queue.
+        sa.Index("ix_service_request_queue", "id",
+                 postgresql_where=sa.text("token IS NOT NULL AND accepted_at IS NULL")),
         sa.Index("ix_service_request_location", "location", postgresql_using="gist"),
     )
 

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from open311.errors import ValidationFailed
 from open311.models import ServiceAttribute
+from schemas.datetimes import parse_iso8601
 
 STRING_MAX = 1000
 TEXT_MAX = 4000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
-                  r"(Z|[+-]\d{2}:?\d{2})?)?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 
 
 def _one(code: str, values: list[str]) -> str:
@@ -45,22 +45,21 @@ def _check(attribute: ServiceAttribute, values: list[str], tz: ZoneInfo):
                              f"({', '.join(sorted(keys))})")
         return value
     if kind == "number":
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValueError(f"attribute[{code}] must be a number, not {value[:50]!r}") from None
+        if not _NUMBER.fullmatch(value.strip()):
+            raise ValueError(f"attribute[{code}] must be a number, not {value[:50]!r}")
+        number = float(value)
         if not math.isfinite(number):
             raise ValueError(f"attribute[{code}] must be a finite number")
         return int(number) if number.is_integer() and abs(number) < 2**53 else number
     if kind == "datetime":
-        text = value.replace("z", "Z")
         try:
-            if not _ISO.fullmatch(text):
-                raise ValueError(text)
-            parsed = dt.datetime.fromisoformat(text)
+            parsed = parse_iso8601(value)
         except ValueError:
-            raise ValueError(f"attribute[{code}] must be an ISO 8601 datetime, e.g. "
-                             f"2024-01-31T17:00:00-08:00, not {value[:50]!r}") from None
+            raise ValueError(f"attribute[{code}] must be an ISO 8601 datetime between the "
+                             "years 1900 and 2200, e.g. 2024-01-31T17:00:00-08:00, not "
+                             f"{value[:50]!r}") from None
+        if not isinstance(parsed, dt.datetime):  # a bare date: its local midnight
+            parsed = dt.datetime.combine(parsed, dt.time())
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=tz)
         return parsed.astimezone(tz).replace(microsecond=0).isoformat()

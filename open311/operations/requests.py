@@ -155,6 +155,9 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
                          now: dt.datetime | None = None) -> list[dict]:
     """Store a request; answer its id (realtime), a token (batch) or neither (blackbox).
 
+    A batch request is published once accepted; a blackbox one is kept for the city's
+    staff and never published (it has no number to follow).
+
     Every check runs before anything is written; a refusal raises and stores nothing.
     """
     jurisdiction = resolve_jurisdiction(session, new.jurisdiction_id)
@@ -174,7 +177,7 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
         address=new.address_string, address_id=new.address_id, description=new.description,
         media_url=new.media_url, attributes=attributes, api_key_pk=api_key.id,
         token=secrets.token_urlsafe(16) if batch else None,
-        accepted_at=None if batch else now, now=now)
+        accepted_at=None if batch else now, public=service.type == "realtime", now=now)
     repo.add_contact(session, request.id, **new.personal)
     repo.add_event(session, request.id, kind="opened", status="open", at=now,
                    api_key_pk=api_key.id)
@@ -205,6 +208,7 @@ def accept_pending_requests(session: Session, *, jurisdiction_id: str | None = N
     for request in repo.pending(session, jurisdiction_pk=jurisdiction_pk, tokens=tokens,
                                 limit=limit):
         request.accepted_at = now
+        request.public = True
         request.updated_datetime = now
         repo.add_event(session, request.id, kind="accepted", status=request.status, at=now)
         accepted.append((request.token, request.id))

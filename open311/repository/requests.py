@@ -29,9 +29,9 @@ def public_rows(session: Session, jurisdiction_pk: int, *,
                 end_before: dt.datetime | None = None,
                 statuses: Sequence[str] | None = None,
                 limit: int) -> Sequence[sa.Row]:
-    """Public (accepted) requests of a jurisdiction, newest first."""
+    """Public requests of a jurisdiction, newest first."""
     query = (sa.select(*PUBLIC_COLUMNS).join(Service, Service.id == SR.service_pk)
-             .where(SR.jurisdiction_pk == jurisdiction_pk, SR.accepted_at.is_not(None)))
+             .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public.is_(True)))
     if ids is not None:
         query = query.where(SR.id.in_(ids))
     else:
@@ -56,7 +56,8 @@ def add_request(session: Session, *, jurisdiction_pk: int, service: Service,
                 long: float | None, lat: float | None, address: str | None,
                 address_id: str | None, description: str | None, media_url: str | None,
                 attributes: dict, api_key_pk: int, token: str | None,
-                accepted_at: dt.datetime | None, now: dt.datetime) -> ServiceRequest:
+                accepted_at: dt.datetime | None, public: bool,
+                now: dt.datetime) -> ServiceRequest:
     request = SR(
         jurisdiction_pk=jurisdiction_pk, service_pk=service.id, status="open",
         description=description, agency_responsible=service.agency_responsible,
@@ -65,6 +66,7 @@ def add_request(session: Session, *, jurisdiction_pk: int, service: Service,
         location=(WKTElement(f"POINT({long!r} {lat!r})", srid=4326)
                   if lat is not None and long is not None else None),
         attributes=attributes, api_key_pk=api_key_pk, token=token, accepted_at=accepted_at,
+        public=public,
     )
     session.add(request)
     session.flush()
@@ -86,7 +88,7 @@ def pending(session: Session, *, jurisdiction_pk: int | None = None,
             tokens: Sequence[str] | None = None, limit: int | None = None
             ) -> list[ServiceRequest]:
     """Batch requests waiting to be accepted, oldest first, locked for this transaction."""
-    query = sa.select(SR).where(SR.accepted_at.is_(None))
+    query = sa.select(SR).where(SR.token.is_not(None), SR.accepted_at.is_(None))
     if jurisdiction_pk is not None:
         query = query.where(SR.jurisdiction_pk == jurisdiction_pk)
     if tokens:

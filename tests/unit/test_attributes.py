@@ -49,7 +49,10 @@ def test_number_keeps_fractions_and_local_datetimes():
 @pytest.mark.parametrize("submitted,needle", [
     ({}, "attribute[N] is required"),
     ({"N": ["many"]}, "attribute[N] must be a number"),
-    ({"N": ["inf"]}, "finite"),
+    ({"N": ["inf"]}, "must be a number"),
+    ({"N": ["1e999"]}, "finite"),
+    ({"N": ["1_000"]}, "must be a number"),
+    ({"N": ["\u0663"]}, "must be a number"),
     ({"N": ["1", "2"]}, "takes one value"),
     ({"N": ["1"], "ONE": ["C"]}, "'C' is not among its values (A, B)"),
     ({"N": ["1"], "MANY": ["X", "W"]}, "'W'"),

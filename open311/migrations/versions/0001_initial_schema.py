@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 07:06:24.347316
+Create Date: 2026-11-22 07:17:02.015084
 """
 from alembic import op
 import geoalchemy2
@@ -102,6 +102,7 @@ def upgrade() -> None:
     sa.Column('api_key_pk', sa.Integer(), nullable=True),
     sa.Column('token', sa.String(length=64), nullable=True),
     sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('public', sa.Boolean(), nullable=False),
     sa.CheckConstraint("status IN ('open', 'closed')", name=op.f('ck_service_request_status')),
     sa.ForeignKeyConstraint(['api_key_pk'], ['api_key.id'], name=op.f('fk_service_request_api_key_pk_api_key')),
     sa.ForeignKeyConstraint(['jurisdiction_pk'], ['jurisdiction.id'], name=op.f('fk_service_request_jurisdiction_pk_jurisdiction')),
@@ -110,8 +111,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('token', name=op.f('uq_service_request_token'))
     )
     op.create_geospatial_index('ix_service_request_location', 'service_request', ['location'], unique=False, postgresql_using='gist', postgresql_ops={})
-    op.create_index('ix_service_request_newest', 'service_request', ['jurisdiction_pk', sa.literal_column('requested_datetime DESC'), sa.literal_column('id DESC')], unique=False, postgresql_where=sa.text('accepted_at IS NOT NULL'))
-    op.create_index('ix_service_request_service_newest', 'service_request', ['service_pk', sa.literal_column('requested_datetime DESC'), sa.literal_column('id DESC')], unique=False, postgresql_where=sa.text('accepted_at IS NOT NULL'))
+    op.create_index('ix_service_request_newest', 'service_request', ['jurisdiction_pk', sa.literal_column('requested_datetime DESC'), sa.literal_column('id DESC')], unique=False, postgresql_where=sa.text('public'))
+    op.create_index('ix_service_request_queue', 'service_request', ['id'], unique=False, postgresql_where=sa.text('token IS NOT NULL AND accepted_at IS NULL'))
+    op.create_index('ix_service_request_service_newest', 'service_request', ['service_pk', sa.literal_column('requested_datetime DESC'), sa.literal_column('id DESC')], unique=False, postgresql_where=sa.text('public'))
     op.create_table('request_contact',
     sa.Column('request_pk', sa.BigInteger(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=True),
@@ -142,8 +144,9 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_request_event_request_pk'), table_name='request_event')
     op.drop_table('request_event')
     op.drop_table('request_contact')
-    op.drop_index('ix_service_request_service_newest', table_name='service_request', postgresql_where=sa.text('accepted_at IS NOT NULL'))
-    op.drop_index('ix_service_request_newest', table_name='service_request', postgresql_where=sa.text('accepted_at IS NOT NULL'))
+    op.drop_index('ix_service_request_service_newest', table_name='service_request', postgresql_where=sa.text('public'))
+    op.drop_index('ix_service_request_queue', table_name='service_request', postgresql_where=sa.text('token IS NOT NULL AND accepted_at IS NULL'))
+    op.drop_index('ix_service_request_newest', table_name='service_request', postgresql_where=sa.text('public'))
     op.drop_geospatial_index('ix_service_request_location', table_name='service_request', postgresql_using='gist', column_name='location')
     op.drop_geospatial_table('service_request')
     op.drop_table('service_attribute')
