@@ -155,7 +155,8 @@ def clean_polygonal(geometry: BaseGeometry | None,
         raise GeoReadError(f"{what} has no geometry")
     kind = geometry.geom_type
     if kind not in ("Polygon", "MultiPolygon"):
-        raise GeoReadError(f"{what} is a {kind}; an area must be a Polygon or MultiPolygon")
+        raise GeoReadError(f"{what} is a {kind}; a boundary or area must be a Polygon or "
+                           "MultiPolygon")
     if geometry.is_empty:
         raise GeoReadError(f"{what} is an empty {kind}")
     if shapely.has_z(geometry):

@@ -41,8 +41,8 @@ class AttributeDef(Strict):
     order = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     description = fields.String(required=True, validate=validate.Length(1, 2000))
     datatype = fields.String(required=True, validate=validate.OneOf(DATATYPES))
-    required = fields.Boolean(required=True)
-    variable = fields.Boolean(load_default=True)
+    required = fields.Boolean(required=True, truthy={True}, falsy={False})
+    variable = fields.Boolean(load_default=True, truthy={True}, falsy={False})
     datatype_description = fields.String(load_default=None, allow_none=True)
     values = fields.List(fields.Nested(Value), load_default=list)
 
@@ -79,7 +79,7 @@ class ServiceDef(Strict):
     service_notice = fields.String(load_default=None, allow_none=True)
     attributes = fields.List(fields.Nested(AttributeDef), load_default=list)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _unique(self, data: dict[str, Any], **_: Any) -> None:
         attributes = [a for a in data.get("attributes") or [] if isinstance(a, dict)]
         codes = [a["code"] for a in attributes if "code" in a]
@@ -118,7 +118,7 @@ class JurisdictionFile(Strict):
     def _timezone(self, value: str, **_: Any) -> None:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValidationError(f"{value!r} is not an IANA time zone "
                                   "(e.g. America/Los_Angeles)") from None
 

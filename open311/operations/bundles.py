@@ -14,7 +14,8 @@ from geoalchemy2.shape import from_shape, to_shape
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from geo.boundaries import BoundaryError, read_geojson_boundary
+from geo.boundaries import BoundaryError
+from geo.readers import read_boundary
 from open311.models import Jurisdiction, Service, ServiceAttribute
 from open311.repository import jurisdictions as jurisdictions_repo
 from schemas.bundle import JurisdictionFile, ServicesFile, flatten
@@ -81,8 +82,11 @@ def read_bundle(path: Path) -> Bundle:
 
     services: list[dict] = []
     services_path = path / jurisdiction["services"]
+    known = len(problems)
     raw_services = _read_yaml(services_path, problems)
-    if raw_services is not None:
+    if raw_services is None and len(problems) == known:
+        problems.append(f"{services_path.name}: is empty; it needs a `services:` list")
+    elif raw_services is not None:
         try:
             services = ServicesFile().load(raw_services if isinstance(raw_services, dict)
                                            else {})["services"]
@@ -91,7 +95,7 @@ def read_bundle(path: Path) -> Bundle:
 
     boundary, notes = None, []
     try:
-        loaded = read_geojson_boundary(path / jurisdiction["boundary"])
+        loaded = read_boundary(path / jurisdiction["boundary"])
         boundary, notes = loaded.geometry, loaded.notes
     except BoundaryError as exc:
         problems.append(str(exc).replace(str(path) + "/", ""))
@@ -116,7 +120,9 @@ def _named(exc: ValidationError, raw: Any) -> list[str]:
 
 
 def _attribute_rows(service: dict) -> list[dict]:
-    return [{name: a[name] for name in ATTRIBUTE_FIELDS} for a in service["attributes"]]
+    """The attributes in definition order (as stored and compared)."""
+    return [{name: a[name] for name in ATTRIBUTE_FIELDS}
+            for a in sorted(service["attributes"], key=lambda a: a["order"])]
 
 
 def _existing_attributes(service: Service) -> list[dict]:
@@ -142,16 +148,18 @@ def _sync_services(session: Session, jurisdiction: Jurisdiction, services: list[
         if service.position != position:
             service.position = position
             changed.append("position")
-        if not service.active:
-            service.active = True
-            changed.append("reactivated")
+        reactivated = not service.active
+        service.active = True
         if _existing_attributes(service) != _attribute_rows(spec):
             service.attributes.clear()
             session.flush()  # delete the old rows before their codes are inserted again
             service.attributes.extend(ServiceAttribute(**row) for row in _attribute_rows(spec))
             changed.append("attributes")
-        if changed:
+        if changed or reactivated:
             service.updated_at = now
+        if reactivated:
+            report.changes.append(f"service {code}: reactivated")
+        if changed:
             report.changes.append(f"service {code}: {', '.join(changed)} changed")
     for code, service in existing.items():
         if service.active:

@@ -91,7 +91,7 @@ def pending(session: Session, *, jurisdiction_pk: int | None = None,
     query = sa.select(SR).where(SR.token.is_not(None), SR.accepted_at.is_(None))
     if jurisdiction_pk is not None:
         query = query.where(SR.jurisdiction_pk == jurisdiction_pk)
-    if tokens:
+    if tokens is not None:
         query = query.where(SR.token.in_(tokens))
     query = query.order_by(SR.id).limit(limit).with_for_update(skip_locked=True)
     return list(session.scalars(query))

@@ -251,8 +251,8 @@ def test_point_feature_is_refused_naming_its_type(tmp_path):
                                                                  name="Pin")))
     with pytest.raises(GeoReadError) as exc:
         read_boundary(path)
-    assert str(exc.value) == (f"{path}: feature 1 is a Point; an area must be a Polygon or "
-                              "MultiPolygon")
+    assert str(exc.value) == (f"{path}: feature 1 is a Point; a boundary or area must be a "
+                              "Polygon or MultiPolygon")
     with pytest.raises(GeoReadError, match="feature 'Pin' is a Point"):
         read_areas(path, name_field="name")
     with pytest.raises(BoundaryError):  # callers of geo.boundaries catch it too
@@ -379,9 +379,10 @@ def test_id_field_id_falls_back_to_the_feature_id_member(tmp_path):
 # -- clean_polygonal -------------------------------------------------------------------------------
 @pytest.mark.parametrize("geometry,message", [
     (None, "feature 'Elm' has no geometry"),
-    (Point(0, 0), "feature 'Elm' is a Point; an area must be a Polygon or MultiPolygon"),
-    (LineString([(0, 0), (1, 1)]), "feature 'Elm' is a LineString; an area must be"),
-    (GeometryCollection([box(0, 0, 1, 1)]), "feature 'Elm' is a GeometryCollection; an area"),
+    (Point(0, 0), "feature 'Elm' is a Point; a boundary or area must be a Polygon or MultiPolygon"),
+    (LineString([(0, 0), (1, 1)]), "feature 'Elm' is a LineString; a boundary or area must be"),
+    (GeometryCollection([box(0, 0, 1, 1)]),
+     "feature 'Elm' is a GeometryCollection; a boundary or area"),
     (Polygon(), "feature 'Elm' is an empty Polygon"),
     (MultiPolygon(), "feature 'Elm' is an empty MultiPolygon"),
     (Polygon([(0, 0), (1, 1), (2, 2), (0, 0)]),
