@@ -8,7 +8,8 @@ PY          := $(VENV)/bin/python
 OPEN311     := $(VENV)/bin/open311
 BIND        ?= 127.0.0.1:8000
 WORKERS     ?= 2
-DEMO        ?= jurisdictions/lacity.org
+# The demo region: Los Angeles County and two of its cities (load the county first).
+DEMO        ?= jurisdictions/lacounty.gov jurisdictions/lacity.org jurisdictions/smgov.net
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help deps venv db run test lint openapi bench clean stop
@@ -39,13 +40,13 @@ db: deps venv ## Start the private PostGIS cluster (unless OPEN311_DATABASE_URL 
 	@if [ -z "$$OPEN311_DATABASE_URL" ]; then $(PY) -m open311.pgcluster start; fi
 	$(OPEN311) db upgrade
 
-run: db ## Install what is missing, load the demo city, make a demo key, serve on $(BIND)
-	$(OPEN311) jurisdictions load $(DEMO)
+run: db ## Install what is missing, load the demo region, make a demo key, serve on $(BIND)
+	@for bundle in $(DEMO); do $(OPEN311) jurisdictions load $$bundle | grep -v '^note:' || exit 1; done
 	@KEY=$$($(OPEN311) keys create --name demo --replace --quiet) && \
 	  echo && echo "Demo API key (a new one each run): $$KEY" && \
 	  echo "Try:" && \
-	  echo "  curl -s http://$(BIND)/open311/v2/services.json" && \
-	  echo "  curl -s -X POST http://$(BIND)/open311/v2/requests.json -d api_key=$$KEY -d service_code=OTHER -d lat=34.0537 -d long=-118.2428 -d 'description=Pothole outside City Hall'" && echo
+	  echo "  curl -s 'http://$(BIND)/open311/v2/services.json?lat=34.0537&long=-118.2428'" && \
+	  echo "  curl -s -X POST http://$(BIND)/open311/v2/requests.json -d api_key=$$KEY -d service_code=GRAFFITI -d lat=34.0537 -d long=-118.2428 -d 'attribute[SURFACE]=BUILDING' -d 'description=Tag on the wall of City Hall'" && echo
 	$(OPEN311) serve --bind $(BIND) --workers $(WORKERS)
 
 test: deps venv ## Run the whole test suite (starts its own PostGIS cluster)

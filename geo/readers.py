@@ -210,11 +210,18 @@ def read_boundary(path: str | Path, **kw: Any) -> Boundary:
 
 
 def read_areas(path: str | Path, *, name_field: str, id_field: str | None = None,
-               **kw: Any) -> list[Area]:
+               where: dict[str, Any] | None = None, **kw: Any) -> list[Area]:
     """One cleaned `Area` per feature, named by ``name_field``, identified by ``id_field``
-    (default: the name). A feature without a name (or id) and duplicate ids are errors."""
+    (default: the name). A feature without a name (or id) and duplicate ids are errors.
+    ``where`` keeps only the features whose properties (dotted paths) equal the values."""
     path = Path(path)
     features = read_features(path, name_field=name_field, id_field=id_field, **kw)
+    if where:
+        features = [f for f in features
+                    if all(_text(_lookup(f.properties, key, None)) == _text(value)
+                           for key, value in where.items())]
+        if not features:
+            raise GeoReadError(f"{path}: no feature matches {where}")
     if not features:
         raise GeoReadError(f"{path}: no feature found")
     unnamed = [index for index, feature in enumerate(features) if feature.name is None]

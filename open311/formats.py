@@ -30,6 +30,8 @@ SINGULAR = {
     "values": "value",
     "endpoints": "endpoint",
     "formats": "format",
+    "addresses": "address",
+    "areas": "area",
 }
 
 

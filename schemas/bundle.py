@@ -63,6 +63,12 @@ class AttributeDef(Strict):
                                   "required", "required")
 
 
+class Coverage(Strict):
+    layer = fields.String(required=True, validate=validate.Length(1, 50))
+    ids = fields.List(fields.String(validate=validate.Length(1, 100)), load_default=None,
+                      validate=validate.Length(min=1))
+
+
 class ServiceDef(Strict):
     service_code = fields.String(required=True, validate=validate.Regexp(
         CODE, error="use letters, digits, '.', '_' and '-' (at most 100)"))
@@ -78,6 +84,7 @@ class ServiceDef(Strict):
     agency_responsible = fields.String(required=True, validate=validate.Length(1, 200))
     service_notice = fields.String(load_default=None, allow_none=True)
     attributes = fields.List(fields.Nested(AttributeDef), load_default=list)
+    coverage = fields.Nested(Coverage, load_default=None, allow_none=True)
 
     @validates_schema(skip_on_field_errors=False)
     def _unique(self, data: dict[str, Any], **_: Any) -> None:
@@ -103,6 +110,49 @@ class ServicesFile(Strict):
             raise ValidationError(f"service_code must be unique: {', '.join(duplicates)}")
 
 
+LAYER = re.compile(r"^[a-z][a-z0-9_]{0,49}\Z")
+
+
+class FileRef(fields.Field):
+    """A data file: a path relative to the bundle, or ``{file: path, layer: name}``."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict:
+        if isinstance(value, str) and value.strip():
+            return {"file": value.strip(), "layer": None}
+        if isinstance(value, dict) and set(value) <= {"file", "layer"} \
+                and isinstance(value.get("file"), str) and value["file"].strip() \
+                and isinstance(value.get("layer"), str | None):
+            return {"file": value["file"].strip(), "layer": value.get("layer")}
+        raise ValidationError("a file path, or a mapping {file: path, layer: name}")
+
+
+class AreaLayerDef(Strict):
+    layer = fields.String(required=True, validate=validate.Regexp(
+        LAYER, error="use lower-case letters, digits and _ (starting with a letter)"))
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    file = fields.String(required=True, validate=validate.Length(min=1))
+    name_field = fields.String(required=True, validate=validate.Length(min=1))
+    id_field = fields.String(load_default=None, allow_none=True)
+    layer_in_file = fields.String(load_default=None, allow_none=True)
+    where = fields.Dict(keys=fields.String(), load_default=None, allow_none=True)
+
+
+class AddressesDef(Strict):
+    file = fields.String(required=True, validate=validate.Length(min=1))
+    address_field = fields.String(required=True)
+    lat_field = fields.String(load_default=None, allow_none=True)
+    long_field = fields.String(load_default=None, allow_none=True)
+    zipcode_field = fields.String(load_default=None, allow_none=True)
+    id_field = fields.String(load_default=None, allow_none=True)
+
+
+class SettingsDef(Strict):
+    accept_unverified_addresses = fields.Boolean(load_default=False, truthy={True},
+                                                 falsy={False})
+    reverse_geocode_distance_m = fields.Float(load_default=50.0, validate=validate.Range(0, 1000))
+    address_match_threshold = fields.Float(load_default=0.5, validate=validate.Range(0.1, 1.0))
+
+
 class JurisdictionFile(Strict):
     id = fields.String(required=True, validate=validate.Regexp(
         CODE, error="use letters, digits, '.', '_' and '-' (e.g. lacity.org)"))
@@ -110,9 +160,27 @@ class JurisdictionFile(Strict):
     timezone = fields.String(required=True)
     contact = fields.String(required=True, validate=validate.Length(min=1))
     key_service = fields.String(required=True, validate=validate.Length(min=1))
-    boundary = fields.String(required=True)
+    boundary = FileRef(required=True)
     services = fields.String(required=True)
-    settings = fields.Dict(load_default=dict)
+    languages = fields.List(fields.String(validate=validate.Regexp(
+        r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*\Z", error="a BCP 47 language tag, e.g. en, es")),
+        load_default=lambda: ["en"], validate=validate.Length(min=1))
+    parent = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        CODE, error="a jurisdiction id"))
+    areas = fields.List(fields.Nested(AreaLayerDef), load_default=list)
+    addresses = fields.Nested(AddressesDef, load_default=None, allow_none=True)
+    settings = fields.Nested(SettingsDef, load_default=lambda: SettingsDef().load({}))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _layers(self, data: dict[str, Any], **_: Any) -> None:
+        layers = [a["layer"] for a in data.get("areas") or [] if isinstance(a, dict)
+                  and "layer" in a]
+        duplicates = sorted({name for name in layers if layers.count(name) > 1})
+        if duplicates:
+            raise ValidationError(f"area layers must be unique: {', '.join(duplicates)}",
+                                  "areas")
+        if data.get("parent") and data.get("parent") == data.get("id"):
+            raise ValidationError("a jurisdiction cannot be its own parent", "parent")
 
     @validates("timezone")
     def _timezone(self, value: str, **_: Any) -> None:

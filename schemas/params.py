@@ -52,7 +52,45 @@ class JurisdictionQuery(Params):
         "description": "The jurisdiction. Optional when the server serves one jurisdiction."})
 
 
-class ServiceRequestsQuery(JurisdictionQuery):
+def _point_pair(data: dict[str, Any]) -> None:
+    if ("lat" in data) != ("long" in data):
+        missing = "long" if "lat" in data else "lat"
+        raise ValidationError(f"lat and long go together: {missing} is missing", missing)
+
+
+LAT = {"validate": validate.Range(-90, 90, error="must be between -90 and 90"),
+       "allow_nan": False, "metadata": {"description": "WGS84 latitude"}}
+LONG = {"validate": validate.Range(-180, 180, error="must be between -180 and 180"),
+        "allow_nan": False, "metadata": {"description": "WGS84 longitude"}}
+
+
+class ServicesQuery(JurisdictionQuery):
+    lat = fields.Float(**LAT)
+    long = fields.Float(**LONG)
+
+    @validates_schema
+    def _pair(self, data: dict[str, Any], **_: Any) -> None:
+        _point_pair(data)
+
+
+class AddressSearchQuery(JurisdictionQuery):
+    q = Text(max_length=200, required=True, validate=validate.Length(min=2),
+             error_messages={"required": "is required (the address typed so far)"},
+             metadata={"description": "The address typed so far (at least 2 characters)."})
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, 50),
+                           metadata={"description": "How many suggestions (1-50)."})
+
+
+class AreasQuery(Params):
+    layer = Text(max_length=50, metadata={"description": "Only the areas of this layer."})
+
+
+class ExtensionsQuery(JurisdictionQuery):
+    extensions = fields.Boolean(load_default=False, metadata={
+        "description": "true: add extended_attributes (the named areas the request lies in)."})
+
+
+class ServiceRequestsQuery(ExtensionsQuery):
     service_request_id = CommaList(
         Text(max_length=LIMITS["service_request_id"]), max_items=1000,
         metadata={"description": "Comma list (or repeated keys) of ids; overrides every "
@@ -81,11 +119,8 @@ class PostServiceRequestForm(JurisdictionQuery):
                        "`X-API-Key: KEY` or in the query string."})
     service_code = Text(max_length=LIMITS["service_code"], required=True,
                         error_messages={"required": "is required"})
-    lat = fields.Float(validate=validate.Range(-90, 90, error="must be between -90 and 90"),
-                       allow_nan=False, metadata={"description": "WGS84 latitude"})
-    long = fields.Float(validate=validate.Range(-180, 180,
-                                                error="must be between -180 and 180"),
-                        allow_nan=False, metadata={"description": "WGS84 longitude"})
+    lat = fields.Float(**LAT)
+    long = fields.Float(**LONG)
     address_string = Text(max_length=LIMITS["address_string"])
     address_id = Text(max_length=LIMITS["address_id"])
     email = fields.Email(validate=validate.Length(max=LIMITS["email"]))
@@ -106,11 +141,8 @@ class PostServiceRequestForm(JurisdictionQuery):
 
     @validates_schema
     def _location(self, data: dict[str, Any], **_: Any) -> None:
-        has_lat, has_long = "lat" in data, "long" in data
-        if has_lat != has_long:
-            missing = "long" if has_lat else "lat"
-            raise ValidationError(f"lat and long go together: {missing} is missing", missing)
-        if not (has_lat or data.get("address_string") or data.get("address_id")):
+        _point_pair(data)
+        if not ("lat" in data or data.get("address_string") or data.get("address_id")):
             raise ValidationError(
                 "a location is required: lat and long, address_string or address_id",
                 "location")

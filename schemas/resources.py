@@ -100,3 +100,12 @@ class TokenResponse(Schema):
     service_request_id = fields.String(allow_none=True, required=True, metadata={
         "description": "null while the request waits to be accepted"})
     token = fields.String(required=True)
+
+
+class AddressSuggestion(Schema):
+    address_id = fields.String(required=True)
+    address = fields.String(required=True)
+    zipcode = fields.String(allow_none=True, required=True)
+    lat = fields.Float(required=True)
+    long = fields.Float(required=True)
+    jurisdiction_id = fields.String(required=True)

@@ -172,3 +172,22 @@ def row_counts(session: Session) -> dict[str, int]:
     """Rows in every table a POST writes to: compare before and after a refusal."""
     return {table: session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
             for table in ("service_request", "request_contact", "request_event", "api_key")}
+
+
+def copy_bundle(source, dest, new_id: str, *, keep_geography: bool = False):
+    """A copy of a bundle under another id. Unless ``keep_geography``, without its parent,
+    areas and address points (loading those takes a second; most tests are about the
+    catalogue, and a parent that is not loaded adds a note to every report)."""
+    import re
+    import shutil
+
+    shutil.copytree(source, dest)
+    path = dest / "jurisdiction.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"^id: \S+", f"id: {new_id}", text, count=1, flags=re.M)
+    if not keep_geography:
+        text = re.sub(r"^parent: .*\n", "", text, flags=re.M)
+        text = re.sub(r"\n(areas|addresses):.*?(?=\n(?:settings|services|boundary):|\Z)", "\n",
+                      text, flags=re.S)
+    path.write_text(text, encoding="utf-8")
+    return dest

@@ -1,10 +1,12 @@
 """SQLAlchemy 2 declarative models (GeoAlchemy2 for geometry). WGS84 everywhere."""
 
 from open311.models.base import Base
+from open311.models.geography import AddressPoint, Area, AreaPart, JurisdictionPart
 from open311.models.jurisdiction import Jurisdiction
 from open311.models.key import ApiKey
 from open311.models.request import RequestContact, RequestEvent, ServiceRequest
 from open311.models.service import Service, ServiceAttribute
 
-__all__ = ["ApiKey", "Base", "Jurisdiction", "RequestContact", "RequestEvent", "Service",
-           "ServiceAttribute", "ServiceRequest"]
+__all__ = ["AddressPoint", "ApiKey", "Area", "AreaPart", "Base", "Jurisdiction",
+           "JurisdictionPart", "RequestContact", "RequestEvent", "Service", "ServiceAttribute",
+           "ServiceRequest"]

@@ -4,7 +4,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from open311.models.base import Base, Timestamps
@@ -25,6 +25,16 @@ class Jurisdiction(Timestamps, Base):
     boundary: Mapped[Any] = mapped_column(
         Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
     settings: Mapped[dict] = mapped_column(JSONB, default=dict)
+    languages: Mapped[list[str]] = mapped_column(ARRAY(sa.String(35)),
+                                                 server_default=sa.text("'{en}'"))
+    # The jurisdiction one tier up, as the bundle names it, and the link once it is loaded.
+    parent_id: Mapped[str | None] = mapped_column(sa.String(200))
+    parent_pk: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("jurisdiction.id", ondelete="SET NULL"))
+    # 0 for a top tier; a member city of a county is 1 (routing prefers the deepest).
+    depth: Mapped[int] = mapped_column(server_default=sa.text("0"))
+    # What the last load read (file digests), so an unchanged bundle changes nothing.
+    bundle_state: Mapped[dict] = mapped_column(JSONB, server_default=sa.text("'{}'"))
 
     services = relationship("Service", back_populates="jurisdiction",
                             order_by="Service.position")

@@ -5,7 +5,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from open311.models.base import Base
@@ -36,6 +36,10 @@ class ServiceRequest(Base):
     location: Mapped[Any] = mapped_column(
         Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
     media_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    # Whether `address` was matched to an address point (NULL: no address was involved).
+    address_verified: Mapped[bool | None] = mapped_column()
+    # The named areas (area.id) the point falls in, of its jurisdiction and the tiers above.
+    area_pks: Mapped[list[int]] = mapped_column(ARRAY(sa.Integer), server_default=sa.text("'{}'"))
     # The submitted attribute values, {code: value or [values]}.
     attributes: Mapped[dict] = mapped_column(JSONB, default=dict)
     # The app (API key) that submitted it.
@@ -64,6 +68,7 @@ class ServiceRequest(Base):
         sa.Index("ix_service_request_queue", "id",
                  postgresql_where=sa.text("token IS NOT NULL AND accepted_at IS NULL")),
         sa.Index("ix_service_request_location", "location", postgresql_using="gist"),
+        sa.Index("ix_service_request_area_pks", "area_pks", postgresql_using="gin"),
     )
 
 

@@ -30,6 +30,9 @@ class Service(Timestamps, Base):
     position: Mapped[int] = mapped_column(default=0)
     # Services removed from a bundle are deactivated, never deleted: requests keep them.
     active: Mapped[bool] = mapped_column(default=True)
+    # Where inside the jurisdiction the service is offered: {"layer": ..., "ids": [...]}
+    # (areas of the jurisdiction); NULL: everywhere in it.
+    coverage: Mapped[dict | None] = mapped_column(JSONB)
 
     jurisdiction = relationship("Jurisdiction", back_populates="services")
     attributes = relationship("ServiceAttribute", back_populates="service",

@@ -1,6 +1,11 @@
 """Jurisdiction bundles: check a folder (``jurisdictions/<id>/``) and sync it into the
 database. Loading is idempotent: a second load of the same bundle changes nothing, and a
-changed bundle is updated in place with a report of what changed."""
+changed bundle is updated in place with a report of what changed.
+
+A bundle holds the jurisdiction (``jurisdiction.yaml``), its boundary, its service
+catalogue, and optionally named areas and address points (see jurisdictions/README.md).
+Boundaries and areas may be GeoJSON, Shapefile or GeoPackage in any CRS (``geo.readers``).
+"""
 
 from __future__ import annotations
 
@@ -14,17 +19,20 @@ from geoalchemy2.shape import from_shape, to_shape
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from geo.boundaries import BoundaryError
-from geo.readers import read_boundary
-from open311.models import Jurisdiction, Service, ServiceAttribute
+from geo.address_points import AddressFile, AddressFileError, read_address_points
+from geo.readers import Area as AreaShape
+from geo.readers import GeoReadError, read_areas, read_boundary
+from open311.models import Area, Jurisdiction, Service, ServiceAttribute
+from open311.operations.hierarchy import link_hierarchy
+from open311.repository import geography as geo_repo
 from open311.repository import jurisdictions as jurisdictions_repo
 from schemas.bundle import JurisdictionFile, ServicesFile, flatten
 
 SERVICE_FIELDS = ("service_name", "description", "type", "keywords", "group",
-                  "agency_responsible", "service_notice")
+                  "agency_responsible", "service_notice", "coverage")
 ATTRIBUTE_FIELDS = ("code", "variable", "datatype", "required", "datatype_description",
                     "order", "description", "values")
-JURISDICTION_FIELDS = ("name", "timezone", "contact", "key_service", "settings")
+JURISDICTION_FIELDS = ("name", "timezone", "contact", "key_service", "settings", "languages")
 
 
 class BundleError(ValueError):
@@ -35,11 +43,20 @@ class BundleError(ValueError):
 
 
 @dataclass
+class AreaLayer:
+    layer: str
+    title: str
+    areas: list[AreaShape]
+
+
+@dataclass
 class Bundle:
     path: Path
     jurisdiction: dict[str, Any]
     services: list[dict[str, Any]]
     boundary: Any  # shapely MultiPolygon
+    layers: list[AreaLayer] = field(default_factory=list)
+    addresses: AddressFile | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -55,6 +72,7 @@ class LoadReport:
         return self.created or bool(self.changes)
 
 
+# -- reading ----------------------------------------------------------------------------------
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -65,51 +83,15 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
     return None
 
 
-def read_bundle(path: Path) -> Bundle:
-    """Parse and check every file of a bundle; BundleError lists every problem found."""
-    path = Path(path)
-    problems: list[str] = []
-    if not path.is_dir():
-        raise BundleError(path, ["not a folder"])
-    raw = _read_yaml(path / "jurisdiction.yaml", problems)
-    if problems:
-        raise BundleError(path, problems)
-    try:
-        jurisdiction = JurisdictionFile().load(raw if isinstance(raw, dict) else {})
-    except ValidationError as exc:
-        raise BundleError(path, [f"jurisdiction.yaml: {line}"
-                                 for line in flatten(exc.messages)]) from None
-
-    services: list[dict] = []
-    services_path = path / jurisdiction["services"]
-    known = len(problems)
-    raw_services = _read_yaml(services_path, problems)
-    if raw_services is None and len(problems) == known:
-        problems.append(f"{services_path.name}: is empty; it needs a `services:` list")
-    elif raw_services is not None:
-        try:
-            services = ServicesFile().load(raw_services if isinstance(raw_services, dict)
-                                           else {})["services"]
-        except ValidationError as exc:
-            problems.extend(f"{services_path.name}: {line}" for line in _named(exc, raw_services))
-
-    boundary, notes = None, []
-    try:
-        loaded = read_boundary(path / jurisdiction["boundary"])
-        boundary, notes = loaded.geometry, loaded.notes
-    except BoundaryError as exc:
-        problems.append(str(exc).replace(str(path) + "/", ""))
-    if problems:
-        raise BundleError(path, problems)
-    return Bundle(path, jurisdiction, services, boundary, notes)
+def _short(path: Path, message: str) -> str:
+    return message.replace(f"{path}/", "")
 
 
 def _named(exc: ValidationError, raw: Any) -> list[str]:
     """Messages whose service index is replaced by its service_code, for readability."""
     lines = flatten(exc.messages)
     try:
-        entries = raw["services"]
-        for index, entry in enumerate(entries):
+        for index, entry in enumerate(raw["services"]):
             code = entry.get("service_code") if isinstance(entry, dict) else None
             if code:
                 lines = [line.replace(f"services.{index}.", f"services[{code}].", 1)
@@ -119,6 +101,98 @@ def _named(exc: ValidationError, raw: Any) -> list[str]:
     return lines
 
 
+def _read_services(path: Path, spec: dict, problems: list[str]) -> list[dict]:
+    services_path = path / spec["services"]
+    known = len(problems)
+    raw = _read_yaml(services_path, problems)
+    if raw is None:
+        if len(problems) == known:
+            problems.append(f"{services_path.name}: is empty; it needs a `services:` list")
+        return []
+    try:
+        return ServicesFile().load(raw if isinstance(raw, dict) else {})["services"]
+    except ValidationError as exc:
+        problems.extend(f"{services_path.name}: {line}" for line in _named(exc, raw))
+        return []
+
+
+def _read_layers(path: Path, spec: dict, problems: list[str], notes: list[str]
+                 ) -> list[AreaLayer]:
+    layers = []
+    for layer in spec["areas"]:
+        try:
+            areas = read_areas(path / layer["file"], name_field=layer["name_field"],
+                               id_field=layer["id_field"], where=layer["where"],
+                               layer=layer["layer_in_file"])
+        except GeoReadError as exc:
+            problems.append(f"areas[{layer['layer']}]: {_short(path, str(exc))}")
+            continue
+        for area in areas:
+            notes.extend(f"areas[{layer['layer']}]: {note}" for note in area.notes)
+        layers.append(AreaLayer(layer["layer"], layer["title"], areas))
+    return layers
+
+
+def _check_coverage(services: list[dict], layers: list[AreaLayer], problems: list[str]) -> None:
+    ids_by_layer = {layer.layer: {a.id for a in layer.areas} for layer in layers}
+    for service in services:
+        coverage = service.get("coverage")
+        if not coverage:
+            continue
+        code = service["service_code"]
+        if coverage["layer"] not in ids_by_layer:
+            problems.append(f"services.yaml: services[{code}].coverage: no areas layer "
+                            f"{coverage['layer']!r} in jurisdiction.yaml")
+            continue
+        unknown = sorted(set(coverage["ids"] or []) - ids_by_layer[coverage["layer"]])
+        if unknown:
+            problems.append(f"services.yaml: services[{code}].coverage: no area "
+                            f"{', '.join(map(repr, unknown))} in layer {coverage['layer']!r}")
+
+
+def read_bundle(path: Path) -> Bundle:
+    """Parse and check every file of a bundle; BundleError lists every problem found."""
+    path = Path(path)
+    problems: list[str] = []
+    notes: list[str] = []
+    if not path.is_dir():
+        raise BundleError(path, ["not a folder"])
+    raw = _read_yaml(path / "jurisdiction.yaml", problems)
+    if problems:
+        raise BundleError(path, problems)
+    try:
+        spec = JurisdictionFile().load(raw if isinstance(raw, dict) else {})
+    except ValidationError as exc:
+        raise BundleError(path, [f"jurisdiction.yaml: {line}"
+                                 for line in flatten(exc.messages)]) from None
+
+    services = _read_services(path, spec, problems)
+    boundary = None
+    try:
+        loaded = read_boundary(path / spec["boundary"]["file"],
+                               layer=spec["boundary"]["layer"])
+        boundary = loaded.geometry
+        notes.extend(loaded.notes)
+    except GeoReadError as exc:
+        problems.append(_short(path, str(exc)))
+    layers = _read_layers(path, spec, problems, notes)
+    _check_coverage(services, layers, problems)
+    addresses = None
+    if spec["addresses"]:
+        try:
+            addresses = read_address_points(path / spec["addresses"].pop("file"),
+                                            **spec["addresses"])
+        except AddressFileError as exc:
+            problems.append(f"addresses: {exc}")
+    if problems:
+        raise BundleError(path, problems)
+    if addresses and addresses.skipped_count:
+        notes.append(f"addresses: {addresses.skipped_count} row(s) skipped, e.g. "
+                     + "; ".join(addresses.skipped[:3]))
+    return Bundle(path, spec, services, boundary, layers, addresses, notes)
+
+
+# -- syncing ----------------------------------------------------------------------------------
 def _attribute_rows(service: dict) -> list[dict]:
     """The attributes in definition order (as stored and compared)."""
     return [{name: a[name] for name in ATTRIBUTE_FIELDS}
@@ -168,32 +242,97 @@ def _sync_services(session: Session, jurisdiction: Jurisdiction, services: list[
             report.changes.append(f"service {code}: deactivated (no longer in the bundle)")
 
 
+def _sync_areas(session: Session, jurisdiction: Jurisdiction, layers: list[AreaLayer],
+                report: LoadReport) -> None:
+    stored = {(a.layer, a.area_id): a for a in geo_repo.areas_of(session, jurisdiction.id)}
+    touched: list[Area] = []
+    for layer in layers:
+        added = updated = 0
+        for shape in layer.areas:
+            area = stored.pop((layer.layer, shape.id), None)
+            if area is None:
+                area = Area(jurisdiction_pk=jurisdiction.id, layer=layer.layer,
+                            layer_title=layer.title, area_id=shape.id, name=shape.name,
+                            geom=from_shape(shape.geometry, srid=4326))
+                session.add(area)
+                touched.append(area)
+                added += 1
+                continue
+            changed = False
+            if (area.name, area.layer_title) != (shape.name, layer.title):
+                area.name, area.layer_title = shape.name, layer.title
+                changed = True
+            if not to_shape(area.geom).equals_exact(shape.geometry, 1e-9):
+                area.geom = from_shape(shape.geometry, srid=4326)
+                touched.append(area)
+                changed = True
+            updated += changed
+        if added or updated:
+            report.changes.append(f"areas[{layer.layer}]: {added} added, {updated} updated "
+                                  f"({len(layer.areas)} in all)")
+    removed: dict[str, int] = {}
+    for (layer_name, _), area in stored.items():
+        session.delete(area)
+        removed[layer_name] = removed.get(layer_name, 0) + 1
+    for layer_name, count in sorted(removed.items()):
+        report.changes.append(f"areas[{layer_name}]: {count} removed")
+    session.flush()
+    geo_repo.replace_area_parts(session, [a.id for a in touched])
+
+
+def _sync_addresses(session: Session, jurisdiction: Jurisdiction,
+                    addresses: AddressFile | None, report: LoadReport) -> None:
+    digest = addresses.digest if addresses else None
+    state = dict(jurisdiction.bundle_state or {})
+    if state.get("addresses") == digest:
+        return
+    before = geo_repo.count_address_points(session, jurisdiction.id)
+    geo_repo.replace_address_points(session, jurisdiction.id,
+                                    addresses.rows if addresses else [])
+    state["addresses"] = digest
+    jurisdiction.bundle_state = state
+    after = len(addresses.rows) if addresses else 0
+    report.changes.append(f"addresses: {after} address points loaded (was {before})")
+
+
 def load_bundle(session: Session, path: Path, *, dry_run: bool = False) -> LoadReport:
     """Sync a bundle into the database (commit), or with ``dry_run`` only report what
     would change (roll back)."""
     bundle = read_bundle(path)
     spec = bundle.jurisdiction
+    values = {"name": spec["name"], "timezone": spec["timezone"], "contact": spec["contact"],
+              "key_service": spec["key_service"], "settings": spec["settings"],
+              "languages": spec["languages"]}
     now = dt.datetime.now(dt.UTC)
     report = LoadReport(spec["id"], notes=list(bundle.notes))
     jurisdiction = jurisdictions_repo.by_code(session, spec["id"])
     if jurisdiction is None:
-        jurisdiction = Jurisdiction(jurisdiction_id=spec["id"],
+        jurisdiction = Jurisdiction(jurisdiction_id=spec["id"], parent_id=spec["parent"],
                                     boundary=from_shape(bundle.boundary, srid=4326),
-                                    **{k: spec[k] for k in JURISDICTION_FIELDS})
+                                    bundle_state={}, **values)
         session.add(jurisdiction)
         session.flush()
+        geo_repo.replace_jurisdiction_parts(session, jurisdiction.id)
         report.created = True
     else:
-        changed = [k for k in JURISDICTION_FIELDS if getattr(jurisdiction, k) != spec[k]]
+        changed = [k for k in JURISDICTION_FIELDS if getattr(jurisdiction, k) != values[k]]
         for name in changed:
-            setattr(jurisdiction, name, spec[name])
+            setattr(jurisdiction, name, values[name])
+        if jurisdiction.parent_id != spec["parent"]:
+            jurisdiction.parent_id = spec["parent"]
+            changed.append("parent")
         if not to_shape(jurisdiction.boundary).equals_exact(bundle.boundary, 1e-9):
             jurisdiction.boundary = from_shape(bundle.boundary, srid=4326)
+            session.flush()
+            geo_repo.replace_jurisdiction_parts(session, jurisdiction.id)
             changed.append("boundary")
         if changed:
             jurisdiction.updated_at = now
             report.changes.append(f"jurisdiction: {', '.join(changed)} changed")
     _sync_services(session, jurisdiction, bundle.services, report, now)
+    _sync_areas(session, jurisdiction, bundle.layers, report)
+    _sync_addresses(session, jurisdiction, bundle.addresses, report)
+    report.notes.extend(link_hierarchy(session, about=spec["id"]))
     if dry_run:
         session.rollback()
     else:

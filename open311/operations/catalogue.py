@@ -4,25 +4,55 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from open311.errors import NotFound
+from open311.errors import BadRequest, NotFound
+from open311.models import Service
 from open311.operations.jurisdictions import resolve_jurisdiction
+from open311.operations.locating import offered_at
 from open311.repository import catalogue as repo
+from open311.repository import geography as geo_repo
 
 
-def get_service_list(session: Session, jurisdiction_id: str | None) -> list[dict]:
-    jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
-    return [
-        {
-            "service_code": service.service_code,
-            "service_name": service.service_name,
-            "description": service.description,
-            "metadata": has_attributes,
-            "type": service.type,
-            "keywords": ", ".join(service.keywords) if service.keywords else None,
-            "group": service.group,
-        }
-        for service, has_attributes in repo.active_services(session, jurisdiction.id)
-    ]
+def _service_item(service: Service, has_attributes: bool) -> dict:
+    return {
+        "service_code": service.service_code,
+        "service_name": service.service_name,
+        "description": service.description,
+        "metadata": has_attributes,
+        "type": service.type,
+        "keywords": ", ".join(service.keywords) if service.keywords else None,
+        "group": service.group,
+    }
+
+
+def get_service_list(session: Session, jurisdiction_id: str | None,
+                     lat: float | None = None, long: float | None = None) -> list[dict]:
+    """The catalogue. With ``lat``/``long`` (an extension): the services offered at that
+    point, across every tier of jurisdictions covering it (without ``jurisdiction_id``) or
+    of the named one; per service_code the deepest tier's, each item naming its
+    ``jurisdiction_id``."""
+    if lat is None or long is None:
+        jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
+        return [_service_item(service, has_attributes)
+                for service, has_attributes in repo.active_services(session, jurisdiction.id)]
+    if jurisdiction_id:
+        jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
+        if not geo_repo.jurisdiction_covers(session, jurisdiction.id, long, lat):
+            raise BadRequest(f"the location lat={lat}, long={long} is outside the boundary "
+                             f"of {jurisdiction.name} ({jurisdiction.jurisdiction_id})")
+        covering = [jurisdiction]
+    else:
+        covering = geo_repo.jurisdictions_at(session, long, lat)
+    areas = geo_repo.areas_at(session, [j.id for j in covering], long, lat)
+    seen: set[str] = set()
+    items = []
+    for jurisdiction in covering:  # deepest first
+        for service, has_attributes in repo.active_services(session, jurisdiction.id):
+            if service.service_code in seen or not offered_at(session, service, areas):
+                continue
+            seen.add(service.service_code)
+            items.append({**_service_item(service, has_attributes),
+                          "jurisdiction_id": jurisdiction.jurisdiction_id})
+    return items
 
 
 def get_service_definition(session: Session, jurisdiction_id: str | None,

@@ -15,6 +15,16 @@ def resolve_jurisdiction(session: Session, jurisdiction_id: str | None) -> Juris
     ``jurisdiction_id`` is optional while the server serves one jurisdiction; with several
     it is required (400).
     """
+    jurisdiction = optional_jurisdiction(session, jurisdiction_id)
+    if jurisdiction is None:
+        raise BadRequest("jurisdiction_id is required: this server serves several "
+                         "jurisdictions (see discovery)")
+    return jurisdiction
+
+
+def optional_jurisdiction(session: Session, jurisdiction_id: str | None) -> Jurisdiction | None:
+    """As resolve_jurisdiction, but None where several jurisdictions could be meant (the
+    caller then decides by location)."""
     if jurisdiction_id:
         jurisdiction = repo.by_code(session, jurisdiction_id)
         if jurisdiction is None:
@@ -23,7 +33,4 @@ def resolve_jurisdiction(session: Session, jurisdiction_id: str | None) -> Juris
     found = repo.first_two(session)
     if not found:
         raise NotFound("this server has no jurisdiction loaded yet")
-    if len(found) > 1:
-        raise BadRequest("jurisdiction_id is required: this server serves several "
-                         "jurisdictions (see discovery)")
-    return found[0]
+    return found[0] if len(found) == 1 else None

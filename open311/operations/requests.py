@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from open311.errors import BadRequest, NotFound
-from open311.models import ApiKey, Jurisdiction
+from open311.models import ApiKey
 from open311.operations.attributes import check_attributes
-from open311.operations.jurisdictions import resolve_jurisdiction
+from open311.operations.jurisdictions import optional_jurisdiction, resolve_jurisdiction
+from open311.operations.locating import fill_address, locate, route
 from open311.operations.payloads import request_payload, zone
 from open311.repository import catalogue
+from open311.repository import geography as geo_repo
 from open311.repository import jurisdictions as jurisdictions_repo
 from open311.repository import requests as repo
 
@@ -35,6 +37,7 @@ class RequestQuery:
     start_date: dt.datetime | dt.date | None = None
     end_date: dt.datetime | dt.date | None = None
     status: list[str] | None = None
+    extensions: bool = False
 
 
 @dataclass
@@ -92,8 +95,8 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
     tz = zone(jurisdiction.timezone)
     if query.service_request_id:
         rows = repo.public_rows(session, jurisdiction.id, ids=_ids(query.service_request_id),
-                                limit=limits.max_requests)
-        return [request_payload(row, tz) for row in rows]
+                                limit=limits.max_requests, extended=query.extensions)
+        return _payloads(session, rows, tz, query.extensions)
 
     now = now or dt.datetime.now(dt.UTC)
     window = dt.timedelta(days=limits.window_days)
@@ -115,18 +118,37 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
 
     rows = repo.public_rows(session, jurisdiction.id, service_pks=service_pks, start=start,
                             end_before=end_before, statuses=query.status,
-                            limit=limits.max_requests)
-    return [request_payload(row, tz) for row in rows]
+                            limit=limits.max_requests, extended=query.extensions)
+    return _payloads(session, rows, tz, query.extensions)
+
+
+def _payloads(session: Session, rows, tz: ZoneInfo, extensions: bool) -> list[dict]:
+    """Request items; with ``extensions``, each with its ``extended_attributes``."""
+    if not extensions:
+        return [request_payload(row, tz) for row in rows]
+    areas = geo_repo.areas_by_pk(session, sorted({pk for row in rows for pk in row.area_pks}))
+    codes = {j.id: j.jurisdiction_id for j in jurisdictions_repo.all_jurisdictions(session)}
+    items = []
+    for row in rows:
+        item = request_payload(row, tz)
+        item["extended_attributes"] = {"areas": [
+            {"jurisdiction_id": codes[a.jurisdiction_pk], "layer": a.layer, "id": a.area_id,
+             "name": a.name}
+            for a in sorted((areas[pk] for pk in row.area_pks if pk in areas),
+                            key=lambda a: (a.jurisdiction_pk, a.layer, a.area_id))]}
+        items.append(item)
+    return items
 
 
 def get_service_request(session: Session, jurisdiction_id: str | None,
-                        service_request_id: str) -> list[dict]:
+                        service_request_id: str, extensions: bool = False) -> list[dict]:
     jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
     ids = _ids([service_request_id])
-    rows = repo.public_rows(session, jurisdiction.id, ids=ids, limit=1) if ids else []
+    rows = (repo.public_rows(session, jurisdiction.id, ids=ids, limit=1, extended=extensions)
+            if ids else [])
     if not rows:
         raise NotFound(f"service request {service_request_id!r} not found")
-    return [request_payload(rows[0], zone(jurisdiction.timezone))]
+    return _payloads(session, rows, zone(jurisdiction.timezone), extensions)
 
 
 def get_request_id_from_token(session: Session, jurisdiction_id: str | None,
@@ -143,14 +165,6 @@ def get_request_id_from_token(session: Session, jurisdiction_id: str | None,
     }]
 
 
-def _check_location(session: Session, jurisdiction: Jurisdiction, new: NewRequest) -> None:
-    if new.lat is None or new.long is None:
-        return  # an address without coordinates is stored as given
-    if not jurisdictions_repo.covers(session, jurisdiction.id, new.long, new.lat):
-        raise BadRequest(f"the location lat={new.lat}, long={new.long} is outside the "
-                         f"boundary of {jurisdiction.name} ({jurisdiction.jurisdiction_id})")
-
-
 def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
                          now: dt.datetime | None = None) -> list[dict]:
     """Store a request; answer its id (realtime), a token (batch) or neither (blackbox).
@@ -158,24 +172,27 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
     A batch request is published once accepted; a blackbox one is kept for the city's
     staff and never published (it has no number to follow).
 
-    Every check runs before anything is written; a refusal raises and stores nothing.
+    Without ``jurisdiction_id`` on a server of several jurisdictions, the request goes to
+    the deepest jurisdiction whose boundary covers the point and which offers the service
+    there. An address is resolved against the address points; coordinates alone get the
+    nearest address filled in. Every check runs before anything is written; a refusal
+    raises and stores nothing.
     """
-    jurisdiction = resolve_jurisdiction(session, new.jurisdiction_id)
-    service = catalogue.service_by_code(session, jurisdiction.id, new.service_code,
-                                        with_attributes=True)
-    if service is None:
-        raise NotFound(f"service_code {new.service_code!r} is not a service of "
-                       f"{jurisdiction.jurisdiction_id}")
-    tz = zone(jurisdiction.timezone)
-    attributes = check_attributes(service.attributes, new.attributes, tz)
-    _check_location(session, jurisdiction, new)
+    jurisdiction = optional_jurisdiction(session, new.jurisdiction_id)
+    place = locate(session, jurisdiction, lat=new.lat, long=new.long,
+                   address_string=new.address_string, address_id=new.address_id)
+    routed = route(session, jurisdiction, new.service_code, place)
+    jurisdiction, service = routed.jurisdiction, routed.service
+    attributes = check_attributes(service.attributes, new.attributes,
+                                  zone(jurisdiction.timezone))
+    fill_address(session, routed)
 
     now = now or dt.datetime.now(dt.UTC)
     batch = service.type == "batch"
     request = repo.add_request(
-        session, jurisdiction_pk=jurisdiction.id, service=service, long=new.long, lat=new.lat,
-        address=new.address_string, address_id=new.address_id, description=new.description,
-        media_url=new.media_url, attributes=attributes, api_key_pk=api_key.id,
+        session, jurisdiction_pk=jurisdiction.id, service=service, place=place,
+        area_pks=routed.area_pks, description=new.description, media_url=new.media_url,
+        attributes=attributes, api_key_pk=api_key.id,
         token=secrets.token_urlsafe(16) if batch else None,
         accepted_at=None if batch else now, public=service.type == "realtime", now=now)
     repo.add_contact(session, request.id, **new.personal)

@@ -28,9 +28,10 @@ def public_rows(session: Session, jurisdiction_pk: int, *,
                 start: dt.datetime | None = None,
                 end_before: dt.datetime | None = None,
                 statuses: Sequence[str] | None = None,
-                limit: int) -> Sequence[sa.Row]:
-    """Public requests of a jurisdiction, newest first."""
-    query = (sa.select(*PUBLIC_COLUMNS).join(Service, Service.id == SR.service_pk)
+                limit: int, extended: bool = False) -> Sequence[sa.Row]:
+    """Public requests of a jurisdiction, newest first (``extended``: with area_pks)."""
+    columns = (*PUBLIC_COLUMNS, SR.area_pks) if extended else PUBLIC_COLUMNS
+    query = (sa.select(*columns).join(Service, Service.id == SR.service_pk)
              .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public.is_(True)))
     if ids is not None:
         query = query.where(SR.id.in_(ids))
@@ -52,9 +53,8 @@ def by_token(session: Session, jurisdiction_pk: int, token: str) -> ServiceReque
                                                SR.token == token)).one_or_none()
 
 
-def add_request(session: Session, *, jurisdiction_pk: int, service: Service,
-                long: float | None, lat: float | None, address: str | None,
-                address_id: str | None, description: str | None, media_url: str | None,
+def add_request(session: Session, *, jurisdiction_pk: int, service: Service, place,
+                area_pks: list[int], description: str | None, media_url: str | None,
                 attributes: dict, api_key_pk: int, token: str | None,
                 accepted_at: dt.datetime | None, public: bool,
                 now: dt.datetime) -> ServiceRequest:
@@ -62,9 +62,10 @@ def add_request(session: Session, *, jurisdiction_pk: int, service: Service,
         jurisdiction_pk=jurisdiction_pk, service_pk=service.id, status="open",
         description=description, agency_responsible=service.agency_responsible,
         service_notice=service.service_notice, requested_datetime=now, updated_datetime=now,
-        address=address, address_id=address_id, media_url=media_url,
-        location=(WKTElement(f"POINT({long!r} {lat!r})", srid=4326)
-                  if lat is not None and long is not None else None),
+        address=place.address, address_id=place.address_id, zipcode=place.zipcode,
+        address_verified=place.verified, area_pks=area_pks, media_url=media_url,
+        location=(WKTElement(f"POINT({place.long!r} {place.lat!r})", srid=4326)
+                  if place.lat is not None and place.long is not None else None),
         attributes=attributes, api_key_pk=api_key_pk, token=token, accepted_at=accepted_at,
         public=public,
     )

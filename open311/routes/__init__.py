@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from open311.routes import discovery, requests, services, tokens
+from open311.routes import discovery, geography, requests, services, tokens
 
-BLUEPRINTS = (discovery.blp, services.blp, requests.blp, tokens.blp)
+BLUEPRINTS = (discovery.blp, services.blp, requests.blp, tokens.blp, geography.blp)
 
 
 def register(api: Api) -> None:

@@ -10,7 +10,7 @@ from open311.operations import requests as ops
 from open311.operations.keys import authenticate
 from open311.routes.common import blueprint, errors, session, setting
 from schemas import resources
-from schemas.params import JurisdictionQuery, PostServiceRequestForm, ServiceRequestsQuery
+from schemas.params import ExtensionsQuery, PostServiceRequestForm, ServiceRequestsQuery
 
 blp = blueprint("requests", "Service requests: submit, list, look up.")
 
@@ -64,16 +64,20 @@ def post_service_request(form: dict, fmt: Format):
     """POST Service Request
 
     Answers `service_request_id` (realtime services), `token` (batch) or neither (blackbox).
+    Without `jurisdiction_id` on a multi-jurisdiction server, the request goes to the
+    deepest jurisdiction covering the point that offers the service there.
     """
     payload = ops.post_service_request(session(), ops.NewRequest.from_form(form), g.api_key)
     return render(payload, "service_requests", fmt)
 
 
 @blp.route("/requests/<service_request_id>.<fmt:fmt>")
-@blp.arguments(JurisdictionQuery, location="query", as_kwargs=True)
+@blp.arguments(ExtensionsQuery, location="query", as_kwargs=True)
 @blp.response(200, resources.ServiceRequest(many=True))
 @errors(blp, 400, 404)
-def service_request(fmt: Format, service_request_id: str, jurisdiction_id: str | None = None):
+def service_request(fmt: Format, service_request_id: str, jurisdiction_id: str | None = None,
+                    extensions: bool = False):
     """GET Service Request"""
-    payload = ops.get_service_request(session(), jurisdiction_id, service_request_id)
+    payload = ops.get_service_request(session(), jurisdiction_id, service_request_id,
+                                      extensions)
     return render(payload, "service_requests", fmt)

@@ -223,18 +223,32 @@ def test_point_outside_jurisdiction_is_400(api, session, key, point):
     refused(api, session, {"service_code": "OTHER", "api_key": key, **point}, 400, "outside")
 
 
-def test_address_string_alone_is_stored_as_given(api, key):
+def test_address_string_alone_is_resolved_to_its_address_point(api, key):
     item = fetch(api, created(api, {"service_code": "OTHER", "api_key": key,
-                                    "address_string": "1200 W 7th St, Los Angeles, CA 90017"}))
-    assert item["address"] == "1200 W 7th St, Los Angeles, CA 90017"
-    assert item["lat"] is None and item["long"] is None
+                                    "address_string": "1353 West Bellevue Avenue, Los Angeles, "
+                                                      "CA 90026"}))
+    assert item["address"] == "1353 W BELLEVUE AVE, 90026"
+    assert item["address_id"] == "1353 W BELLEVUE AVE 90026"
+    assert item["zipcode"] == "90026"
+    assert (item["lat"], item["long"]) == (34.0682207715, -118.255594359)
 
 
-def test_address_id_alone_is_accepted(api, key):
+def test_unknown_address_is_400_and_nothing_stored(api, session, key):
+    refused(api, session, {"service_code": "OTHER", "api_key": key,
+                           "address_string": "99999 Nowhere Blvd, Los Angeles"}, 400,
+            "could not be found")
+
+
+def test_address_id_alone_is_resolved(api, key):
     item = fetch(api, created(api, {"service_code": "OTHER", "api_key": key,
-                                    "address_id": "545483"}))
-    assert item["address_id"] == "545483"
-    assert item["address"] is None and item["lat"] is None
+                                    "address_id": "1353 W BELLEVUE AVE 90026"}))
+    assert item["address"] == "1353 W BELLEVUE AVE, 90026"
+    assert (item["lat"], item["long"]) == (34.0682207715, -118.255594359)
+
+
+def test_unknown_address_id_is_400_and_nothing_stored(api, session, key):
+    refused(api, session, {"service_code": "OTHER", "api_key": key, "address_id": "545483"},
+            400, "address_id '545483'")
 
 
 # -- service and jurisdiction --------------------------------------------------------------

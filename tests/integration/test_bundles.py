@@ -7,7 +7,6 @@ Every test works on a copy of jurisdictions/lacity.org in tmp_path whose id is
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from open311.operations.bundles import BundleError, load_bundle, read_bundle
 from open311.repository import catalogue
 from open311.repository.jurisdictions import by_code, covers
 from tests.conftest import LA_BUNDLE
-from tests.helpers import la
+from tests.helpers import copy_bundle, la
 
 TEST_ID = "test.lacity.org"
 LA_CODES = [
@@ -51,10 +50,7 @@ DOWNTOWN_BOX = [
 @pytest.fixture
 def bundle(tmp_path) -> Path:
     """A copy of the LA bundle with the id test.lacity.org."""
-    path = tmp_path / TEST_ID
-    shutil.copytree(LA_BUNDLE, path)
-    edit(path / "jurisdiction.yaml", "id: lacity.org ", f"id: {TEST_ID} ")
-    return path
+    return copy_bundle(LA_BUNDLE, tmp_path / TEST_ID, TEST_ID)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -151,7 +147,9 @@ def test_first_load_creates_the_jurisdiction_and_twelve_services(session, bundle
     assert jurisdiction.timezone == "America/Los_Angeles"
     assert jurisdiction.contact.startswith("MyLA311, City of Los Angeles: call 311")
     assert jurisdiction.key_service.startswith("API keys are issued on request")
-    assert jurisdiction.settings == {}
+    assert jurisdiction.settings == {"accept_unverified_addresses": False,
+                                     "reverse_geocode_distance_m": 50.0,
+                                     "address_match_threshold": 0.5}
     services = jurisdiction.services
     assert [s.service_code for s in services] == LA_CODES
     assert [s.position for s in services] == list(range(1, 13))
@@ -574,8 +572,8 @@ REFUSALS = {
         "jurisdiction.yaml: key_service: Missing data for required field.",
     ),
     "unknown-jurisdiction-key": (
-        lambda b: edit(b / "jurisdiction.yaml", "boundary:", "areas: areas.geojson\nboundary:"),
-        "jurisdiction.yaml: areas: Unknown field.",
+        lambda b: edit(b / "jurisdiction.yaml", "boundary:", "wards: wards.geojson\nboundary:"),
+        "jurisdiction.yaml: wards: Unknown field.",
     ),
     "missing-service-key": (
         lambda b: edit(b / "services.yaml", "    group: Graffiti\n", ""),

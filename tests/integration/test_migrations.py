@@ -88,7 +88,7 @@ def test_upgrade_is_idempotent(scratch_url):
     engine.dispose()
     assert {"jurisdiction", "service", "service_attribute", "service_request",
             "request_contact", "request_event", "api_key"} <= tables
-    assert version == "0001"  # the only migration so far: 0001_initial_schema
+    assert version == "0002"  # the newest migration: 0002_geography
 
 
 def test_cli_db_upgrade_then_check(scratch_url):

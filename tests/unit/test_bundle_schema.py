@@ -100,9 +100,14 @@ def test_jurisdiction_file_loads_all_keys_and_defaults_settings(tmp_path):
         "timezone": "America/New_York",
         "contact": "Call 311",
         "key_service": "Ask us for a key",
-        "boundary": "boundary.geojson",
+        "boundary": {"file": "boundary.geojson", "layer": None},
         "services": "services.yaml",
-        "settings": {},
+        "languages": ["en"],
+        "parent": None,
+        "areas": [],
+        "addresses": None,
+        "settings": {"accept_unverified_addresses": False, "reverse_geocode_distance_m": 50.0,
+                     "address_match_threshold": 0.5},
     }
 
 
@@ -116,8 +121,8 @@ def test_jurisdiction_file_requires_each_key(tmp_path, key):
 
 
 def test_jurisdiction_file_refuses_unknown_keys(tmp_path):
-    raw = read_yaml(tmp_path, JURISDICTION_YAML + "areas: areas.geojson\n")
-    assert errors_of(JurisdictionFile(), raw) == ["areas: Unknown field."]
+    raw = read_yaml(tmp_path, JURISDICTION_YAML + "wards: wards.geojson\n")
+    assert errors_of(JurisdictionFile(), raw) == ["wards: Unknown field."]
 
 
 @pytest.mark.parametrize("zone", ["PST", "-08:00", "america/los_angeles", "Mars/Olympus"])

@@ -1,0 +1,41 @@
+"""Extensions for app developers: address autocomplete, boundaries and areas as GeoJSON."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from geo.addresses import normalize
+from open311.errors import NotFound
+from open311.operations.jurisdictions import optional_jurisdiction
+from open311.repository import geography as repo
+from open311.repository import jurisdictions as jurisdictions_repo
+
+
+def search_addresses(session: Session, jurisdiction_id: str | None, q: str,
+                     limit: int) -> list[dict]:
+    """Address suggestions for what a resident typed: exact prefixes of the normalised
+    address first, then the most similar (pg_trgm)."""
+    jurisdiction = optional_jurisdiction(session, jurisdiction_id)
+    scope = ([jurisdiction.id] if jurisdiction is not None
+             else [j.id for j in jurisdictions_repo.all_jurisdictions(session)])
+    key = normalize(q).key or q.upper()
+    codes = {j.id: j.jurisdiction_id for j in jurisdictions_repo.all_jurisdictions(session)}
+    return [{"address_id": row.address_id, "address": row.address, "zipcode": row.zipcode,
+             "lat": row.lat, "long": row.long,
+             "jurisdiction_id": codes[row.jurisdiction_pk]}
+            for row in repo.search_addresses(session, scope, key, limit)]
+
+
+def jurisdictions_geojson(session: Session) -> str:
+    return repo.jurisdictions_geojson(session)
+
+
+def areas_geojson(session: Session, jurisdiction_id: str, layer: str | None) -> str:
+    jurisdiction = jurisdictions_repo.by_code(session, jurisdiction_id)
+    if jurisdiction is None:
+        raise NotFound(f"jurisdiction_id {jurisdiction_id!r} is not served here")
+    layers = repo.layers_of(session, jurisdiction.id)
+    if layer and layer not in layers:
+        raise NotFound(f"{jurisdiction_id} has no areas layer {layer!r} (layers: "
+                       f"{', '.join(layers) or 'none'})")
+    return repo.areas_geojson(session, jurisdiction.id, layer)

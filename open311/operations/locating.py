@@ -1,0 +1,186 @@
+"""Where a request is, and whose it is: address resolution, boundary checks, multi-tier
+routing, named areas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from geo.addresses import normalize
+from open311.errors import BadRequest, NotFound
+from open311.models import Area, Jurisdiction, Service
+from open311.operations.hierarchy import ancestors
+from open311.repository import catalogue
+from open311.repository import geography as repo
+from open311.repository import jurisdictions as jurisdictions_repo
+
+DEFAULT_MATCH_THRESHOLD = 0.5
+
+
+@dataclass
+class Place:
+    """A resolved location: the point and the address it came from or was matched to."""
+
+    long: float | None = None
+    lat: float | None = None
+    address: str | None = None
+    address_id: str | None = None
+    zipcode: str | None = None
+    verified: bool | None = None  # None: no address involved
+    jurisdiction_pk: int | None = None  # whose address point matched
+
+
+@dataclass
+class Routed:
+    jurisdiction: Jurisdiction
+    service: Service
+    place: Place
+    area_pks: list[int] = field(default_factory=list)
+
+
+def _setting(jurisdiction: Jurisdiction | None, name: str, default):
+    if jurisdiction is None:
+        return default
+    return (jurisdiction.settings or {}).get(name, default)
+
+
+def _address_scope(session: Session, jurisdiction: Jurisdiction | None) -> list[int]:
+    """Whose address points to search: every jurisdiction's, the named one's first."""
+    pks = [j.id for j in jurisdictions_repo.all_jurisdictions(session)]
+    if jurisdiction is not None:
+        pks.remove(jurisdiction.id)
+        pks.insert(0, jurisdiction.id)
+    return pks
+
+
+def _place(row, *, verified: bool) -> Place:
+    return Place(long=row.long, lat=row.lat, address=row.address, address_id=row.address_id,
+                 zipcode=row.zipcode, verified=verified, jurisdiction_pk=row.jurisdiction_pk)
+
+
+def resolve_address(session: Session, jurisdiction: Jurisdiction | None, *,
+                    address_string: str | None, address_id: str | None) -> Place | None:
+    """The address point an ``address_id`` (exactly) or ``address_string`` (normalised,
+    then fuzzily with pg_trgm) names, or None."""
+    scope = _address_scope(session, jurisdiction)
+    if address_id:
+        row = repo.address_by_id(session, scope, address_id)
+        if row is not None:
+            place = _place(row, verified=True)
+            if address_string:
+                place.address = address_string
+            return place
+        if not address_string:
+            return None
+    normal = normalize(address_string or "")
+    if not normal.key:
+        return None
+    row = repo.address_by_key(session, scope, normal.key, normal.zipcode)
+    if row is None:
+        threshold = _setting(jurisdiction, "address_match_threshold", DEFAULT_MATCH_THRESHOLD)
+        found = repo.similar_addresses(session, scope, normal.key,
+                                       house_number=normal.house_number, threshold=threshold,
+                                       limit=1)
+        row = found[0] if found else None
+    return _place(row, verified=True) if row is not None else None
+
+
+def locate(session: Session, jurisdiction: Jurisdiction | None, *, lat: float | None,
+           long: float | None, address_string: str | None, address_id: str | None) -> Place:
+    """The request's place. Coordinates win; otherwise the address must resolve, unless the
+    jurisdiction accepts unverified addresses (then the place has no point)."""
+    if lat is not None and long is not None:
+        return Place(long=long, lat=lat, address=address_string, address_id=address_id)
+    place = resolve_address(session, jurisdiction, address_string=address_string,
+                            address_id=address_id)
+    if place is not None:
+        return place
+    given = (f"address_id {address_id!r}" if address_id and not address_string
+             else f"address_string {address_string!r}")
+    if jurisdiction is not None and _setting(jurisdiction, "accept_unverified_addresses", False):
+        return Place(address=address_string, address_id=address_id, verified=False)
+    raise BadRequest(f"{given} could not be found among the known addresses; send lat and "
+                     "long, or a full street address (house number, street, ZIP code)")
+
+
+def offered_at(session: Session, service: Service, areas: list[Area]) -> bool:
+    """Whether the service is offered at a point lying in ``areas``."""
+    coverage = service.coverage
+    if not coverage:
+        return True
+    return any(a.jurisdiction_pk == service.jurisdiction_pk and a.layer == coverage["layer"]
+               and (not coverage.get("ids") or a.area_id in coverage["ids"]) for a in areas)
+
+
+def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str,
+          place: Place) -> Routed:
+    """Whose request it is. With a jurisdiction: its service, and the point must lie inside
+    it. Without: the deepest jurisdiction covering the point that offers the service there."""
+    if place.long is None or place.lat is None:  # an unverified address: no point to check
+        if jurisdiction is None:
+            raise BadRequest("jurisdiction_id is required when the location is an address "
+                             "that cannot be resolved")
+        service = _service_of(session, jurisdiction, service_code)
+        return Routed(jurisdiction, service, place)
+
+    if jurisdiction is not None:
+        service = _service_of(session, jurisdiction, service_code)
+        if not repo.jurisdiction_covers(session, jurisdiction.id, place.long, place.lat):
+            raise BadRequest(f"the location lat={place.lat}, long={place.long} is outside the "
+                             f"boundary of {jurisdiction.name} ({jurisdiction.jurisdiction_id})")
+        tiers = ancestors(session, jurisdiction)
+        areas = repo.areas_at(session, [j.id for j in tiers], place.long, place.lat)
+        if not offered_at(session, service, areas):
+            raise BadRequest(f"service_code {service_code!r} is not offered at this location "
+                             f"by {jurisdiction.jurisdiction_id}")
+        return Routed(jurisdiction, service, place, [a.id for a in areas])
+
+    covering = repo.jurisdictions_at(session, place.long, place.lat)
+    if not covering:
+        raise BadRequest(f"the location lat={place.lat}, long={place.long} is outside every "
+                         "jurisdiction served here")
+    areas = repo.areas_at(session, [j.id for j in covering], place.long, place.lat)
+    offering_elsewhere = False
+    for candidate in covering:  # deepest first
+        service = catalogue.service_by_code(session, candidate.id, service_code,
+                                            with_attributes=True)
+        if service is None:
+            continue
+        if offered_at(session, service, areas):
+            tiers = {j.id for j in ancestors(session, candidate)}
+            return Routed(candidate, service, place,
+                          [a.id for a in areas if a.jurisdiction_pk in tiers])
+        offering_elsewhere = True
+    names = ", ".join(j.jurisdiction_id for j in covering)
+    if offering_elsewhere:
+        raise BadRequest(f"service_code {service_code!r} is not offered at this location "
+                         f"(jurisdictions here: {names})")
+    raise NotFound(f"service_code {service_code!r} is not a service of any jurisdiction at "
+                   f"this location ({names})")
+
+
+def _service_of(session: Session, jurisdiction: Jurisdiction, service_code: str) -> Service:
+    service = catalogue.service_by_code(session, jurisdiction.id, service_code,
+                                        with_attributes=True)
+    if service is None:
+        raise NotFound(f"service_code {service_code!r} is not a service of "
+                       f"{jurisdiction.jurisdiction_id}")
+    return service
+
+
+def fill_address(session: Session, routed: Routed) -> None:
+    """A request sent with coordinates only gets the address (and ZIP code) of the nearest
+    address point within the jurisdiction's distance."""
+    place = routed.place
+    if place.address or place.address_id or place.long is None:
+        return
+    distance = float(_setting(routed.jurisdiction, "reverse_geocode_distance_m", 50.0))
+    if distance <= 0:
+        return
+    scope = _address_scope(session, routed.jurisdiction)
+    row = repo.nearest_address(session, scope, place.long, place.lat, distance)
+    if row is not None:
+        place.address, place.address_id, place.zipcode = row.address, row.address_id, \
+            row.zipcode
+        place.verified = True

@@ -1,0 +1,219 @@
+"""Spatial queries: boundary and area parts, point lookups, address points, GeoJSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.models import (
+    AddressPoint,
+    Area,
+    AreaPart,
+    Jurisdiction,
+    JurisdictionPart,
+)
+from open311.models.geography import SUBDIVIDE_VERTICES
+
+
+def point(long: float, lat: float) -> sa.ColumnElement:
+    """A WGS84 point; x is the longitude."""
+    return sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
+
+
+# -- subdivided parts ------------------------------------------------------------------------
+def replace_jurisdiction_parts(session: Session, jurisdiction_pk: int) -> None:
+    session.execute(sa.delete(JurisdictionPart)
+                    .where(JurisdictionPart.jurisdiction_pk == jurisdiction_pk))
+    session.execute(sa.insert(JurisdictionPart).from_select(
+        ["jurisdiction_pk", "geom"],
+        sa.select(Jurisdiction.id, sa.func.ST_Subdivide(Jurisdiction.boundary,
+                                                        SUBDIVIDE_VERTICES))
+        .where(Jurisdiction.id == jurisdiction_pk)))
+
+
+def replace_area_parts(session: Session, area_pks: Sequence[int]) -> None:
+    if not area_pks:
+        return
+    session.execute(sa.delete(AreaPart).where(AreaPart.area_pk.in_(area_pks)))
+    session.execute(sa.insert(AreaPart).from_select(
+        ["area_pk", "geom"],
+        sa.select(Area.id, sa.func.ST_Subdivide(Area.geom, SUBDIVIDE_VERTICES))
+        .where(Area.id.in_(area_pks))))
+
+
+# -- what is at a point ----------------------------------------------------------------------
+def jurisdictions_at(session: Session, long: float, lat: float) -> list[Jurisdiction]:
+    """Every jurisdiction whose boundary covers the point, deepest tier first."""
+    covering = (sa.select(JurisdictionPart.jurisdiction_pk)
+                .where(sa.func.ST_Covers(JurisdictionPart.geom, point(long, lat))))
+    return list(session.scalars(
+        sa.select(Jurisdiction).where(Jurisdiction.id.in_(covering))
+        .order_by(Jurisdiction.depth.desc(), Jurisdiction.id)))
+
+
+def jurisdiction_covers(session: Session, jurisdiction_pk: int, long: float,
+                        lat: float) -> bool:
+    """Whether the jurisdiction's boundary covers the point (boundary points count)."""
+    return bool(session.scalar(sa.select(sa.exists().where(
+        JurisdictionPart.jurisdiction_pk == jurisdiction_pk,
+        sa.func.ST_Covers(JurisdictionPart.geom, point(long, lat))))))
+
+
+def areas_at(session: Session, jurisdiction_pks: Iterable[int], long: float,
+             lat: float) -> list[Area]:
+    """The named areas of these jurisdictions that cover the point."""
+    covering = (sa.select(AreaPart.area_pk)
+                .where(sa.func.ST_Covers(AreaPart.geom, point(long, lat))))
+    return list(session.scalars(
+        sa.select(Area).where(Area.id.in_(covering),
+                              Area.jurisdiction_pk.in_(list(jurisdiction_pks)))
+        .order_by(Area.jurisdiction_pk, Area.layer, Area.area_id)))
+
+
+def areas_by_pk(session: Session, pks: Sequence[int]) -> dict[int, Area]:
+    if not pks:
+        return {}
+    return {a.id: a for a in session.scalars(sa.select(Area).where(Area.id.in_(pks)))}
+
+
+def layers_of(session: Session, jurisdiction_pk: int) -> list[str]:
+    return list(session.scalars(sa.select(Area.layer).distinct()
+                                .where(Area.jurisdiction_pk == jurisdiction_pk)
+                                .order_by(Area.layer)))
+
+
+def areas_of(session: Session, jurisdiction_pk: int, layer: str | None = None) -> list[Area]:
+    query = sa.select(Area).where(Area.jurisdiction_pk == jurisdiction_pk)
+    if layer:
+        query = query.where(Area.layer == layer)
+    return list(session.scalars(query.order_by(Area.layer, Area.area_id)))
+
+
+# -- address points --------------------------------------------------------------------------
+def replace_address_points(session: Session, jurisdiction_pk: int, rows: Sequence) -> None:
+    session.execute(sa.delete(AddressPoint)
+                    .where(AddressPoint.jurisdiction_pk == jurisdiction_pk))
+    table = AddressPoint.__table__
+    batch = 5000
+    for start in range(0, len(rows), batch):
+        session.execute(table.insert(), [
+            {"jurisdiction_pk": jurisdiction_pk, "address_id": r.address_id,
+             "address": r.address, "key": r.key, "house_number": r.house_number,
+             "zipcode": r.zipcode, "location": f"SRID=4326;POINT({r.long!r} {r.lat!r})"}
+            for r in rows[start:start + batch]])
+
+
+def count_address_points(session: Session, jurisdiction_pk: int) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(AddressPoint)
+                          .where(AddressPoint.jurisdiction_pk == jurisdiction_pk)) or 0
+
+
+ADDRESS_COLUMNS = (AddressPoint.jurisdiction_pk, AddressPoint.address_id,
+                   AddressPoint.address, AddressPoint.zipcode,
+                   sa.func.ST_Y(AddressPoint.location).label("lat"),
+                   sa.func.ST_X(AddressPoint.location).label("long"))
+
+
+def address_by_id(session: Session, jurisdiction_pks: Sequence[int],
+                  address_id: str) -> sa.Row | None:
+    return session.execute(
+        sa.select(*ADDRESS_COLUMNS).where(AddressPoint.jurisdiction_pk.in_(jurisdiction_pks),
+                                          AddressPoint.address_id == address_id)
+        .order_by(AddressPoint.jurisdiction_pk).limit(1)).first()
+
+
+def address_by_key(session: Session, jurisdiction_pks: Sequence[int], key: str,
+                   zipcode: str | None) -> sa.Row | None:
+    """An exact match of the normalised key (the same ZIP code first, when one is given)."""
+    order = [AddressPoint.jurisdiction_pk]
+    if zipcode:
+        order.insert(0, (AddressPoint.zipcode == zipcode).desc())
+    return session.execute(
+        sa.select(*ADDRESS_COLUMNS).where(AddressPoint.jurisdiction_pk.in_(jurisdiction_pks),
+                                          AddressPoint.key == key)
+        .order_by(*order).limit(1)).first()
+
+
+def similar_addresses(session: Session, jurisdiction_pks: Sequence[int], key: str, *,
+                      house_number: str | None, threshold: float, limit: int) -> list:
+    """Address points whose key is like ``key`` (pg_trgm similarity >= threshold), best
+    first; with a house number, only that house number (a fuzzy street, never a fuzzy
+    house)."""
+    similarity = sa.func.similarity(AddressPoint.key, key)
+    query = (sa.select(*ADDRESS_COLUMNS, similarity.label("score"))
+             .where(AddressPoint.jurisdiction_pk.in_(jurisdiction_pks),
+                    AddressPoint.key.op("%")(key), similarity >= threshold))
+    if house_number:
+        query = query.where(AddressPoint.house_number == house_number)
+    return list(session.execute(
+        query.order_by(similarity.desc(), AddressPoint.address_id).limit(limit)))
+
+
+def search_addresses(session: Session, jurisdiction_pks: Sequence[int], key: str,
+                     limit: int) -> list:
+    """Autocomplete: keys starting with ``key`` first, then the most similar."""
+    similarity = sa.func.similarity(AddressPoint.key, key)
+    prefix = AddressPoint.key.startswith(key, autoescape=True)
+    return list(session.execute(
+        sa.select(*ADDRESS_COLUMNS, similarity.label("score"))
+        .where(AddressPoint.jurisdiction_pk.in_(jurisdiction_pks),
+               sa.or_(prefix, AddressPoint.key.op("%")(key)))
+        .order_by(prefix.desc(), similarity.desc(), AddressPoint.key)
+        .limit(limit)))
+
+
+def nearest_address(session: Session, jurisdiction_pks: Sequence[int], long: float,
+                    lat: float, max_metres: float) -> sa.Row | None:
+    """The nearest address point within ``max_metres`` (KNN on the GiST index)."""
+    here = point(long, lat)
+    nearest = (sa.select(*ADDRESS_COLUMNS, AddressPoint.location)
+               .where(AddressPoint.jurisdiction_pk.in_(jurisdiction_pks))
+               .order_by(AddressPoint.location.op("<->")(here)).limit(1).subquery())
+    return session.execute(
+        sa.select(nearest.c.jurisdiction_pk, nearest.c.address_id, nearest.c.address,
+                  nearest.c.zipcode, nearest.c.lat, nearest.c.long)
+        .where(sa.func.ST_DWithin(sa.cast(nearest.c.location, _geography()),
+                                  sa.cast(here, _geography()), max_metres))).first()
+
+
+def _geography():
+    from geoalchemy2 import Geography
+
+    return Geography(srid=4326)
+
+
+# -- GeoJSON ---------------------------------------------------------------------------------
+def jurisdictions_geojson(session: Session) -> str:
+    """Every jurisdiction as a GeoJSON FeatureCollection, built by PostGIS."""
+    feature = sa.func.json_build_object(
+        "type", "Feature", "id", Jurisdiction.jurisdiction_id,
+        "geometry", sa.cast(sa.func.ST_AsGeoJSON(Jurisdiction.boundary, 7), sa.JSON),
+        "properties", sa.func.json_build_object(
+            "jurisdiction_id", Jurisdiction.jurisdiction_id, "name", Jurisdiction.name,
+            "parent", Jurisdiction.parent_id, "timezone", Jurisdiction.timezone))
+    return _collection(session, sa.select(feature).order_by(Jurisdiction.depth,
+                                                            Jurisdiction.jurisdiction_id))
+
+
+def areas_geojson(session: Session, jurisdiction_pk: int, layer: str | None) -> str:
+    feature = sa.func.json_build_object(
+        "type", "Feature", "id", sa.func.concat(Area.layer, ":", Area.area_id),
+        "geometry", sa.cast(sa.func.ST_AsGeoJSON(Area.geom, 7), sa.JSON),
+        "properties", sa.func.json_build_object(
+            "layer", Area.layer, "layer_title", Area.layer_title, "area_id", Area.area_id,
+            "name", Area.name))
+    query = sa.select(feature).where(Area.jurisdiction_pk == jurisdiction_pk)
+    if layer:
+        query = query.where(Area.layer == layer)
+    return _collection(session, query.order_by(Area.layer, Area.area_id))
+
+
+def _collection(session: Session, features: sa.Select) -> str:
+    rows = features.subquery()
+    column = list(rows.c)[0]
+    return session.scalar(sa.select(sa.cast(sa.func.json_build_object(
+        "type", "FeatureCollection",
+        "features", sa.func.coalesce(sa.func.json_agg(column), sa.text("'[]'::json"))),
+        sa.Text)))
