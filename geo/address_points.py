@@ -27,6 +27,9 @@ class AddressRow:
     address: str
     key: str
     house_number: str | None
+    street_name: str
+    predirection: str | None
+    street_type: str | None
     zipcode: str | None
     long: float
     lat: float
@@ -142,7 +145,8 @@ def read_address_points(path: Path, *, address_field: str, lat_field: str | None
             continue
         seen.add(address_id)
         rows.append(AddressRow(address_id, text[:500], normal.key[:300], normal.house_number,
-                               zipcode or None, long, lat))
+                               (normal.street_name or normal.key)[:200], normal.predirection,
+                               normal.street_type, zipcode or None, long, lat))
     if not rows:
         raise AddressFileError(f"{path.name}: no usable address point")
     return AddressFile(rows, skipped, skipped_count, digest.hexdigest())

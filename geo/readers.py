@@ -162,7 +162,7 @@ def clean_polygonal(geometry: BaseGeometry | None,
     if shapely.has_z(geometry):
         geometry = shapely.force_2d(geometry)
     if geometry.is_valid:
-        return polygonal(geometry), []
+        return _on_grid(polygonal(geometry), what), []
     reason = shapely.is_valid_reason(geometry)
     try:
         repaired = _make_valid(geometry)
@@ -171,7 +171,20 @@ def clean_polygonal(geometry: BaseGeometry | None,
     if repaired.is_empty:
         raise GeoReadError(f"{what} is invalid ({reason}) and has no area left after repair "
                            "(make_valid)")
-    return repaired, [f"{what} was invalid ({reason}) and has been repaired (make_valid)"]
+    return _on_grid(repaired, what), [
+        f"{what} was invalid ({reason}) and has been repaired (make_valid)"]
+
+
+# Stored and published coordinates have 7 decimals (about 1 cm): snapping to that grid here
+# (GEOS keeps the result valid) means rounding on output can never make a ring degenerate.
+GRID = 1e-7
+
+
+def _on_grid(geometry: MultiPolygon, what: str) -> MultiPolygon:
+    snapped = polygonal(shapely.set_precision(geometry, GRID))
+    if snapped.is_empty:
+        raise GeoReadError(f"{what} has no area left at a 1e-7 degree precision")
+    return snapped
 
 
 def _make_valid(geometry: Polygon | MultiPolygon) -> MultiPolygon:

@@ -20,7 +20,7 @@ from schemas.json_validation import validate
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 # XML elements whose children are list items (the Spark convention).
 LIST_CONTAINERS = {"services", "service_requests", "errors", "attributes", "values",
-                   "endpoints", "formats"}
+                   "endpoints", "formats", "addresses", "areas"}
 # Leaf types in JSON, by (parent element, element): XML carries text only.
 LEAF_TYPES = {
     ("error", "code"): int,
@@ -31,6 +31,8 @@ LEAF_TYPES = {
     ("request", "lat"): float,
     ("request", "long"): float,
     ("endpoint", "max_requests"): int,
+    ("address", "lat"): float,
+    ("address", "long"): float,
 }
 CITY_HALL = {"lat": "34.0537", "long": "-118.2428"}  # inside the City of Los Angeles
 SANTA_MONICA = {"lat": "34.0195", "long": "-118.4912"}  # a separate city

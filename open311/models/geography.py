@@ -44,8 +44,9 @@ class Area(Base):
     layer_title: Mapped[str] = mapped_column(sa.String(200))
     area_id: Mapped[str] = mapped_column(sa.String(100))
     name: Mapped[str] = mapped_column(sa.String(200))
+    # Deferred: large, and read only by the loader and the GeoJSON export.
     geom: Mapped[Any] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), deferred=True)
 
     parts = relationship("AreaPart", cascade="all, delete-orphan", passive_deletes=True)
 
@@ -83,6 +84,10 @@ class AddressPoint(Base):
     # The normalised match key ("2111 W BELLEVUE AVE"), see geo.addresses.
     key: Mapped[str] = mapped_column(sa.String(300))
     house_number: Mapped[str | None] = mapped_column(sa.String(30))
+    # The street's name alone ("BELLEVUE"; an intersection: its key), its direction and type.
+    street_name: Mapped[str] = mapped_column(sa.String(200))
+    predirection: Mapped[str | None] = mapped_column(sa.String(2))
+    street_type: Mapped[str | None] = mapped_column(sa.String(10))
     zipcode: Mapped[str | None] = mapped_column(sa.String(10))
     location: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
 
@@ -90,7 +95,10 @@ class AddressPoint(Base):
         sa.UniqueConstraint("jurisdiction_pk", "address_id",
                             name="uq_address_point_jurisdiction_address_id"),
         sa.Index("ix_address_point_key", "jurisdiction_pk", "key"),
+        sa.Index("ix_address_point_street", "jurisdiction_pk", "street_name", "house_number"),
         sa.Index("ix_address_point_key_trgm", "key", postgresql_using="gin",
                  postgresql_ops={"key": "gin_trgm_ops"}),
+        sa.Index("ix_address_point_street_trgm", "street_name", postgresql_using="gin",
+                 postgresql_ops={"street_name": "gin_trgm_ops"}),
         sa.Index("ix_address_point_location", "location", postgresql_using="gist"),
     )

@@ -22,8 +22,9 @@ class Jurisdiction(Timestamps, Base):
     timezone: Mapped[str] = mapped_column(sa.String(64))
     contact: Mapped[str] = mapped_column(sa.Text, default="")
     key_service: Mapped[str] = mapped_column(sa.Text, default="")
+    # Deferred: large, and read only by the bundle loader (lookups use jurisdiction_part).
     boundary: Mapped[Any] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), deferred=True)
     settings: Mapped[dict] = mapped_column(JSONB, default=dict)
     languages: Mapped[list[str]] = mapped_column(ARRAY(sa.String(35)),
                                                  server_default=sa.text("'{en}'"))

@@ -3,6 +3,7 @@ routing, named areas."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -77,13 +78,34 @@ def resolve_address(session: Session, jurisdiction: Jurisdiction | None, *,
     if not normal.key:
         return None
     row = repo.address_by_key(session, scope, normal.key, normal.zipcode)
-    if row is None:
-        threshold = _setting(jurisdiction, "address_match_threshold", DEFAULT_MATCH_THRESHOLD)
-        found = repo.similar_addresses(session, scope, normal.key,
-                                       house_number=normal.house_number, threshold=threshold,
-                                       limit=1)
-        row = found[0] if found else None
+    if row is None and normal.house_number and normal.street_name:
+        row = _match_street(session, scope, jurisdiction, normal)
     return _place(row, verified=True) if row is not None else None
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _match_street(session: Session, scope: list[int], jurisdiction: Jurisdiction | None,
+                  normal):
+    """A house on a street, when the exact key did not match. A street the city knows is
+    matched by its parts (a missing direction or type is filled in when that leaves one
+    address); only a street it does not know is matched fuzzily, never to a street whose
+    numbers differ (8TH is not 88TH) and never with another house number."""
+    if repo.street_known(session, scope, normal.street_name):
+        found = repo.addresses_on_street(
+            session, scope, house_number=normal.house_number, street_name=normal.street_name,
+            predirection=normal.predirection, street_type=normal.street_type,
+            zipcode=normal.zipcode, limit=2)
+        return found[0] if found and len({row.key for row in found}) == 1 else None
+    threshold = _setting(jurisdiction, "address_match_threshold", DEFAULT_MATCH_THRESHOLD)
+    digits = _DIGITS.findall(normal.street_name)
+    for row in repo.similar_streets(session, scope, house_number=normal.house_number,
+                                    street_name=normal.street_name, threshold=threshold,
+                                    limit=5):
+        if _DIGITS.findall(row.street_name) == digits:
+            return row
+    return None
 
 
 def locate(session: Session, jurisdiction: Jurisdiction | None, *, lat: float | None,

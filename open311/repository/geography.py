@@ -101,7 +101,9 @@ def replace_address_points(session: Session, jurisdiction_pk: int, rows: Sequenc
         session.execute(table.insert(), [
             {"jurisdiction_pk": jurisdiction_pk, "address_id": r.address_id,
              "address": r.address, "key": r.key, "house_number": r.house_number,
-             "zipcode": r.zipcode, "location": f"SRID=4326;POINT({r.long!r} {r.lat!r})"}
+             "street_name": r.street_name, "predirection": r.predirection,
+             "street_type": r.street_type, "zipcode": r.zipcode,
+             "location": f"SRID=4326;POINT({r.long!r} {r.lat!r})"}
             for r in rows[start:start + batch]])
 
 
@@ -136,19 +138,41 @@ def address_by_key(session: Session, jurisdiction_pks: Sequence[int], key: str,
         .order_by(*order).limit(1)).first()
 
 
-def similar_addresses(session: Session, jurisdiction_pks: Sequence[int], key: str, *,
-                      house_number: str | None, threshold: float, limit: int) -> list:
-    """Address points whose key is like ``key`` (pg_trgm similarity >= threshold), best
-    first; with a house number, only that house number (a fuzzy street, never a fuzzy
-    house)."""
-    similarity = sa.func.similarity(AddressPoint.key, key)
-    query = (sa.select(*ADDRESS_COLUMNS, similarity.label("score"))
-             .where(AddressPoint.jurisdiction_pk.in_(jurisdiction_pks),
-                    AddressPoint.key.op("%")(key), similarity >= threshold))
-    if house_number:
-        query = query.where(AddressPoint.house_number == house_number)
+def street_known(session: Session, jurisdiction_pks: Sequence[int], street_name: str) -> bool:
+    return bool(session.scalar(sa.select(sa.exists().where(
+        AddressPoint.jurisdiction_pk.in_(jurisdiction_pks),
+        AddressPoint.street_name == street_name))))
+
+
+def addresses_on_street(session: Session, jurisdiction_pks: Sequence[int], *,
+                        house_number: str, street_name: str, predirection: str | None,
+                        street_type: str | None, zipcode: str | None, limit: int) -> list:
+    """The address points with this house number on this street, the parts the resident
+    gave (direction, type) agreeing; the same ZIP code first."""
+    query = sa.select(*ADDRESS_COLUMNS, AddressPoint.key).where(
+        AddressPoint.jurisdiction_pk.in_(jurisdiction_pks),
+        AddressPoint.street_name == street_name, AddressPoint.house_number == house_number)
+    if predirection:
+        query = query.where(AddressPoint.predirection == predirection)
+    if street_type:
+        query = query.where(AddressPoint.street_type == street_type)
+    order = [AddressPoint.address_id]
+    if zipcode:
+        order.insert(0, (AddressPoint.zipcode == zipcode).desc())
+    return list(session.execute(query.order_by(*order).limit(limit)))
+
+
+def similar_streets(session: Session, jurisdiction_pks: Sequence[int], *, house_number: str,
+                    street_name: str, threshold: float, limit: int) -> list:
+    """Address points with this house number on a street whose name is like
+    ``street_name`` (pg_trgm similarity >= threshold), best first."""
+    similarity = sa.func.similarity(AddressPoint.street_name, street_name)
     return list(session.execute(
-        query.order_by(similarity.desc(), AddressPoint.address_id).limit(limit)))
+        sa.select(*ADDRESS_COLUMNS, AddressPoint.street_name, similarity.label("score"))
+        .where(AddressPoint.jurisdiction_pk.in_(jurisdiction_pks),
+               AddressPoint.house_number == house_number,
+               AddressPoint.street_name.op("%")(street_name), similarity >= threshold)
+        .order_by(similarity.desc(), AddressPoint.address_id).limit(limit)))
 
 
 def search_addresses(session: Session, jurisdiction_pks: Sequence[int], key: str,

@@ -25,6 +25,9 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=500), nullable=False),
     sa.Column('key', sa.String(length=300), nullable=False),
     sa.Column('house_number', sa.String(length=30), nullable=True),
+    sa.Column('street_name', sa.String(length=200), nullable=False),
+    sa.Column('predirection', sa.String(length=2), nullable=True),
+    sa.Column('street_type', sa.String(length=10), nullable=True),
     sa.Column('zipcode', sa.String(length=10), nullable=True),
     sa.Column('location', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.ForeignKeyConstraint(['jurisdiction_pk'], ['jurisdiction.id'], name=op.f('fk_address_point_jurisdiction_pk_jurisdiction'), ondelete='CASCADE'),
@@ -33,6 +36,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_address_point_key', 'address_point', ['jurisdiction_pk', 'key'], unique=False)
     op.create_index('ix_address_point_key_trgm', 'address_point', ['key'], unique=False, postgresql_using='gin', postgresql_ops={'key': 'gin_trgm_ops'})
+    op.create_index('ix_address_point_street', 'address_point', ['jurisdiction_pk', 'street_name', 'house_number'], unique=False)
+    op.create_index('ix_address_point_street_trgm', 'address_point', ['street_name'], unique=False, postgresql_using='gin', postgresql_ops={'street_name': 'gin_trgm_ops'})
     op.create_geospatial_index('ix_address_point_location', 'address_point', ['location'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_geospatial_table('area',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -98,6 +103,8 @@ def downgrade() -> None:
     op.drop_geospatial_table('jurisdiction_part')
     op.drop_geospatial_table('area')
     op.drop_geospatial_index('ix_address_point_location', table_name='address_point', postgresql_using='gist', column_name='location')
+    op.drop_index('ix_address_point_street_trgm', table_name='address_point', postgresql_using='gin', postgresql_ops={'street_name': 'gin_trgm_ops'})
+    op.drop_index('ix_address_point_street', table_name='address_point')
     op.drop_index('ix_address_point_key_trgm', table_name='address_point', postgresql_using='gin', postgresql_ops={'key': 'gin_trgm_ops'})
     op.drop_index('ix_address_point_key', table_name='address_point')
     op.drop_geospatial_table('address_point')
