@@ -53,5 +53,29 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                                         "enum": ["json", "xml"]})
     app.extensions["open311_api"] = api
     register(api)
+    _cors(app)
+    _storage(app)
     register_commands(app)
     return app
+
+
+def _cors(app: Flask) -> None:
+    """Browser apps may read the GET endpoints from the configured origins (POST stays
+    server-to-server: it carries an API key)."""
+    from flask_cors import CORS
+
+    origins = [o.strip() for o in str(app.config["CORS_ORIGINS"]).split(",") if o.strip()]
+    if not origins:
+        return
+    CORS(app, resources={r"/open311/*": {"origins": origins if origins != ["*"] else "*"}},
+         methods=["GET", "HEAD", "OPTIONS"], expose_headers=["Link", "ETag", "Last-Modified"],
+         allow_headers=["If-None-Match", "If-Modified-Since", "Accept"], max_age=3600)
+
+
+def _storage(app: Flask) -> None:
+    from pathlib import Path
+
+    from open311.storage import LocalStorage
+
+    directory = app.config["MEDIA_DIR"] or Path(__file__).resolve().parent.parent / "var" / "media"
+    app.extensions.setdefault("open311_storage", LocalStorage(Path(directory)))

@@ -94,7 +94,7 @@ class Open311Parser(FlaskParser):
 
     # Form parameters that may also come in the query string (never personal data: URLs
     # end up in logs and browser histories).
-    FORM_OR_QUERY = ("api_key", "jurisdiction_id")
+    FORM_OR_QUERY = ("api_key", "jurisdiction_id", "extensions")
 
     def load_form(self, req, schema: ma.Schema) -> dict[str, Any]:
         """The form, ``api_key``/``jurisdiction_id`` from the query string when the form

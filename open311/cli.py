@@ -126,12 +126,15 @@ def keys_group() -> None:
 @click.option("--name", required=True, help="The app's name.")
 @click.option("--contact", default=None, help="Who to contact about the app (email).")
 @click.option("--replace", is_flag=True, help="Revoke the app's other active keys.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(["backoffice"]),
+              help="Extra rights: backoffice (may POST request updates). Repeatable.")
 @click.option("--quiet", is_flag=True, help="Print the key only.")
-def keys_create(name: str, contact: str | None, replace: bool, quiet: bool) -> None:
+def keys_create(name: str, contact: str | None, replace: bool, scopes: tuple[str, ...],
+                quiet: bool) -> None:
     from open311.operations.keys import create_key
 
     try:
-        new = create_key(db.session, name, contact, replace=replace)
+        new = create_key(db.session, name, contact, replace=replace, scopes=scopes)
     except Open311Error as exc:
         _fail(exc.description)
     if quiet:
@@ -146,11 +149,12 @@ def keys_create(name: str, contact: str | None, replace: bool, quiet: bool) -> N
 def keys_list() -> None:
     from open311.operations.keys import list_keys
 
-    click.echo("id\tprefix\tname\tcontact\tcreated\trevoked")
+    click.echo("id\tprefix\tname\tcontact\tcreated\trevoked\tscopes")
     for key in list_keys(db.session):
         revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "-"
         click.echo(f"{key.id}\t{key.prefix}\t{key.name}\t{key.contact or '-'}\t"
-                   f"{key.created_at.isoformat(timespec='seconds')}\t{revoked}")
+                   f"{key.created_at.isoformat(timespec='seconds')}\t{revoked}\t"
+                   f"{','.join(key.scopes or []) or '-'}")
 
 
 @keys_group.command("revoke", help="Revoke a key by its id or prefix.")

@@ -17,8 +17,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_REQUESTS": 1000,
     # The window GET requests covers when no dates are given, in days.
     "DEFAULT_WINDOW_DAYS": 90,
-    # The largest request body accepted, in bytes (larger: 413).
-    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # The largest request body accepted, in bytes (larger: 413); photos included.
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    # The largest form (every field but uploaded files), in bytes (larger: 413).
+    "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
     # Discovery: who runs this endpoint, how to get a key, what kind of endpoint it is.
     "CONTACT": "",
     # Empty: the jurisdictions' own texts (jurisdiction.yaml).
@@ -29,13 +31,30 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": "",
     # Logging level of the application loggers.
     "LOG_LEVEL": "INFO",
+    # Incremental sync: changes younger than this wait for the next poll (seconds).
+    "SYNC_LAG_SECONDS": 1,
+    # Possible duplicates ("already reported"): open requests of the same service within
+    # this distance (metres) and this many days.
+    "DUPLICATE_RADIUS_M": 50,
+    "DUPLICATE_WINDOW_DAYS": 30,
+    # Browser apps: origins allowed to read the GET endpoints (CORS), comma separated; "*"
+    # for any; empty for none.
+    "CORS_ORIGINS": "*",
+    # Photos uploaded with POST requests (multipart `media`).
+    "MEDIA_DIR": "",  # empty: var/media in the project folder
+    "MEDIA_MAX_BYTES": 10 * 1024 * 1024,  # per file (larger: 413)
+    "MEDIA_MAX_PIXELS": 40_000_000,  # per image (larger: 400)
+    "MEDIA_MAX_FILES": 5,
     # Database pool (per worker process).
     "DB_POOL_SIZE": 5,
     "DB_MAX_OVERFLOW": 10,
 }
 
-INT_SETTINGS = {"MAX_REQUESTS", "DEFAULT_WINDOW_DAYS", "MAX_CONTENT_LENGTH", "DB_POOL_SIZE",
-                "DB_MAX_OVERFLOW"}
+INT_SETTINGS = {"MAX_REQUESTS", "DEFAULT_WINDOW_DAYS", "MAX_CONTENT_LENGTH",
+                "MAX_FORM_MEMORY_SIZE", "DB_POOL_SIZE",
+                "DB_MAX_OVERFLOW", "SYNC_LAG_SECONDS", "DUPLICATE_RADIUS_M",
+                "DUPLICATE_WINDOW_DAYS", "MEDIA_MAX_BYTES", "MEDIA_MAX_PIXELS",
+                "MEDIA_MAX_FILES"}
 PREFIX = "OPEN311_"
 
 

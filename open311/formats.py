@@ -32,6 +32,7 @@ SINGULAR = {
     "formats": "format",
     "addresses": "address",
     "areas": "area",
+    "notes": "note",
 }
 
 

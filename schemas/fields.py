@@ -85,3 +85,22 @@ def no_control_characters(value: str) -> None:
     """A validator: refuse control characters (XML 1.0 cannot carry most of them)."""
     if _CONTROL.search(value):
         raise ValidationError("must not contain control characters")
+
+
+class BBox(fields.Field):
+    """``minLong,minLat,maxLong,maxLat`` (GeoJSON/OGC order), WGS84 degrees."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any):
+        parts = str(value).split(",") if isinstance(value, str) and len(value) <= 200 else []
+        try:
+            numbers = [float(p) for p in parts]
+        except ValueError:
+            numbers = []
+        if len(numbers) != 4 or not all(n == n and abs(n) != float("inf") for n in numbers):
+            raise ValidationError("must be minLong,minLat,maxLong,maxLat (four numbers)")
+        min_long, min_lat, max_long, max_lat = numbers
+        if not (-180 <= min_long < max_long <= 180):
+            raise ValidationError("longitudes must be within -180..180 with minLong < maxLong")
+        if not (-90 <= min_lat < max_lat <= 90):
+            raise ValidationError("latitudes must be within -90..90 with minLat < maxLat")
+        return (min_long, min_lat, max_long, max_lat)

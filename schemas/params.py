@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.fields import CommaList, DateTimeParam, Text, no_control_characters
+from schemas.fields import BBox, CommaList, DateTimeParam, Text, no_control_characters
 
 # Field length limits (documented in README "Conformance notes").
 LIMITS = {
@@ -108,6 +108,42 @@ class ServiceRequestsQuery(ExtensionsQuery):
         fields.String(validate=validate.OneOf(["open", "closed"],
                                               error="must be open or closed")),
         max_items=2, metadata={"description": "open, closed, or both (comma list)."})
+    # -- extensions ---------------------------------------------------------------------
+    page = fields.Integer(validate=validate.Range(1, 1_000_000), metadata={
+        "description": "Extension: the page (1-based). Follow the Link header's next/prev "
+                       "rather than counting pages yourself."})
+    page_size = fields.Integer(validate=validate.Range(min=1), metadata={
+        "description": "Extension: requests per page, at most max_requests (the default)."})
+    cursor = Text(max_length=500, metadata={
+        "description": "Extension: an opaque position the server put in a Link header."})
+    updated_after = DateTimeParam(metadata={
+        "description": "Extension (sync): updated_datetime on or after this; the answer is "
+                       "then oldest change first.", "type": "string", "format": "date-time"})
+    updated_before = DateTimeParam(metadata={
+        "description": "Extension (sync): updated_datetime on or before this.",
+        "type": "string", "format": "date-time"})
+    bbox = BBox(metadata={"description": "Extension: minLong,minLat,maxLong,maxLat.",
+                          "type": "string", "example": "-118.30,34.03,-118.22,34.07"})
+    lat = fields.Float(**LAT)
+    long = fields.Float(**LONG)
+    radius = fields.Float(validate=validate.Range(0, 100_000, min_inclusive=False,
+                                                  error="must be more than 0 and at most "
+                                                        "100000 metres"),
+                          allow_nan=False,
+                          metadata={"description": "Extension: metres around lat/long."})
+    area = Text(max_length=160, metadata={
+        "description": "Extension: a named area of the jurisdiction, `layer:id` or `id` "
+                       "(see jurisdictions/{id}/areas.geojson)."})
+    q = Text(max_length=200, metadata={
+        "description": "Extension: full-text search over description, address and service "
+                       "name (web-search syntax: words, \"phrases\", -not, or)."})
+    nearby = fields.Boolean(load_default=False, metadata={
+        "description": "Extension: with lat, long and one service_code, the open requests of "
+                       "that service nearby (possible duplicates)."})
+
+    @validates_schema
+    def _pair(self, data: dict[str, Any], **_: Any) -> None:
+        _point_pair(data)
 
 
 class PostServiceRequestForm(JurisdictionQuery):
@@ -133,6 +169,10 @@ class PostServiceRequestForm(JurisdictionQuery):
     media_url = fields.Url(schemes={"http", "https"}, require_tld=False,
                            validate=[validate.Length(max=LIMITS["media_url"]),
                                      no_control_characters])
+    extensions = fields.Boolean(load_default=False, metadata={
+        "description": "Extension: true adds extended_attributes.nearby_requests to the "
+                       "answer (open requests of the same service nearby: possible "
+                       "duplicates)."})
     attributes = fields.Dict(
         keys=fields.String(), values=fields.List(fields.String()), load_default=dict,
         metadata={"description": "Sent as `attribute[CODE]=value`; for a multivaluelist "
@@ -178,3 +218,39 @@ def fold_attributes(items: Iterable[tuple[str, str]]) -> tuple[dict[str, list[st
             problems.append(f"attribute[{code}]: a value is longer than "
                             f"{LIMITS['attribute_value']} characters")
     return attributes, problems
+
+
+class UpdatesQuery(JurisdictionQuery):
+    """GET servicerequestupdates (FixMyStreet's extension)."""
+
+    start_date = DateTimeParam(metadata={"description": "Updates at or after this.",
+                                         "type": "string", "format": "date-time"})
+    end_date = DateTimeParam(metadata={"description": "Updates at or before this.",
+                                       "type": "string", "format": "date-time"})
+    api_key = Text(max_length=LIMITS["api_key"], metadata={
+        "description": "Accepted for FixMyStreet compatibility; reading needs no key."})
+
+
+class PostUpdateForm(JurisdictionQuery):
+    """POST servicerequestupdates (FixMyStreet's extension), form-encoded."""
+
+    api_key = Text(max_length=LIMITS["api_key"], load_default=None, metadata={
+        "description": "A key with the backoffice scope (also as Bearer/X-API-Key)."})
+    service_request_id = Text(max_length=LIMITS["service_request_id"], required=True,
+                              error_messages={"required": "is required"})
+    update_id = Text(max_length=100, required=True, error_messages={"required": "is required"},
+                     metadata={"description": "Your id of the update: a second POST with the "
+                                              "same update_id changes nothing."})
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["OPEN", "INVESTIGATING", "IN_PROGRESS", "ACTION_SCHEDULED", "FOR_TRIAGE", "PLANNED",
+         "REOPEN", "CLOSED", "FIXED", "DUPLICATE", "NOT_COUNCILS_RESPONSIBILITY",
+         "NO_FURTHER_ACTION", "INTERNAL_REFERRAL", "CANCELLED", "UNCHANGED"],
+        error="must be one of the FixMyStreet statuses in upper case (OPEN, FIXED, "
+              "IN_PROGRESS, ...)"), error_messages={"required": "is required"})
+    updated_datetime = DateTimeParam(required=True, error_messages={"required": "is required"},
+                                     metadata={"type": "string", "format": "date-time"})
+    description = Text(max_length=LIMITS["description"], multiline=True, load_default="")
+    media_url = fields.Url(schemes={"http", "https"}, require_tld=False,
+                           validate=[validate.Length(max=LIMITS["media_url"]),
+                                     no_control_characters])
+    external_status_code = Text(max_length=100)

@@ -109,3 +109,17 @@ class AddressSuggestion(Schema):
     lat = fields.Float(required=True)
     long = fields.Float(required=True)
     jurisdiction_id = fields.String(required=True)
+
+
+class RequestUpdate(Schema):
+    update_id = fields.String(required=True)
+    service_request_id = fields.String(required=True)
+    status = fields.String(required=True)
+    updated_datetime = fields.String(required=True, metadata=DATETIME)
+    description = fields.String(allow_none=True, required=True)
+    media_url = fields.String(allow_none=True, required=True)
+    external_status_code = fields.String(allow_none=True, required=True)
+
+
+class UpdateAnswer(Schema):
+    update_id = fields.String(required=True)

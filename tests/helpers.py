@@ -20,7 +20,8 @@ from schemas.json_validation import validate
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 # XML elements whose children are list items (the Spark convention).
 LIST_CONTAINERS = {"services", "service_requests", "errors", "attributes", "values",
-                   "endpoints", "formats", "addresses", "areas"}
+                   "endpoints", "formats", "addresses", "areas", "notes",
+                   "service_request_updates"}
 # Leaf types in JSON, by (parent element, element): XML carries text only.
 LEAF_TYPES = {
     ("error", "code"): int,

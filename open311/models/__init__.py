@@ -4,9 +4,10 @@ from open311.models.base import Base
 from open311.models.geography import AddressPoint, Area, AreaPart, JurisdictionPart
 from open311.models.jurisdiction import Jurisdiction
 from open311.models.key import ApiKey
+from open311.models.media import IdempotentAnswer, Media
 from open311.models.request import RequestContact, RequestEvent, ServiceRequest
 from open311.models.service import Service, ServiceAttribute
 
-__all__ = ["AddressPoint", "ApiKey", "Area", "AreaPart", "Base", "Jurisdiction",
-           "JurisdictionPart", "RequestContact", "RequestEvent", "Service", "ServiceAttribute",
-           "ServiceRequest"]
+__all__ = ["AddressPoint", "ApiKey", "Area", "AreaPart", "Base", "IdempotentAnswer",
+           "Jurisdiction", "JurisdictionPart", "Media", "RequestContact", "RequestEvent",
+           "Service", "ServiceAttribute", "ServiceRequest"]

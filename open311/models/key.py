@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from open311.models.base import Base
@@ -22,3 +23,6 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True),
                                                     server_default=sa.func.now())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # What the key may do beyond submitting requests: "backoffice" posts request updates.
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(sa.String(40)),
+                                              server_default=sa.text("'{}'"))

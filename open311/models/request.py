@@ -5,7 +5,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from open311.models.base import Base
@@ -23,6 +23,10 @@ class ServiceRequest(Base):
     jurisdiction_pk: Mapped[int] = mapped_column(sa.ForeignKey("jurisdiction.id"))
     service_pk: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
     status: Mapped[str] = mapped_column(sa.String(6), default="open")
+    # The richer workflow state (open, in_progress, fixed, duplicate...), mapped onto status.
+    detailed_status: Mapped[str] = mapped_column(sa.String(40), server_default="open")
+    duplicate_of: Mapped[int | None] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("service_request.id", ondelete="SET NULL"))
     status_notes: Mapped[str | None] = mapped_column(sa.Text)
     description: Mapped[str | None] = mapped_column(sa.Text)
     agency_responsible: Mapped[str | None] = mapped_column(sa.String(200))
@@ -46,6 +50,11 @@ class ServiceRequest(Base):
     api_key_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id"))
     # Batch services: the token answered to the POST, resolvable at tokens/{token}.
     token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Full-text search over the description and the address (service names are matched
+    # through their codes).
+    search: Mapped[Any] = mapped_column(
+        TSVECTOR, sa.Computed("to_tsvector('english', coalesce(description, '') || ' ' || "
+                              "coalesce(address, ''))", persisted=True), deferred=True)
     # When a batch request was accepted (NULL while it waits in the queue); others: created.
     accepted_at: Mapped[dt.datetime | None] = mapped_column(TZ)
     # Whether GET requests publishes it: not while a batch request waits, never for a
@@ -69,6 +78,10 @@ class ServiceRequest(Base):
                  postgresql_where=sa.text("token IS NOT NULL AND accepted_at IS NULL")),
         sa.Index("ix_service_request_location", "location", postgresql_using="gist"),
         sa.Index("ix_service_request_area_pks", "area_pks", postgresql_using="gin"),
+        sa.Index("ix_service_request_search", "search", postgresql_using="gin"),
+        # Incremental sync: updated_after/updated_before, oldest change first.
+        sa.Index("ix_service_request_updated", "jurisdiction_pk", "updated_datetime", "id",
+                 postgresql_where=sa.text("public")),
     )
 
 
@@ -88,7 +101,11 @@ class RequestContact(Base):
 
 
 class RequestEvent(Base):
-    """The history of a request: opened, accepted, status changes."""
+    """The history of a request: opened, accepted, updates (status changes with a note).
+
+    An update POSTed by a back office (servicerequestupdates) carries the client's own
+    ``client_update_id``; the pair (app, client_update_id) is unique, so a retried POST
+    changes nothing. Its public ``update_id`` is this row's id."""
 
     __tablename__ = "request_event"
 
@@ -97,6 +114,16 @@ class RequestEvent(Base):
         sa.ForeignKey("service_request.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(20))
     status: Mapped[str] = mapped_column(sa.String(6))
+    detailed_status: Mapped[str | None] = mapped_column(sa.String(40))
     note: Mapped[str | None] = mapped_column(sa.Text)
     at: Mapped[dt.datetime] = mapped_column(TZ, server_default=sa.func.now())
     api_key_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id"))
+    client_update_id: Mapped[str | None] = mapped_column(sa.String(100))
+    external_status_code: Mapped[str | None] = mapped_column(sa.String(100))
+    media_url: Mapped[str | None] = mapped_column(sa.String(2000))
+
+    __table_args__ = (
+        sa.UniqueConstraint("api_key_pk", "client_update_id",
+                            name="uq_request_event_api_key_client_update_id"),
+        sa.Index("ix_request_event_at", "at"),
+    )

@@ -31,19 +31,27 @@ class NewKey:
     record: ApiKey
 
 
+SCOPES = ("backoffice",)
+
+
 def create_key(session: Session, name: str, contact: str | None = None, *,
-               replace: bool = False) -> NewKey:
-    """Create a key for the app ``name``; ``replace`` revokes its other active keys."""
+               replace: bool = False, scopes: tuple[str, ...] = ()) -> NewKey:
+    """Create a key for the app ``name``; ``replace`` revokes its other active keys.
+    ``scopes``: what it may do beyond submitting requests ("backoffice": post updates)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise BadRequest("an app name of 1 to 200 characters is required")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise BadRequest(f"unknown scope {', '.join(unknown)} (scopes: {', '.join(SCOPES)})")
     if replace:
         now = dt.datetime.now(dt.UTC)
         for old in repo.active_named(session, name):
             repo.revoke(old, now)
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     record = repo.add(session, name=name, contact=contact or None,
-                      prefix=raw[len(KEY_PREFIX):len(KEY_PREFIX) + 8], key_hash=hash_key(raw))
+                      prefix=raw[len(KEY_PREFIX):len(KEY_PREFIX) + 8], key_hash=hash_key(raw),
+                      scopes=sorted(set(scopes)))
     session.commit()
     return NewKey(raw, record)
 

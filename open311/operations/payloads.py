@@ -47,3 +47,13 @@ def request_payload(row, tz: ZoneInfo) -> dict:
         "long": row.long,
         "media_url": row.media_url,
     }
+
+
+def time_bound(value: dt.datetime | dt.date, tz: ZoneInfo, *, end: bool) -> dt.datetime:
+    """A filter bound as an aware datetime. An end is returned exclusive: a bare end
+    date covers its whole day; an end datetime is inclusive to the microsecond."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+        return aware + dt.timedelta(microseconds=1) if end else aware
+    day = value + dt.timedelta(days=1) if end else value
+    return dt.datetime.combine(day, dt.time(), tzinfo=tz)

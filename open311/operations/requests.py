@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import hashlib
+import json
 import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from open311.errors import BadRequest, NotFound
+from open311.imaging import ImageRejected, clean_image
 from open311.models import ApiKey
 from open311.operations.attributes import check_attributes
 from open311.operations.jurisdictions import optional_jurisdiction, resolve_jurisdiction
 from open311.operations.locating import fill_address, locate, route
-from open311.operations.payloads import request_payload, zone
+from open311.operations.payloads import format_datetime, request_payload, time_bound, zone
 from open311.repository import catalogue
 from open311.repository import geography as geo_repo
 from open311.repository import jurisdictions as jurisdictions_repo
+from open311.repository import keys as keys_repo
 from open311.repository import requests as repo
 
 logger = logging.getLogger(__name__)
@@ -38,12 +45,27 @@ class RequestQuery:
     end_date: dt.datetime | dt.date | None = None
     status: list[str] | None = None
     extensions: bool = False
+    page: int | None = None
+    page_size: int | None = None
+    cursor: str | None = None
+    updated_after: dt.datetime | dt.date | None = None
+    updated_before: dt.datetime | dt.date | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    lat: float | None = None
+    long: float | None = None
+    radius: float | None = None
+    area: str | None = None
+    q: str | None = None
+    nearby: bool = False
 
 
 @dataclass
 class Limits:
     max_requests: int = 1000
     window_days: int = 90
+    sync_lag_seconds: float = 1.0
+    duplicate_radius_m: float = 50.0
+    duplicate_window_days: int = 30
 
 
 @dataclass
@@ -60,6 +82,8 @@ class NewRequest:
     media_url: str | None = None
     attributes: dict[str, list[str]] = field(default_factory=dict)
     personal: dict[str, str | None] = field(default_factory=dict)
+    extensions: bool = False  # answer with possible duplicates nearby
+    media: list[bytes] = field(default_factory=list)  # uploaded photos, as sent
 
     @classmethod
     def from_form(cls, form: dict[str, Any]) -> NewRequest:
@@ -71,17 +95,22 @@ class NewRequest:
             description=form.get("description"), media_url=form.get("media_url"),
             attributes=form.get("attributes") or {},
             personal={name: form.get(name) for name in PERSONAL_FIELDS},
+            extensions=bool(form.get("extensions")),
         )
 
 
-def _bound(value: dt.datetime | dt.date, tz: ZoneInfo, *, end: bool) -> dt.datetime:
-    """A filter bound as an aware datetime. An end is returned exclusive: a bare end
-    date covers its whole day; an end datetime is inclusive to the microsecond."""
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
-        return aware + dt.timedelta(microseconds=1) if end else aware
-    day = value + dt.timedelta(days=1) if end else value
-    return dt.datetime.combine(day, dt.time(), tzinfo=tz)
+@dataclass
+class PostContext:
+    """What a POST needs besides its fields: where photos go and how they are reached,
+    the limits, and the Idempotency-Key (with a fingerprint of what was sent)."""
+
+    storage: Any = None  # open311.storage.MediaStorage
+    media_base_url: str = ""
+    media_max_pixels: int = 40_000_000
+    duplicate_radius_m: float = 50.0
+    duplicate_window_days: int = 30
+    idempotency_key: str | None = None
+    fingerprint: str = ""
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -89,63 +118,200 @@ def _ids(values: list[str]) -> list[int]:
     return [int(v) for v in values if v.isdigit() and 0 < int(v) <= repo.BIGINT_MAX]
 
 
-def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
-                         now: dt.datetime | None = None) -> list[dict]:
-    jurisdiction = resolve_jurisdiction(session, query.jurisdiction_id)
-    tz = zone(jurisdiction.timezone)
-    if query.service_request_id:
-        rows = repo.public_rows(session, jurisdiction.id, ids=_ids(query.service_request_id),
-                                limit=limits.max_requests, extended=query.extensions)
-        return _payloads(session, rows, tz, query.extensions)
+@dataclass
+class Listing:
+    """One page of GET requests and where the next and previous pages are."""
 
-    now = now or dt.datetime.now(dt.UTC)
-    window = dt.timedelta(days=limits.window_days)
-    start = _bound(query.start_date, tz, end=False) if query.start_date else None
-    end_before = _bound(query.end_date, tz, end=True) if query.end_date else None
+    items: list[dict]
+    page: int
+    page_size: int
+    next_cursor: str | None = None  # None: this is the last page
+    prev_cursor: str | None = None  # with page - 1; None on the first page
+
+
+def _encode_cursor(data: dict) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> dict:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError(cursor)
+        for key in ("s", "v"):
+            if key in data:
+                data[key] = dt.datetime.fromisoformat(data[key])
+        if "i" in data and not isinstance(data["i"], int):
+            raise ValueError(cursor)
+        return data
+    except (ValueError, TypeError, binascii.Error):
+        raise BadRequest("cursor: not a cursor this server made; follow the Link header "
+                         "as given") from None
+
+
+def _service_pks(session: Session, jurisdiction, codes: list[str]) -> list[int]:
+    found = catalogue.service_ids_by_code(session, jurisdiction.id, codes)
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        raise BadRequest(f"service_code {', '.join(map(repr, unknown))}: not a service of "
+                         f"{jurisdiction.jurisdiction_id}")
+    return list(found.values())
+
+
+def _area_pk(session: Session, jurisdiction, area: str) -> int:
+    layer, _, area_id = area.rpartition(":")
+    found = [a for a in geo_repo.areas_named(session, jurisdiction.id, area_id)
+             if not layer or a.layer == layer]
+    if not found:
+        raise BadRequest(f"area {area!r}: no such area in {jurisdiction.jurisdiction_id} (see "
+                         f"jurisdictions/{jurisdiction.jurisdiction_id}/areas.geojson)")
+    if len(found) > 1:
+        raise BadRequest(f"area {area!r} is in several layers: name one, e.g. "
+                         + " or ".join(f"{a.layer}:{a.area_id}" for a in found))
+    return found[0].id
+
+
+def _filters(session: Session, jurisdiction, query: RequestQuery, limits: Limits,
+             now: dt.datetime) -> repo.Filters:
+    tz = zone(jurisdiction.timezone)
+    f = repo.Filters(statuses=query.status)
+    start = time_bound(query.start_date, tz, end=False) if query.start_date else None
+    end_before = time_bound(query.end_date, tz, end=True) if query.end_date else None
     if start and end_before and start >= end_before:
         raise BadRequest("start_date must be before end_date")
-    if start is None:
-        start = (end_before or now) - window
-
-    service_pks = None
+    f.updated_from = time_bound(query.updated_after, tz, end=False) \
+        if query.updated_after else None
+    f.updated_before = time_bound(query.updated_before, tz, end=True) \
+        if query.updated_before else None
+    if f.updated_from and f.updated_before and f.updated_from >= f.updated_before:
+        raise BadRequest("updated_after must be before updated_before")
+    f.sync = bool(query.updated_after or query.updated_before)
+    if f.sync and f.updated_before is None:
+        # Changes younger than the lag wait for the next poll: a transaction that started
+        # earlier but commits later is never skipped.
+        f.updated_before = now - dt.timedelta(seconds=limits.sync_lag_seconds)
+    if query.nearby:
+        if query.lat is None or len(query.service_code or []) != 1:
+            raise BadRequest("nearby=true needs lat, long and one service_code")
+        f.near = (query.long, query.lat, float(query.radius or limits.duplicate_radius_m))
+        f.statuses = ["open"]
+        start = start or now - dt.timedelta(days=limits.duplicate_window_days)
+    elif query.lat is not None:
+        if query.radius is None:
+            raise BadRequest("radius: is required with lat and long (metres)")
+        f.near = (query.long, query.lat, query.radius)
+    elif query.radius is not None:
+        raise BadRequest("radius: goes with lat and long")
+    if start is None and end_before is None and not f.sync:
+        start = now - dt.timedelta(days=limits.window_days)
+    elif start is None and end_before is not None:
+        start = end_before - dt.timedelta(days=limits.window_days)
+    f.start, f.end_before = start, end_before
     if query.service_code:
-        found = catalogue.service_ids_by_code(session, jurisdiction.id, query.service_code)
-        unknown = [code for code in query.service_code if code not in found]
-        if unknown:
-            raise BadRequest(f"service_code {', '.join(map(repr, unknown))}: not a service of "
-                             f"{jurisdiction.jurisdiction_id}")
-        service_pks = list(found.values())
+        f.service_pks = _service_pks(session, jurisdiction, query.service_code)
+    f.bbox = query.bbox
+    if query.area:
+        f.area_pk = _area_pk(session, jurisdiction, query.area)
+    if query.q:
+        f.text = query.q
+        f.text_service_pks = catalogue.service_ids_matching(session, jurisdiction.id, query.q)
+    return f
 
-    rows = repo.public_rows(session, jurisdiction.id, service_pks=service_pks, start=start,
-                            end_before=end_before, statuses=query.status,
-                            limit=limits.max_requests, extended=query.extensions)
-    return _payloads(session, rows, tz, query.extensions)
+
+def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
+                         now: dt.datetime | None = None) -> Listing:
+    """GET requests: the spec's filters, then the extensions (paging with a keyset cursor,
+    updated_after/updated_before sync, bbox, lat/long/radius, area, q, nearby)."""
+    jurisdiction = resolve_jurisdiction(session, query.jurisdiction_id)
+    tz = zone(jurisdiction.timezone)
+    page_size = query.page_size or limits.max_requests
+    if page_size > limits.max_requests:
+        raise BadRequest(f"page_size: must be at most {limits.max_requests} (max_requests)")
+    if query.service_request_id:
+        filters = repo.Filters(ids=_ids(query.service_request_id))
+        rows = repo.public_rows(session, jurisdiction.id, filters, limit=limits.max_requests,
+                                extended=query.extensions)
+        return Listing(_payloads(session, rows, tz, query.extensions), 1, page_size)
+
+    now = now or dt.datetime.now(dt.UTC)
+    filters = _filters(session, jurisdiction, query, limits, now)
+    page = query.page or 1
+    cursor = _decode_cursor(query.cursor) if query.cursor else {}
+    snapshot = cursor.get("s") or now
+    filters.visible_by = snapshot
+    offset = 0
+    if "v" in cursor:
+        if cursor.get("m") != ("u" if filters.sync else "n"):
+            raise BadRequest("cursor: made for another ordering; follow the Link header as "
+                             "given")
+        filters.after = (cursor["v"], cursor["i"])
+    else:
+        offset = (page - 1) * page_size
+    rows = repo.public_rows(session, jurisdiction.id, filters, limit=page_size, offset=offset,
+                            extended=query.extensions)
+    listing = Listing(_payloads(session, rows, tz, query.extensions), page, page_size)
+    base = {"s": snapshot.isoformat()}
+    if len(rows) == page_size:
+        last = rows[-1]
+        key = last.updated_datetime if filters.sync else last.requested_datetime
+        listing.next_cursor = _encode_cursor({**base, "m": "u" if filters.sync else "n",
+                                              "v": key.isoformat(),
+                                              "i": last.service_request_id})
+    if page > 1:
+        listing.prev_cursor = _encode_cursor(base)
+    return listing
 
 
 def _payloads(session: Session, rows, tz: ZoneInfo, extensions: bool) -> list[dict]:
-    """Request items; with ``extensions``, each with its ``extended_attributes``."""
+    """Request items; with ``extensions``, each also carries ``extended_attributes``
+    (detailed_status, channel, areas, duplicate_of), ``notes`` (the history) and the
+    submitted ``attributes``."""
     if not extensions:
         return [request_payload(row, tz) for row in rows]
     areas = geo_repo.areas_by_pk(session, sorted({pk for row in rows for pk in row.area_pks}))
     codes = {j.id: j.jurisdiction_id for j in jurisdictions_repo.all_jurisdictions(session)}
+    apps = keys_repo.names(session, {row.api_key_pk for row in rows if row.api_key_pk})
+    events: dict[int, list] = {}
+    for event in repo.events_of(session, [row.service_request_id for row in rows]):
+        events.setdefault(event.request_pk, []).append(event)
     items = []
     for row in rows:
         item = request_payload(row, tz)
-        item["extended_attributes"] = {"areas": [
-            {"jurisdiction_id": codes[a.jurisdiction_pk], "layer": a.layer, "id": a.area_id,
-             "name": a.name}
-            for a in sorted((areas[pk] for pk in row.area_pks if pk in areas),
-                            key=lambda a: (a.jurisdiction_pk, a.layer, a.area_id))]}
+        extended: dict = {
+            "detailed_status": row.detailed_status,
+            "channel": apps.get(row.api_key_pk),
+            "areas": [
+                {"jurisdiction_id": codes[a.jurisdiction_pk], "layer": a.layer,
+                 "id": a.area_id, "name": a.name}
+                for a in sorted((areas[pk] for pk in row.area_pks if pk in areas),
+                                key=lambda a: (a.jurisdiction_pk, a.layer, a.area_id))],
+        }
+        if row.duplicate_of is not None:
+            extended["duplicate_of"] = str(row.duplicate_of)
+        item["extended_attributes"] = extended
+        item["notes"] = [note_payload(event, tz) for event in events.get(row.service_request_id,
+                                                                          [])]
+        item["attributes"] = [
+            {"code": code, "values": value if isinstance(value, list) else [str(value)]}
+            for code, value in sorted((row.attributes or {}).items())]
         items.append(item)
     return items
+
+
+def note_payload(event, tz: ZoneInfo) -> dict:
+    return {"datetime": format_datetime(event.at, tz), "type": event.kind,
+            "status": event.status, "detailed_status": event.detailed_status or event.status,
+            "description": event.note}
 
 
 def get_service_request(session: Session, jurisdiction_id: str | None,
                         service_request_id: str, extensions: bool = False) -> list[dict]:
     jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
     ids = _ids([service_request_id])
-    rows = (repo.public_rows(session, jurisdiction.id, ids=ids, limit=1, extended=extensions)
-            if ids else [])
+    rows = (repo.public_rows(session, jurisdiction.id, repo.Filters(ids=ids), limit=1,
+                             extended=extensions) if ids else [])
     if not rows:
         raise NotFound(f"service request {service_request_id!r} not found")
     return _payloads(session, rows, zone(jurisdiction.timezone), extensions)
@@ -166,6 +332,7 @@ def get_request_id_from_token(session: Session, jurisdiction_id: str | None,
 
 
 def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
+                         context: PostContext | None = None,
                          now: dt.datetime | None = None) -> list[dict]:
     """Store a request; answer its id (realtime), a token (batch) or neither (blackbox).
 
@@ -175,32 +342,42 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
     Without ``jurisdiction_id`` on a server of several jurisdictions, the request goes to
     the deepest jurisdiction whose boundary covers the point and which offers the service
     there. An address is resolved against the address points; coordinates alone get the
-    nearest address filled in. Every check runs before anything is written; a refusal
-    raises and stores nothing.
+    nearest address filled in. Photos are checked and stripped of metadata. Every check runs
+    before anything is written; a refusal raises and stores nothing. With an
+    Idempotency-Key, a repeated POST answers what the first one did.
     """
+    context = context or PostContext()
+    if context.idempotency_key:
+        replay = _replay(session, api_key, context)
+        if replay is not None:
+            return replay
     jurisdiction = optional_jurisdiction(session, new.jurisdiction_id)
     place = locate(session, jurisdiction, lat=new.lat, long=new.long,
                    address_string=new.address_string, address_id=new.address_id)
     routed = route(session, jurisdiction, new.service_code, place)
     jurisdiction, service = routed.jurisdiction, routed.service
-    attributes = check_attributes(service.attributes, new.attributes,
-                                  zone(jurisdiction.timezone))
+    tz = zone(jurisdiction.timezone)
+    attributes = check_attributes(service.attributes, new.attributes, tz)
+    images = _clean_images(new.media, context)
     fill_address(session, routed)
 
     now = now or dt.datetime.now(dt.UTC)
     batch = service.type == "batch"
+    names = [f"{hashlib.sha256(image.data).hexdigest()[:32]}.{image.extension}"
+             for image in images]
+    media_url = f"{context.media_base_url}/{names[0]}" if names else new.media_url
     request = repo.add_request(
         session, jurisdiction_pk=jurisdiction.id, service=service, place=place,
-        area_pks=routed.area_pks, description=new.description, media_url=new.media_url,
+        area_pks=routed.area_pks, description=new.description, media_url=media_url,
         attributes=attributes, api_key_pk=api_key.id,
         token=secrets.token_urlsafe(16) if batch else None,
         accepted_at=None if batch else now, public=service.type == "realtime", now=now)
     repo.add_contact(session, request.id, **new.personal)
     repo.add_event(session, request.id, kind="opened", status="open", at=now,
                    api_key_pk=api_key.id)
-    session.commit()
-    logger.info("request %s created: %s/%s by app %s", request.id,
-                jurisdiction.jurisdiction_id, service.service_code, api_key.id)
+    for position, (name, image) in enumerate(zip(names, images, strict=True), start=1):
+        context.storage.put(name, image.data)
+        repo.add_media(session, request.id, position, name, image)
 
     answer: dict[str, Any] = {}
     if service.type == "realtime":
@@ -209,7 +386,58 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
         answer["token"] = request.token
     answer["service_notice"] = service.service_notice
     answer["account_id"] = None
-    return [answer]
+    if new.extensions and place.long is not None:
+        answer["extended_attributes"] = {"nearby_requests": [
+            {"service_request_id": str(row.id), "status": row.status,
+             "requested_datetime": format_datetime(row.requested_datetime, tz),
+             "distance_m": round(row.distance, 1)}
+            for row in repo.nearby_open(session, service.id, place.long, place.lat,
+                                        context.duplicate_radius_m,
+                                        now - dt.timedelta(days=context.duplicate_window_days),
+                                        exclude=request.id)]}
+    payload = [answer]
+    if context.idempotency_key:
+        repo.remember_answer(session, api_key.id, context.idempotency_key,
+                             context.fingerprint, payload)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same Idempotency-Key, committed meanwhile by a concurrent POST: answer as it did.
+        session.rollback()
+        replay = _replay(session, api_key, context) if context.idempotency_key else None
+        if replay is None:
+            raise
+        return replay
+    logger.info("request %s created: %s/%s by app %s", request.id,
+                jurisdiction.jurisdiction_id, service.service_code, api_key.id)
+    return payload
+
+
+def _replay(session: Session, api_key: ApiKey, context: PostContext) -> list[dict] | None:
+    stored = repo.remembered_answer(session, api_key.id, context.idempotency_key)
+    if stored is None:
+        return None
+    if stored.fingerprint != context.fingerprint:
+        raise BadRequest("Idempotency-Key: already used for a different request; use a new "
+                         "key for each new request")
+    return stored.payload
+
+
+def _clean_images(media: list[bytes], context: PostContext) -> list:
+    images = []
+    for index, data in enumerate(media, start=1):
+        label = "media" if len(media) == 1 else f"media (file {index})"
+        try:
+            images.append(clean_image(data, max_pixels=context.media_max_pixels, label=label))
+        except ImageRejected as exc:
+            raise BadRequest(str(exc)) from None
+    return images
+
+
+def get_media(session: Session, stem: str, extension: str):
+    """A stored photo's record (its content type), or None."""
+    found = repo.media_by_name(session, stem) if len(stem) == 32 else None
+    return found if found is not None and found.extension == extension else None
 
 
 def accept_pending_requests(session: Session, *, jurisdiction_id: str | None = None,

@@ -78,6 +78,11 @@ def areas_by_pk(session: Session, pks: Sequence[int]) -> dict[int, Area]:
     return {a.id: a for a in session.scalars(sa.select(Area).where(Area.id.in_(pks)))}
 
 
+def areas_named(session: Session, jurisdiction_pk: int, area_id: str) -> list[Area]:
+    return list(session.scalars(sa.select(Area).where(Area.jurisdiction_pk == jurisdiction_pk,
+                                                      Area.area_id == area_id)))
+
+
 def layers_of(session: Session, jurisdiction_pk: int) -> list[str]:
     return list(session.scalars(sa.select(Area.layer).distinct()
                                 .where(Area.jurisdiction_pk == jurisdiction_pk)

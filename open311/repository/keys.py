@@ -13,8 +13,9 @@ def by_hash(session: Session, key_hash: str) -> ApiKey | None:
 
 
 def add(session: Session, *, name: str, contact: str | None, prefix: str,
-        key_hash: str) -> ApiKey:
-    key = ApiKey(name=name, contact=contact, prefix=prefix, key_hash=key_hash)
+        key_hash: str, scopes: list[str] | None = None) -> ApiKey:
+    key = ApiKey(name=name, contact=contact, prefix=prefix, key_hash=key_hash,
+                 scopes=scopes or [])
     session.add(key)
     session.flush()
     return key
@@ -40,3 +41,11 @@ def active_named(session: Session, name: str) -> list[ApiKey]:
 def revoke(key: ApiKey, when: dt.datetime) -> None:
     if key.revoked_at is None:
         key.revoked_at = when
+
+
+def names(session: Session, pks: set[int]) -> dict[int, str]:
+    """App names of these keys (the channel a request came through)."""
+    if not pks:
+        return {}
+    return {pk: name for pk, name in session.execute(
+        sa.select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(pks)))}

@@ -2,12 +2,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from geoalchemy2.elements import WKTElement
 from sqlalchemy.orm import Session
 
-from open311.models import RequestContact, RequestEvent, Service, ServiceRequest
+from open311.models import (
+    AreaPart,
+    IdempotentAnswer,
+    Media,
+    RequestContact,
+    RequestEvent,
+    Service,
+    ServiceRequest,
+)
 
 SR = ServiceRequest
 BIGINT_MAX = 2**63 - 1
@@ -22,30 +31,98 @@ PUBLIC_COLUMNS = (
 )
 
 
-def public_rows(session: Session, jurisdiction_pk: int, *,
-                ids: Sequence[int] | None = None,
-                service_pks: Sequence[int] | None = None,
-                start: dt.datetime | None = None,
-                end_before: dt.datetime | None = None,
-                statuses: Sequence[str] | None = None,
-                limit: int, extended: bool = False) -> Sequence[sa.Row]:
-    """Public requests of a jurisdiction, newest first (``extended``: with area_pks)."""
-    columns = (*PUBLIC_COLUMNS, SR.area_pks) if extended else PUBLIC_COLUMNS
+@dataclass
+class Filters:
+    """What GET requests selects. ``ids`` overrides everything else."""
+
+    ids: Sequence[int] | None = None
+    service_pks: Sequence[int] | None = None
+    start: dt.datetime | None = None  # requested_datetime >= start
+    end_before: dt.datetime | None = None  # requested_datetime < end_before
+    statuses: Sequence[str] | None = None
+    updated_from: dt.datetime | None = None  # updated_datetime >= updated_from
+    updated_before: dt.datetime | None = None  # updated_datetime < updated_before
+    bbox: tuple[float, float, float, float] | None = None  # minLong, minLat, maxLong, maxLat
+    near: tuple[float, float, float] | None = None  # long, lat, metres
+    area_pk: int | None = None
+    text: str | None = None  # a web-search query (websearch_to_tsquery)
+    text_service_pks: Sequence[int] = ()  # services whose name matches the text
+    sync: bool = False  # oldest change first (updated_datetime, id) instead of newest first
+    after: tuple[dt.datetime, int] | None = None  # keyset: continue after this (time, id)
+    visible_by: dt.datetime | None = None  # snapshot: public (accepted) no later than this
+
+
+def _geography():
+    from geoalchemy2 import Geography
+
+    return Geography(srid=4326)
+
+
+def public_query(jurisdiction_pk: int, f: Filters, *, extended: bool = False) -> sa.Select:
+    """The SELECT behind GET requests (public rows of one jurisdiction)."""
+    columns = (*PUBLIC_COLUMNS, SR.area_pks, SR.detailed_status, SR.duplicate_of,
+               SR.attributes, SR.api_key_pk) if extended else PUBLIC_COLUMNS
     query = (sa.select(*columns).join(Service, Service.id == SR.service_pk)
              .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public.is_(True)))
-    if ids is not None:
-        query = query.where(SR.id.in_(ids))
-    else:
-        if service_pks:
-            query = query.where(SR.service_pk.in_(service_pks))
-        if start is not None:
-            query = query.where(SR.requested_datetime >= start)
-        if end_before is not None:
-            query = query.where(SR.requested_datetime < end_before)
-        if statuses and len(set(statuses)) == 1:
-            query = query.where(SR.status == statuses[0])
-    query = query.order_by(SR.requested_datetime.desc(), SR.id.desc()).limit(limit)
+    if f.ids is not None:
+        return query.where(SR.id.in_(f.ids)).order_by(SR.requested_datetime.desc(),
+                                                      SR.id.desc())
+    if f.service_pks:
+        query = query.where(SR.service_pk.in_(f.service_pks))
+    if f.start is not None:
+        query = query.where(SR.requested_datetime >= f.start)
+    if f.end_before is not None:
+        query = query.where(SR.requested_datetime < f.end_before)
+    if f.statuses and len(set(f.statuses)) == 1:
+        query = query.where(SR.status == f.statuses[0])
+    if f.updated_from is not None:
+        query = query.where(SR.updated_datetime >= f.updated_from)
+    if f.updated_before is not None:
+        query = query.where(SR.updated_datetime < f.updated_before)
+    if f.bbox is not None:
+        query = query.where(SR.location.op("&&")(
+            sa.func.ST_MakeEnvelope(*f.bbox, 4326)))
+    if f.near is not None:
+        long, lat, metres = f.near
+        here = sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
+        query = query.where(sa.func.ST_DWithin(sa.cast(SR.location, _geography()),
+                                               sa.cast(here, _geography()), metres))
+    if f.area_pk is not None:
+        query = query.where(sa.exists().where(AreaPart.area_pk == f.area_pk,
+                                              sa.func.ST_Covers(AreaPart.geom, SR.location)))
+    if f.text:
+        tsquery = sa.func.websearch_to_tsquery("english", f.text)
+        matches = SR.search.op("@@")(tsquery)
+        if f.text_service_pks:
+            matches = sa.or_(matches, SR.service_pk.in_(f.text_service_pks))
+        query = query.where(matches)
+    if f.visible_by is not None:
+        query = query.where(SR.accepted_at <= f.visible_by)
+    if f.sync:
+        if f.after is not None:
+            query = query.where(sa.tuple_(SR.updated_datetime, SR.id) > sa.tuple_(*f.after))
+        return query.order_by(SR.updated_datetime, SR.id)
+    if f.after is not None:
+        query = query.where(sa.tuple_(SR.requested_datetime, SR.id) < sa.tuple_(*f.after))
+    return query.order_by(SR.requested_datetime.desc(), SR.id.desc())
+
+
+def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, limit: int,
+                offset: int = 0, extended: bool = False) -> Sequence[sa.Row]:
+    """Public requests of a jurisdiction (``extended``: with the extension columns)."""
+    query = public_query(jurisdiction_pk, filters, extended=extended).limit(limit)
+    if offset:
+        query = query.offset(offset)
     return session.execute(query).all()
+
+
+def events_of(session: Session, request_pks: Sequence[int]) -> list[RequestEvent]:
+    if not request_pks:
+        return []
+    return list(session.scalars(sa.select(RequestEvent)
+                                .where(RequestEvent.request_pk.in_(request_pks))
+                                .order_by(RequestEvent.request_pk, RequestEvent.at,
+                                          RequestEvent.id)))
 
 
 def by_token(session: Session, jurisdiction_pk: int, token: str) -> ServiceRequest | None:
@@ -96,3 +173,40 @@ def pending(session: Session, *, jurisdiction_pk: int | None = None,
         query = query.where(SR.token.in_(tokens))
     query = query.order_by(SR.id).limit(limit).with_for_update(skip_locked=True)
     return list(session.scalars(query))
+
+
+def add_media(session: Session, request_pk: int, position: int, name: str, image) -> None:
+    stem, _, extension = name.partition(".")
+    session.add(Media(id=stem, request_pk=request_pk, position=position,
+                      content_type=image.content_type, extension=extension,
+                      width=image.width, height=image.height, size=len(image.data)))
+
+
+def media_by_name(session: Session, stem: str) -> Media | None:
+    return session.scalars(sa.select(Media).where(Media.id == stem).limit(1)).first()
+
+
+def nearby_open(session: Session, service_pk: int, long: float, lat: float, metres: float,
+                since: dt.datetime, *, exclude: int | None = None, limit: int = 10) -> list:
+    """Open public requests of a service within ``metres`` of a point since ``since``,
+    nearest first (possible duplicates)."""
+    here = sa.cast(sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326), _geography())
+    there = sa.cast(SR.location, _geography())
+    distance = sa.func.ST_Distance(there, here)
+    query = (sa.select(SR.id, SR.status, SR.requested_datetime, distance.label("distance"))
+             .where(SR.service_pk == service_pk, SR.public.is_(True), SR.status == "open",
+                    SR.requested_datetime >= since, sa.func.ST_DWithin(there, here, metres))
+             .order_by(distance, SR.id.desc()).limit(limit))
+    if exclude is not None:
+        query = query.where(SR.id != exclude)
+    return list(session.execute(query))
+
+
+def remembered_answer(session: Session, api_key_pk: int, key: str) -> IdempotentAnswer | None:
+    return session.get(IdempotentAnswer, (api_key_pk, key))
+
+
+def remember_answer(session: Session, api_key_pk: int, key: str, fingerprint: str,
+                    payload: list) -> None:
+    session.add(IdempotentAnswer(api_key_pk=api_key_pk, key=key, fingerprint=fingerprint,
+                                 payload=payload))

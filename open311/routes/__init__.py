@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from open311.routes import discovery, geography, requests, services, tokens
+from open311.routes import discovery, geography, requests, services, tokens, updates
 
-BLUEPRINTS = (discovery.blp, services.blp, requests.blp, tokens.blp, geography.blp)
+BLUEPRINTS = (discovery.blp, services.blp, requests.blp, tokens.blp, updates.blp,
+              geography.blp)
 
 
 def register(api: Api) -> None:

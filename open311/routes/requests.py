@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import re
 from collections.abc import Callable
+from urllib.parse import urlencode
 
-from flask import g, request
+from flask import Response, current_app, g, request
 
+from open311.caching import conditional
+from open311.errors import BadRequest, NotFound, PayloadTooLarge
 from open311.formats import Format, render
 from open311.operations import requests as ops
 from open311.operations.keys import authenticate
-from open311.routes.common import blueprint, errors, session, setting
+from open311.routes.common import PREFIX, blueprint, errors, session, setting
 from schemas import resources
 from schemas.params import ExtensionsQuery, PostServiceRequestForm, ServiceRequestsQuery
 
@@ -39,7 +44,25 @@ def require_api_key(view: Callable) -> Callable:
 
 def _limits() -> ops.Limits:
     return ops.Limits(max_requests=setting("MAX_REQUESTS"),
-                      window_days=setting("DEFAULT_WINDOW_DAYS"))
+                      window_days=setting("DEFAULT_WINDOW_DAYS"),
+                      sync_lag_seconds=setting("SYNC_LAG_SECONDS"),
+                      duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
+                      duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"))
+
+
+def _link(listing: ops.Listing) -> str | None:
+    """RFC 8288 Link header: the next and previous pages, with every other parameter kept."""
+    args = [(k, v) for k, v in request.args.items(multi=True)
+            if k not in ("page", "page_size", "cursor")]
+    links = []
+    for rel, page, cursor in (("next", listing.page + 1, listing.next_cursor),
+                              ("prev", listing.page - 1, listing.prev_cursor)):
+        if cursor is None:
+            continue
+        query = urlencode([*args, ("page", page), ("page_size", listing.page_size),
+                           ("cursor", cursor)])
+        links.append(f'<{request.base_url}?{query}>; rel="{rel}"')
+    return ", ".join(links) or None
 
 
 @blp.route("/requests.<fmt:fmt>", methods=["GET"])
@@ -51,8 +74,46 @@ def service_requests(query: dict, fmt: Format):
 
     Newest first, at most `max_requests` (see discovery). Without dates, the last 90 days.
     """
-    payload = ops.get_service_requests(session(), ops.RequestQuery(**query), _limits())
-    return render(payload, "service_requests", fmt)
+    listing = ops.get_service_requests(session(), ops.RequestQuery(**query), _limits())
+    link = _link(listing)
+    return conditional(render(listing.items, "service_requests", fmt,
+                              headers={"Link": link} if link else None), listing.items)
+
+
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def _uploads() -> list[bytes]:
+    """The photos of a multipart POST (``media`` or ``media[]``), size-checked."""
+    files = request.files.getlist("media") + request.files.getlist("media[]")
+    files = [f for f in files if f.filename or f.content_length]
+    if len(files) > setting("MEDIA_MAX_FILES"):
+        raise BadRequest(f"media: at most {setting('MEDIA_MAX_FILES')} files per request")
+    limit = setting("MEDIA_MAX_BYTES")
+    uploads = []
+    for upload in files:
+        data = upload.stream.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"media: a file is larger than {limit} bytes")
+        if data:
+            uploads.append(data)
+    return uploads
+
+
+def _fingerprint(uploads: list[bytes]) -> str:
+    """What identifies a POST for Idempotency-Key: its fields and files (not the key)."""
+    digest = hashlib.sha256(request.path.encode())
+    for key, value in sorted(request.form.items(multi=True)):
+        if key != "api_key":
+            digest.update(f"\x00{key}\x01{value}".encode())
+    for data in uploads:
+        digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _media_base_url() -> str:
+    base = setting("BASE_URL")
+    return (base.rstrip("/") if base else request.url_root.rstrip("/") + PREFIX) + "/media"
 
 
 @blp.route("/requests.<fmt:fmt>", methods=["POST"])
@@ -66,9 +127,42 @@ def post_service_request(form: dict, fmt: Format):
     Answers `service_request_id` (realtime services), `token` (batch) or neither (blackbox).
     Without `jurisdiction_id` on a multi-jurisdiction server, the request goes to the
     deepest jurisdiction covering the point that offers the service there.
+
+    Extensions: photos as multipart `media` files (JPEG, PNG, WebP; stripped of EXIF; the
+    first becomes `media_url`); an `Idempotency-Key` header makes a retried POST answer
+    what the first did; `extensions=true` lists possible duplicates nearby.
     """
-    payload = ops.post_service_request(session(), ops.NewRequest.from_form(form), g.api_key)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise BadRequest("Idempotency-Key: 1 to 255 printable ASCII characters")
+    uploads = _uploads()
+    new = ops.NewRequest.from_form(form)
+    new.media = uploads
+    context = ops.PostContext(
+        storage=current_app.extensions["open311_storage"], media_base_url=_media_base_url(),
+        media_max_pixels=setting("MEDIA_MAX_PIXELS"),
+        duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
+        duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"),
+        idempotency_key=key, fingerprint=_fingerprint(uploads) if key else "")
+    payload = ops.post_service_request(session(), new, g.api_key, context)
     return render(payload, "service_requests", fmt)
+
+
+@blp.route("/media/<name>")
+@blp.response(200, description="The photo (image/jpeg, image/png or image/webp).",
+              content_type="image/jpeg")
+@errors(blp, 404)
+def media(name: str):
+    """A photo uploaded with a request (extension): its stable `media_url`"""
+    stem, _, extension = name.partition(".")
+    found = ops.get_media(session(), stem, extension)
+    data = current_app.extensions["open311_storage"].get(name) if found else None
+    if data is None:
+        raise NotFound(f"media {name!r} not found")
+    response = Response(data, content_type=found.content_type)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.set_etag(stem)
+    return response.make_conditional(request)
 
 
 @blp.route("/requests/<service_request_id>.<fmt:fmt>")
@@ -80,4 +174,4 @@ def service_request(fmt: Format, service_request_id: str, jurisdiction_id: str |
     """GET Service Request"""
     payload = ops.get_service_request(session(), jurisdiction_id, service_request_id,
                                       extensions)
-    return render(payload, "service_requests", fmt)
+    return conditional(render(payload, "service_requests", fmt), payload)

@@ -235,10 +235,10 @@ def test_keys_list_shows_prefix_and_name_but_never_a_key(cli, session):
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "id\tprefix\tname\tcontact\tcreated\trevoked"
+    assert lines[0] == "id\tprefix\tname\tcontact\tcreated\trevoked\tscopes"
     rows = {int(line.split("\t")[0]): line.split("\t") for line in lines[1:]}
     assert rows[active.record.id][1:4] == [active.record.prefix, "Listed App", "a@example.org"]
-    assert rows[active.record.id][5] == "-"
+    assert rows[active.record.id][5:7] == ["-", "-"]
     assert rows[revoked.record.id][1:4] == [revoked.record.prefix, "Gone App", "-"]
     assert rows[revoked.record.id][5] != "-"
     assert active.key not in result.output and revoked.key not in result.output

@@ -46,7 +46,7 @@ def test_only_the_sha256_of_the_key_is_stored(session):
     new = create_key(session, "Fix My Street", "dev@example.org")
     row = stored_row(session, new.record.id)
 
-    assert set(row) == {"id", "name", "contact", "prefix", "key_hash", "created_at",
+    assert set(row) == {"id", "name", "contact", "prefix", "key_hash", "created_at", "scopes",
                         "revoked_at"}
     assert row["key_hash"] == hashlib.sha256(new.key.encode()).hexdigest() == hash_key(new.key)
     secret = new.key[len(KEY_PREFIX):]

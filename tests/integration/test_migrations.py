@@ -88,7 +88,7 @@ def test_upgrade_is_idempotent(scratch_url):
     engine.dispose()
     assert {"jurisdiction", "service", "service_attribute", "service_request",
             "request_contact", "request_event", "api_key"} <= tables
-    assert version == "0002"  # the newest migration: 0002_geography
+    assert version == "0003"  # the newest migration: 0003_integrators
 
 
 def test_cli_db_upgrade_then_check(scratch_url):

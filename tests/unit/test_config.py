@@ -23,7 +23,8 @@ def test_defaults_without_any_source():
     assert config == DEFAULTS
     assert config["MAX_REQUESTS"] == 1000
     assert config["DEFAULT_WINDOW_DAYS"] == 90
-    assert config["MAX_CONTENT_LENGTH"] == 1048576
+    assert config["MAX_CONTENT_LENGTH"] == 32 * 1024 * 1024
+    assert config["MAX_FORM_MEMORY_SIZE"] == 1024 * 1024
     assert config["ENDPOINT_TYPE"] == "production"
     assert config["DATABASE_URL"] == ""
 

@@ -1,0 +1,56 @@
+"""Photos sent with a request: checked by content, not by name, and re-encoded so that no
+metadata survives (EXIF, GPS position, camera serial numbers, comments)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
+           "WEBP": ("image/webp", "webp")}
+
+
+class ImageRejected(ValueError):
+    pass
+
+
+@dataclass
+class CleanImage:
+    data: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def clean_image(data: bytes, *, max_pixels: int, label: str = "media") -> CleanImage:
+    """A JPEG, PNG or WebP image (recognised by its content), at most ``max_pixels``,
+    turned upright (EXIF orientation) and re-encoded without any metadata."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=list(FORMATS))
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise ImageRejected(f"{label}: not a JPEG, PNG or WebP image") from None
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageRejected(f"{label}: {width}x{height} is more than {max_pixels} pixels")
+        kind = image.format
+        try:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+        except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+            raise ImageRejected(f"{label}: the image is damaged or incomplete") from None
+        out = io.BytesIO()
+        if kind == "JPEG":
+            if upright.mode not in ("RGB", "L", "CMYK"):
+                upright = upright.convert("RGB")
+            upright.save(out, format="JPEG", quality=90, optimize=True)
+        elif kind == "PNG":
+            upright.save(out, format="PNG", optimize=True)
+        else:
+            upright.save(out, format="WEBP", quality=90)
+        content_type, extension = FORMATS[kind]
+        return CleanImage(out.getvalue(), content_type, extension, upright.width,
+                          upright.height)

@@ -1,0 +1,129 @@
+"""Request updates (FixMyStreet's servicerequestupdates extension): back-office systems
+post status changes with a note; anyone can read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.errors import BadRequest, Forbidden, NotFound
+from open311.models import ApiKey, RequestEvent, ServiceRequest
+from open311.operations.jurisdictions import resolve_jurisdiction
+from open311.operations.payloads import format_datetime, time_bound, zone
+
+BACKOFFICE = "backoffice"
+# FixMyStreet's statuses (POSTed in upper case) and the core status each maps onto.
+STATUSES = {
+    "OPEN": "open", "INVESTIGATING": "open", "IN_PROGRESS": "open", "ACTION_SCHEDULED": "open",
+    "FOR_TRIAGE": "open", "PLANNED": "open", "REOPEN": "open",
+    "CLOSED": "closed", "FIXED": "closed", "DUPLICATE": "closed",
+    "NOT_COUNCILS_RESPONSIBILITY": "closed", "NO_FURTHER_ACTION": "closed",
+    "INTERNAL_REFERRAL": "closed", "CANCELLED": "closed",
+    "UNCHANGED": None,
+}
+
+
+@dataclass
+class NewUpdate:
+    service_request_id: str
+    update_id: str
+    status: str
+    updated_datetime: dt.datetime | dt.date
+    description: str
+    jurisdiction_id: str | None = None
+    media_url: str | None = None
+    external_status_code: str | None = None
+
+
+def _event_payload(event: RequestEvent, tz) -> dict:
+    return {
+        "update_id": str(event.id),
+        "service_request_id": str(event.request_pk),
+        "status": (event.detailed_status or event.status).lower(),
+        "updated_datetime": format_datetime(event.at, tz),
+        "description": event.note,
+        "media_url": event.media_url,
+        "external_status_code": event.external_status_code,
+    }
+
+
+def post_update(session: Session, new: NewUpdate, api_key: ApiKey,
+                now: dt.datetime | None = None) -> list[dict]:
+    """Record an update: the request takes the new status (detailed status kept, mapped onto
+    open/closed) and the note. A second POST with the same ``update_id`` from the same app
+    changes nothing and answers the same."""
+    if BACKOFFICE not in (api_key.scopes or []):
+        raise Forbidden("this api_key may not post request updates (it needs the "
+                        "backoffice scope)")
+    jurisdiction = resolve_jurisdiction(session, new.jurisdiction_id)
+    if new.status not in STATUSES:
+        raise BadRequest(f"status: {new.status!r} is not one of {', '.join(STATUSES)}")
+    existing = session.scalars(sa.select(RequestEvent).where(
+        RequestEvent.api_key_pk == api_key.id,
+        RequestEvent.client_update_id == new.update_id)).one_or_none()
+    if existing is not None:
+        return [{"update_id": str(existing.id)}]
+    request = None
+    if new.service_request_id.isdigit() and int(new.service_request_id) < 2**63:
+        request = session.scalars(sa.select(ServiceRequest).where(
+            ServiceRequest.id == int(new.service_request_id),
+            ServiceRequest.jurisdiction_pk == jurisdiction.id,
+            ServiceRequest.public.is_(True))).one_or_none()
+    if request is None:
+        raise NotFound(f"service request {new.service_request_id!r} not found")
+    tz = zone(jurisdiction.timezone)
+    at = new.updated_datetime
+    if not isinstance(at, dt.datetime):
+        at = dt.datetime.combine(at, dt.time())
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=tz)
+    now = now or dt.datetime.now(dt.UTC)
+    if at > now + dt.timedelta(minutes=5):
+        raise BadRequest("updated_datetime: is in the future")
+    status = STATUSES[new.status] or request.status
+    detailed = request.detailed_status if new.status == "UNCHANGED" else new.status.lower()
+    kind = "closed" if status == "closed" and request.status != "closed" else "update"
+    if status == "open" and request.status == "closed":
+        kind = "reopened"
+    event = RequestEvent(request_pk=request.id, kind=kind, status=status,
+                         detailed_status=detailed, note=new.description or None, at=at,
+                         api_key_pk=api_key.id, client_update_id=new.update_id,
+                         external_status_code=new.external_status_code,
+                         media_url=new.media_url)
+    session.add(event)
+    request.status, request.detailed_status = status, detailed
+    if new.description:
+        request.status_notes = new.description
+    request.updated_datetime = now
+    session.flush()
+    session.commit()
+    return [{"update_id": str(event.id)}]
+
+
+def get_updates(session: Session, jurisdiction_id: str | None,
+                start: dt.datetime | dt.date | None, end: dt.datetime | dt.date | None,
+                limit: int, window_days: int, now: dt.datetime | None = None) -> list[dict]:
+    """Updates (status changes with their notes) of public requests, oldest first, between
+    ``start`` and ``end`` (default: the last ``window_days`` days)."""
+    jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
+    tz = zone(jurisdiction.timezone)
+    now = now or dt.datetime.now(dt.UTC)
+    since = time_bound(start, tz, end=False) if start else None
+    until = time_bound(end, tz, end=True) if end else None
+    if since and until and since >= until:
+        raise BadRequest("start_date must be before end_date")
+    if since is None:
+        since = (until or now) - dt.timedelta(days=window_days)
+    query = (sa.select(RequestEvent).join(ServiceRequest,
+                                          ServiceRequest.id == RequestEvent.request_pk)
+             .where(ServiceRequest.jurisdiction_pk == jurisdiction.id,
+                    ServiceRequest.public.is_(True),
+                    RequestEvent.kind.in_(("update", "closed", "reopened")),
+                    RequestEvent.at >= since))
+    if until is not None:
+        query = query.where(RequestEvent.at < until)
+    events = session.scalars(query.order_by(RequestEvent.at, RequestEvent.id).limit(limit))
+    return [_event_payload(event, tz) for event in events]
