@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import sqlalchemy as sa
@@ -21,7 +23,7 @@ CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; ch
 # XML elements whose children are list items (the Spark convention).
 LIST_CONTAINERS = {"services", "service_requests", "errors", "attributes", "values",
                    "endpoints", "formats", "addresses", "areas", "notes",
-                   "service_request_updates"}
+                   "service_request_updates", "nearby_requests"}
 # Leaf types in JSON, by (parent element, element): XML carries text only.
 LEAF_TYPES = {
     ("error", "code"): int,
@@ -34,6 +36,7 @@ LEAF_TYPES = {
     ("endpoint", "max_requests"): int,
     ("address", "lat"): float,
     ("address", "long"): float,
+    ("nearby_request", "distance_m"): float,
 }
 CITY_HALL = {"lat": "34.0537", "long": "-118.2428"}  # inside the City of Los Angeles
 SANTA_MONICA = {"lat": "34.0195", "long": "-118.4912"}  # a separate city
@@ -124,11 +127,24 @@ class Api:
             validate(schema, result.body)
         return result
 
+    def follow(self, url: str, *, root: str | None = None, schema: str | None = None,
+               headers: dict | None = None) -> Result:
+        """GET a URL the server handed out (e.g. a Link header's), in whatever format it
+        names (it must be this client's format)."""
+        parts = urlsplit(url)
+        assert parts.path.endswith(f".{self.fmt}"), url
+        response = self.client.get(f"{parts.path}?{parts.query}", headers=headers)
+        result = self._result(response, root)
+        if schema and result.status == 200:
+            validate(schema, result.body)
+        return result
+
     def post(self, resource: str, data: Any = None, *, params: Any = None,
-             headers: dict | None = None, schema: str | None = "post_response") -> Result:
+             headers: dict | None = None, schema: str | None = "post_response",
+             root: str = "service_requests") -> Result:
         response = self.client.post(self.url(resource), data=data, query_string=params,
                                     headers=headers)
-        result = self._result(response, "service_requests")
+        result = self._result(response, root)
         if schema and result.status == 200:
             validate(schema, result.body)
         return result
@@ -136,6 +152,23 @@ class Api:
 
 def error_text(result: Result) -> str:
     return " | ".join(e["description"] for e in result.body)
+
+
+_LINK = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,]+)*)')
+
+
+def parse_link_header(value: str | None) -> dict[str, str]:
+    """An RFC 8288 ``Link`` header as ``{rel: url}`` (each rel of a link-value; a rel named
+    twice is an error)."""
+    links: dict[str, str] = {}
+    for url, params in _LINK.findall(value or ""):
+        for param in params.split(";"):
+            name, _, rel = param.strip().partition("=")
+            if name.strip().lower() == "rel":
+                for one in rel.strip().strip('"').split():
+                    assert one not in links, f"rel={one} twice in {value!r}"
+                    links[one] = url
+    return links
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -194,3 +227,26 @@ def copy_bundle(source, dest, new_id: str, *, keep_geography: bool = False):
                       text, flags=re.S)
     path.write_text(text, encoding="utf-8")
     return dest
+
+
+def refused(api, session, data, status: int, *needles: str, params=None, headers=None):
+    """POST ``data`` to requests; assert the status, the spec error body naming every needle,
+    and that nothing was stored."""
+    before = row_counts(session)
+    result = api.post("requests", data, params=params, headers=headers)
+    assert result.status == status, (result.status, result.body)
+    assert all(e["code"] == status for e in result.body), result.body
+    text = error_text(result)
+    for needle in needles:
+        assert needle in text, text
+    assert row_counts(session) == before
+    return result
+
+
+def created(api, data, **kwargs) -> str:
+    """POST ``data`` to a realtime service; the new service_request_id."""
+    result = api.post("requests", data, **kwargs)
+    assert result.status == 200, result.body
+    request_id = result.body[0]["service_request_id"]
+    assert isinstance(request_id, str) and request_id.isdigit()
+    return request_id

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from open311.models import ServiceRequest
 from open311.operations.bundles import load_bundle
-from tests.helpers import Api, copy_bundle, error_text, new_key, row_counts
+from tests.helpers import Api, copy_bundle, created, error_text, new_key, refused
 
 LA_BUNDLE = Path(__file__).resolve().parents[2] / "jurisdictions" / "lacity.org"
 
@@ -52,24 +52,8 @@ def key(session) -> str:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def refused(api, session, data, status: int, *needles: str):
-    before = row_counts(session)
-    result = api.post("requests", data)
-    assert result.status == status, (result.status, result.body)
-    assert all(e["code"] == status for e in result.body), result.body
-    text = error_text(result)
-    for needle in needles:
-        assert needle in text, text
-    assert row_counts(session) == before
-    return result
 
 
-def created(api, data) -> str:
-    result = api.post("requests", data)
-    assert result.status == 200, result.body
-    request_id = result.body[0]["service_request_id"]
-    assert isinstance(request_id, str) and request_id.isdigit()
-    return request_id
 
 
 def fetch(api, request_id: str, jurisdiction_id: str = "lacity.org") -> dict:

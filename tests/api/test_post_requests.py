@@ -15,23 +15,39 @@ import sqlalchemy as sa
 from open311.models import RequestContact, RequestEvent, ServiceRequest
 from open311.operations.keys import create_key, revoke_key
 from open311.operations.requests import accept_pending_requests
-from tests.helpers import CITY_HALL, SANTA_MONICA, error_text, new_key, row_counts
+from tests.helpers import CITY_HALL, SANTA_MONICA, created, error_text, new_key, refused, row_counts
 
 PACIFIC = {"lat": "33.5", "long": "-119.5"}  # open ocean, west of Catalina
 
 OTHER = {"service_code": "OTHER", **CITY_HALL}
-BULKY = {"service_code": "BULKY-ITEMS", **CITY_HALL,
-         "attribute[ITEM_TYPES][]": ["MATTRESS", "SOFA"], "attribute[ITEM_COUNT]": "2",
-         "attribute[LOCATION_TYPE]": "CURB"}
-ENCAMPMENT = {"service_code": "HOMELESS-ENCAMPMENT", **CITY_HALL,
-              "attribute[LOCATION_TYPE]": "SIDEWALK"}
-WATER = {"service_code": "WATER-WASTE", **CITY_HALL, "attribute[WASTE_TYPE]": "RUNOFF",
-         "attribute[OBSERVED_AT]": "2024-05-01T10:00:00Z"}
+BULKY = {
+    "service_code": "BULKY-ITEMS",
+    **CITY_HALL,
+    "attribute[ITEM_TYPES][]": ["MATTRESS", "SOFA"],
+    "attribute[ITEM_COUNT]": "2",
+    "attribute[LOCATION_TYPE]": "CURB",
+}
+ENCAMPMENT = {
+    "service_code": "HOMELESS-ENCAMPMENT",
+    **CITY_HALL,
+    "attribute[LOCATION_TYPE]": "SIDEWALK",
+}
+WATER = {
+    "service_code": "WATER-WASTE",
+    **CITY_HALL,
+    "attribute[WASTE_TYPE]": "RUNOFF",
+    "attribute[OBSERVED_AT]": "2024-05-01T10:00:00Z",
+}
 STREETLIGHT = {"service_code": "STREETLIGHT-SINGLE", **CITY_HALL, "attribute[PROBLEM]": "OUT"}
 
-PERSONAL = {"email": "zelda.quixote@example.net", "first_name": "Zelda",
-            "last_name": "Quixotefield", "phone": "+1 213 555 0199",
-            "device_id": "device-7f3a9c", "account_id": "acct-88421"}
+PERSONAL = {
+    "email": "zelda.quixote@example.net",
+    "first_name": "Zelda",
+    "last_name": "Quixotefield",
+    "phone": "+1 213 555 0199",
+    "device_id": "device-7f3a9c",
+    "account_id": "acct-88421",
+}
 
 
 @pytest.fixture
@@ -43,29 +59,6 @@ def without(data: dict, *names: str) -> dict:
     return {k: v for k, v in data.items() if k not in names}
 
 
-def refused(api, session, data, status: int, *needles: str, params=None, headers=None):
-    """POST ``data``; assert the status, the spec error body naming every needle, and that
-    nothing was stored."""
-    before = row_counts(session)
-    result = api.post("requests", data, params=params, headers=headers)
-    assert result.status == status, (result.status, result.body)
-    assert all(e["code"] == status for e in result.body), result.body
-    text = error_text(result)
-    for needle in needles:
-        assert needle in text, text
-    assert row_counts(session) == before
-    return result
-
-
-def created(api, data, **kwargs) -> str:
-    """POST ``data`` to a realtime service; the new service_request_id."""
-    result = api.post("requests", data, **kwargs)
-    assert result.status == 200, result.body
-    request_id = result.body[0]["service_request_id"]
-    assert isinstance(request_id, str) and request_id.isdigit()
-    return request_id
-
-
 def fetch(api, request_id: str) -> dict:
     result = api.get(f"requests/{request_id}", root="service_requests", schema="requests")
     assert result.status == 200, result.body
@@ -74,29 +67,44 @@ def fetch(api, request_id: str) -> dict:
 
 
 def stored_attributes(session, request_id: str) -> dict:
-    return session.scalar(sa.select(ServiceRequest.attributes)
-                          .where(ServiceRequest.id == int(request_id)))
+    return session.scalar(
+        sa.select(ServiceRequest.attributes).where(ServiceRequest.id == int(request_id))
+    )
 
 
 # -- realtime success --------------------------------------------------------------------------
 def test_realtime_request_answers_id_and_is_stored(api, session, key):
     before = row_counts(session)
-    result = api.post("requests", {**BULKY, "api_key": key, "description": "Old sofa",
-                                   "address_string": "200 N Spring St, Los Angeles"})
+    result = api.post(
+        "requests",
+        {
+            **BULKY,
+            "api_key": key,
+            "description": "Old sofa",
+            "address_string": "200 N Spring St, Los Angeles",
+        },
+    )
     assert result.status == 200
-    assert result.body == [{
-        "service_request_id": result.body[0]["service_request_id"],
-        "service_notice": "Place items at the curb no earlier than the evening before your "
-                          "scheduled collection day.",
-        "account_id": None}]
+    assert result.body == [
+        {
+            "service_request_id": result.body[0]["service_request_id"],
+            "service_notice": "Place items at the curb no earlier than the evening before your "
+            "scheduled collection day.",
+            "account_id": None,
+        }
+    ]
     request_id = result.body[0]["service_request_id"]
     assert isinstance(request_id, str) and request_id.isdigit()
 
     after = row_counts(session)
-    assert after == {**before, "service_request": before["service_request"] + 1,
-                     "request_event": before["request_event"] + 1}
-    kinds = session.scalars(sa.select(RequestEvent.kind)
-                            .where(RequestEvent.request_pk == int(request_id))).all()
+    assert after == {
+        **before,
+        "service_request": before["service_request"] + 1,
+        "request_event": before["request_event"] + 1,
+    }
+    kinds = session.scalars(
+        sa.select(RequestEvent.kind).where(RequestEvent.request_pk == int(request_id))
+    ).all()
     assert kinds == ["opened"]
 
     item = fetch(api, request_id)
@@ -200,13 +208,16 @@ def test_location_is_required(api, session, key):
     refused(api, session, {"service_code": "OTHER", "api_key": key}, 400, "location")
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("lat", "91", "must be between -90 and 90"),
-    ("long", "-181", "must be between -180 and 180"),
-    ("lat", "abc", "Not a valid number"),
-    ("lat", "nan", "not permitted"),
-    ("long", "inf", "not permitted"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("lat", "91", "must be between -90 and 90"),
+        ("long", "-181", "must be between -180 and 180"),
+        ("lat", "abc", "Not a valid number"),
+        ("lat", "nan", "not permitted"),
+        ("long", "inf", "not permitted"),
+    ],
+)
 def test_bad_coordinate_is_400(api, session, key, field, value, message):
     result = refused(api, session, {**OTHER, "api_key": key, field: value}, 400, message)
     assert len(result.body) == 1
@@ -224,9 +235,17 @@ def test_point_outside_jurisdiction_is_400(api, session, key, point):
 
 
 def test_address_string_alone_is_resolved_to_its_address_point(api, key):
-    item = fetch(api, created(api, {"service_code": "OTHER", "api_key": key,
-                                    "address_string": "1353 West Bellevue Avenue, Los Angeles, "
-                                                      "CA 90026"}))
+    item = fetch(
+        api,
+        created(
+            api,
+            {
+                "service_code": "OTHER",
+                "api_key": key,
+                "address_string": "1353 West Bellevue Avenue, Los Angeles, CA 90026",
+            },
+        ),
+    )
     assert item["address"] == "1353 W BELLEVUE AVE, 90026"
     assert item["address_id"] == "1353 W BELLEVUE AVE 90026"
     assert item["zipcode"] == "90026"
@@ -234,21 +253,39 @@ def test_address_string_alone_is_resolved_to_its_address_point(api, key):
 
 
 def test_unknown_address_is_400_and_nothing_stored(api, session, key):
-    refused(api, session, {"service_code": "OTHER", "api_key": key,
-                           "address_string": "99999 Nowhere Blvd, Los Angeles"}, 400,
-            "could not be found")
+    refused(
+        api,
+        session,
+        {
+            "service_code": "OTHER",
+            "api_key": key,
+            "address_string": "99999 Nowhere Blvd, Los Angeles",
+        },
+        400,
+        "could not be found",
+    )
 
 
 def test_address_id_alone_is_resolved(api, key):
-    item = fetch(api, created(api, {"service_code": "OTHER", "api_key": key,
-                                    "address_id": "1353 W BELLEVUE AVE 90026"}))
+    item = fetch(
+        api,
+        created(
+            api,
+            {"service_code": "OTHER", "api_key": key, "address_id": "1353 W BELLEVUE AVE 90026"},
+        ),
+    )
     assert item["address"] == "1353 W BELLEVUE AVE, 90026"
     assert (item["lat"], item["long"]) == (34.0682207715, -118.255594359)
 
 
 def test_unknown_address_id_is_400_and_nothing_stored(api, session, key):
-    refused(api, session, {"service_code": "OTHER", "api_key": key, "address_id": "545483"},
-            400, "address_id '545483'")
+    refused(
+        api,
+        session,
+        {"service_code": "OTHER", "api_key": key, "address_id": "545483"},
+        400,
+        "address_id '545483'",
+    )
 
 
 # -- service and jurisdiction --------------------------------------------------------------
@@ -261,8 +298,13 @@ def test_unknown_service_code_is_404(api, session, key):
 
 
 def test_unknown_jurisdiction_is_404(api, session, key):
-    refused(api, session, {**OTHER, "api_key": key, "jurisdiction_id": "nowhere.example"},
-            404, "nowhere.example")
+    refused(
+        api,
+        session,
+        {**OTHER, "api_key": key, "jurisdiction_id": "nowhere.example"},
+        404,
+        "nowhere.example",
+    )
 
 
 def test_right_jurisdiction_id_is_accepted(api, key):
@@ -272,23 +314,43 @@ def test_right_jurisdiction_id_is_accepted(api, key):
 
 # -- attributes ----------------------------------------------------------------------------
 def test_required_attribute_missing_is_400(api, session, key):
-    refused(api, session, {**without(BULKY, "attribute[ITEM_COUNT]"), "api_key": key}, 400,
-            "attribute[ITEM_COUNT] is required")
+    refused(
+        api,
+        session,
+        {**without(BULKY, "attribute[ITEM_COUNT]"), "api_key": key},
+        400,
+        "attribute[ITEM_COUNT] is required",
+    )
 
 
 def test_unknown_attribute_is_400(api, session, key):
-    refused(api, session, {**BULKY, "api_key": key, "attribute[COLOR]": "red"}, 400,
-            "attribute[COLOR] is not an attribute")
+    refused(
+        api,
+        session,
+        {**BULKY, "api_key": key, "attribute[COLOR]": "red"},
+        400,
+        "attribute[COLOR] is not an attribute",
+    )
 
 
 def test_informational_attribute_takes_no_value(api, session, key):
-    refused(api, session, {**ENCAMPMENT, "api_key": key, "attribute[SAFETY_NOTICE]": "ok"},
-            400, "attribute[SAFETY_NOTICE] is informational")
+    refused(
+        api,
+        session,
+        {**ENCAMPMENT, "api_key": key, "attribute[SAFETY_NOTICE]": "ok"},
+        400,
+        "attribute[SAFETY_NOTICE] is informational",
+    )
 
 
 def test_number_attribute_must_be_a_number(api, session, key):
-    refused(api, session, {**BULKY, "api_key": key, "attribute[ITEM_COUNT]": "many"}, 400,
-            "attribute[ITEM_COUNT] must be a number")
+    refused(
+        api,
+        session,
+        {**BULKY, "api_key": key, "attribute[ITEM_COUNT]": "many"},
+        400,
+        "attribute[ITEM_COUNT] must be a number",
+    )
 
 
 @pytest.mark.parametrize(("sent", "stored"), [("2", 2), ("2.5", 2.5)])
@@ -298,15 +360,25 @@ def test_number_attribute_accepted(api, session, key, sent, stored):
 
 
 def test_singlevaluelist_refuses_other_values_and_lists_keys(api, session, key):
-    result = refused(api, session, {**BULKY, "api_key": key, "attribute[LOCATION_TYPE]": "ROOF"},
-                     400, "attribute[LOCATION_TYPE]", "'ROOF'")
+    result = refused(
+        api,
+        session,
+        {**BULKY, "api_key": key, "attribute[LOCATION_TYPE]": "ROOF"},
+        400,
+        "attribute[LOCATION_TYPE]",
+        "'ROOF'",
+    )
     assert "(ALLEY, CURB)" in error_text(result)
 
 
 def test_singlevaluelist_takes_one_value(api, session, key):
-    refused(api, session,
-            {**BULKY, "api_key": key, "attribute[LOCATION_TYPE]": ["CURB", "ALLEY"]}, 400,
-            "attribute[LOCATION_TYPE] takes one value")
+    refused(
+        api,
+        session,
+        {**BULKY, "api_key": key, "attribute[LOCATION_TYPE]": ["CURB", "ALLEY"]},
+        400,
+        "attribute[LOCATION_TYPE] takes one value",
+    )
 
 
 @pytest.mark.parametrize("spelling", ["brackets", "repeated"])
@@ -315,7 +387,10 @@ def test_multivaluelist_spellings_store_both_keys(api, session, key, spelling):
     data = {**without(BULKY, "attribute[ITEM_TYPES][]"), name: ["MATTRESS", "SOFA"]}
     request_id = created(api, {**data, "api_key": key})
     assert stored_attributes(session, request_id) == {
-        "ITEM_TYPES": ["MATTRESS", "SOFA"], "ITEM_COUNT": 2, "LOCATION_TYPE": "CURB"}
+        "ITEM_TYPES": ["MATTRESS", "SOFA"],
+        "ITEM_COUNT": 2,
+        "LOCATION_TYPE": "CURB",
+    }
 
 
 def test_multivaluelist_single_value_is_a_list(api, session, key):
@@ -325,16 +400,24 @@ def test_multivaluelist_single_value_is_a_list(api, session, key):
 
 
 def test_multivaluelist_unknown_key_is_400(api, session, key):
-    refused(api, session,
-            {**BULKY, "api_key": key, "attribute[ITEM_TYPES][]": ["MATTRESS", "PIANO"]}, 400,
-            "attribute[ITEM_TYPES]", "'PIANO'")
+    refused(
+        api,
+        session,
+        {**BULKY, "api_key": key, "attribute[ITEM_TYPES][]": ["MATTRESS", "PIANO"]},
+        400,
+        "attribute[ITEM_TYPES]",
+        "'PIANO'",
+    )
 
 
-@pytest.mark.parametrize(("sent", "stored"), [
-    ("2024-05-01T10:00:00Z", "2024-05-01T03:00:00-07:00"),
-    ("2024-05-01", "2024-05-01T00:00:00-07:00"),
-    ("2024-01-15T09:30:00.250-05:00", "2024-01-15T06:30:00-08:00"),
-])
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2024-05-01T10:00:00Z", "2024-05-01T03:00:00-07:00"),
+        ("2024-05-01", "2024-05-01T00:00:00-07:00"),
+        ("2024-01-15T09:30:00.250-05:00", "2024-01-15T06:30:00-08:00"),
+    ],
+)
 def test_datetime_attribute_normalised_to_jurisdiction_zone(api, session, key, sent, stored):
     request_id = created(api, {**WATER, "api_key": key, "attribute[OBSERVED_AT]": sent})
     assert stored_attributes(session, request_id)["OBSERVED_AT"] == stored
@@ -342,59 +425,90 @@ def test_datetime_attribute_normalised_to_jurisdiction_zone(api, session, key, s
 
 @pytest.mark.parametrize("sent", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59-12:00"])
 def test_datetime_attribute_out_of_range_is_400(api, session, key, sent):
-    refused(api, session, {**WATER, "api_key": key, "attribute[OBSERVED_AT]": sent}, 400,
-            "attribute[OBSERVED_AT]")
+    refused(
+        api,
+        session,
+        {**WATER, "api_key": key, "attribute[OBSERVED_AT]": sent},
+        400,
+        "attribute[OBSERVED_AT]",
+    )
 
 
-@pytest.mark.parametrize(("sent", "stored"), [
-    ("2024-05-01T10:00:00.1234567Z", "2024-05-01T03:00:00-07:00"),
-    ("2024-05-01T17:00:00+07", "2024-05-01T03:00:00-07:00"),
-])
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2024-05-01T10:00:00.1234567Z", "2024-05-01T03:00:00-07:00"),
+        ("2024-05-01T17:00:00+07", "2024-05-01T03:00:00-07:00"),
+    ],
+)
 def test_datetime_attribute_accepts_any_iso_8601(api, session, key, sent, stored):
     request_id = created(api, {**WATER, "api_key": key, "attribute[OBSERVED_AT]": sent})
     assert stored_attributes(session, request_id)["OBSERVED_AT"] == stored
 
 
 def test_datetime_attribute_refuses_prose(api, session, key):
-    refused(api, session, {**WATER, "api_key": key, "attribute[OBSERVED_AT]": "yesterday"},
-            400, "attribute[OBSERVED_AT] must be an ISO 8601 datetime")
+    refused(
+        api,
+        session,
+        {**WATER, "api_key": key, "attribute[OBSERVED_AT]": "yesterday"},
+        400,
+        "attribute[OBSERVED_AT] must be an ISO 8601 datetime",
+    )
 
 
 def test_string_attribute_refuses_line_breaks(api, session, key):
-    refused(api, session,
-            {**STREETLIGHT, "api_key": key, "attribute[POLE_NUMBER]": "1234\n56"}, 400,
-            "attribute[POLE_NUMBER]", "line breaks")
+    refused(
+        api,
+        session,
+        {**STREETLIGHT, "api_key": key, "attribute[POLE_NUMBER]": "1234\n56"},
+        400,
+        "attribute[POLE_NUMBER]",
+        "line breaks",
+    )
 
 
 def test_text_attribute_keeps_line_breaks(api, session, key):
-    request_id = created(api, {**WATER, "api_key": key,
-                               "attribute[DETAILS]": "Every morning\nat 6am"})
+    request_id = created(
+        api, {**WATER, "api_key": key, "attribute[DETAILS]": "Every morning\nat 6am"}
+    )
     assert stored_attributes(session, request_id)["DETAILS"] == "Every morning\nat 6am"
 
 
 def test_empty_attribute_is_unset(api, session, key):
-    refused(api, session, {**BULKY, "api_key": key, "attribute[LOCATION_TYPE]": ""}, 400,
-            "attribute[LOCATION_TYPE] is required")
+    refused(
+        api,
+        session,
+        {**BULKY, "api_key": key, "attribute[LOCATION_TYPE]": ""},
+        400,
+        "attribute[LOCATION_TYPE] is required",
+    )
     request_id = created(api, {**STREETLIGHT, "api_key": key, "attribute[POLE_NUMBER]": ""})
     assert stored_attributes(session, request_id) == {"PROBLEM": "OUT"}
 
 
 @pytest.mark.parametrize("name", ["attribute[ITEM_COUNT", "attribute", "attribute[]"])
 def test_malformed_attribute_key_is_400(api, session, key, name):
-    refused(api, session, {**BULKY, "api_key": key, name: "3"}, 400, f"{name}:",
-            "not an attribute key")
+    refused(
+        api, session, {**BULKY, "api_key": key, name: "3"}, 400, f"{name}:", "not an attribute key"
+    )
 
 
 def test_attribute_code_with_control_character_is_refused_in_valid_xml(
-        api, session, key, fmt, request):
-    refused(api, session, {**BULKY, "api_key": key, "attribute[\x01]": "1"}, 400,
-            "not an attribute")
+    api, session, key, fmt, request
+):
+    refused(
+        api, session, {**BULKY, "api_key": key, "attribute[\x01]": "1"}, 400, "not an attribute"
+    )
 
 
 def test_every_attribute_problem_is_reported(api, session, key):
-    data = {**without(BULKY, "attribute[ITEM_TYPES][]"), "api_key": key,
-            "attribute[ITEM_COUNT]": "many", "attribute[LOCATION_TYPE]": "ROOF",
-            "attribute[COLOR]": "red"}
+    data = {
+        **without(BULKY, "attribute[ITEM_TYPES][]"),
+        "api_key": key,
+        "attribute[ITEM_COUNT]": "many",
+        "attribute[LOCATION_TYPE]": "ROOF",
+        "attribute[COLOR]": "red",
+    }
     result = refused(api, session, data, 400)
     descriptions = sorted(e["description"] for e in result.body)
     assert len(descriptions) == 4, descriptions
@@ -405,8 +519,13 @@ def test_every_attribute_problem_is_reported(api, session, key):
 
 
 def test_every_field_problem_is_reported(api, session, key):
-    data = {**OTHER, "api_key": key, "lat": "91", "email": "not-an-email",
-            "media_url": "ftp://x/y.jpg"}
+    data = {
+        **OTHER,
+        "api_key": key,
+        "lat": "91",
+        "email": "not-an-email",
+        "media_url": "ftp://x/y.jpg",
+    }
     result = refused(api, session, data, 400)
     descriptions = [e["description"] for e in result.body]
     assert len(descriptions) == 3, descriptions
@@ -416,8 +535,14 @@ def test_every_field_problem_is_reported(api, session, key):
 
 # -- field limits --------------------------------------------------------------------------
 def test_description_over_4000_characters_is_400(api, session, key):
-    refused(api, session, {**OTHER, "api_key": key, "description": "x" * 4001}, 400,
-            "description", "4000")
+    refused(
+        api,
+        session,
+        {**OTHER, "api_key": key, "description": "x" * 4001},
+        400,
+        "description",
+        "4000",
+    )
 
 
 def test_description_of_4000_characters_is_accepted(api, key):
@@ -432,13 +557,18 @@ def test_description_keeps_line_breaks(api, key):
 
 @pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b"])
 def test_description_with_control_character_is_400(api, session, key, char):
-    refused(api, session, {**OTHER, "api_key": key, "description": f"bad{char}text"}, 400,
-            "description", "control characters")
+    refused(
+        api,
+        session,
+        {**OTHER, "api_key": key, "description": f"bad{char}text"},
+        400,
+        "description",
+        "control characters",
+    )
 
 
 def test_invalid_email_is_400_and_not_echoed(api, session, key):
-    result = refused(api, session, {**OTHER, "api_key": key, "email": "not-an-email"}, 400,
-                     "email")
+    result = refused(api, session, {**OTHER, "api_key": key, "email": "not-an-email"}, 400, "email")
     assert b"not-an-email" not in result.raw
 
 
@@ -447,8 +577,9 @@ def test_media_url_must_be_http(api, session, key, url):
     refused(api, session, {**OTHER, "api_key": key, "media_url": url}, 400, "media_url")
 
 
-@pytest.mark.parametrize("url", ["https://example.org/photo\x01.jpg",
-                                 "https://example.org/\ufffe.jpg"])
+@pytest.mark.parametrize(
+    "url", ["https://example.org/photo\x01.jpg", "https://example.org/\ufffe.jpg"]
+)
 def test_media_url_with_control_character_is_400(api, session, key, url):
     refused(api, session, {**OTHER, "api_key": key, "media_url": url}, 400, "media_url")
 
@@ -461,13 +592,23 @@ def test_media_url_is_stored_as_given(api, key):
 
 def test_body_over_max_content_length_is_413(api, session, key, app, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2000)
-    refused(api, session, {**OTHER, "api_key": key, "description": "z" * 5000}, 413,
-            "larger than 2000 bytes")
+    refused(
+        api,
+        session,
+        {**OTHER, "api_key": key, "description": "z" * 5000},
+        413,
+        "larger than 2000 bytes",
+    )
 
 
 def test_empty_optional_field_is_absent(api, key):
-    item = fetch(api, created(api, {**OTHER, "api_key": key, "description": "",
-                                    "media_url": "", "address_string": "  "}))
+    item = fetch(
+        api,
+        created(
+            api,
+            {**OTHER, "api_key": key, "description": "", "media_url": "", "address_string": "  "},
+        ),
+    )
     assert item["description"] is None
     assert item["media_url"] is None
     assert item["address"] is None
@@ -504,22 +645,35 @@ def test_unknown_token_is_404(api):
 
 def test_blackbox_request_answers_neither_id_nor_token(api, session, key):
     before = row_counts(session)
-    result = api.post("requests", {"service_code": "FEEDBACK", **CITY_HALL, "api_key": key,
-                                   "description": "Great service"})
+    result = api.post(
+        "requests",
+        {"service_code": "FEEDBACK", **CITY_HALL, "api_key": key, "description": "Great service"},
+    )
     assert result.status == 200
-    assert result.body == [{
-        "service_notice": "Thank you. Feedback is read by MyLA311 staff; no tracking number "
-                          "is issued.",
-        "account_id": None}]
+    assert result.body == [
+        {
+            "service_notice": "Thank you. Feedback is read by MyLA311 staff; no tracking number "
+            "is issued.",
+            "account_id": None,
+        }
+    ]
     assert row_counts(session)["service_request"] == before["service_request"] + 1
 
 
 def test_blackbox_request_is_stored_but_never_published(api, session, key):
-    result = api.post("requests", {"service_code": "FEEDBACK", **CITY_HALL, "api_key": key,
-                                   "description": "Thanks for fixing the light"})
+    result = api.post(
+        "requests",
+        {
+            "service_code": "FEEDBACK",
+            **CITY_HALL,
+            "api_key": key,
+            "description": "Thanks for fixing the light",
+        },
+    )
     assert result.status == 200
-    stored = session.scalars(sa.select(ServiceRequest).order_by(ServiceRequest.id.desc())
-                             .limit(1)).one()
+    stored = session.scalars(
+        sa.select(ServiceRequest).order_by(ServiceRequest.id.desc()).limit(1)
+    ).one()
     assert stored.description == "Thanks for fixing the light" and stored.public is False
     listed = api.get("requests", schema="requests")
     assert str(stored.id) not in [r["service_request_id"] for r in listed.body]

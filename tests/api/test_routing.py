@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator
 from open311.models import Area, Jurisdiction, ServiceRequest
 from open311.operations.bundles import load_bundle
 from schemas.json_validation import registry, schema, validator
-from tests.helpers import CITY_HALL, error_text, new_key, row_counts
+from tests.helpers import CITY_HALL, created, error_text, new_key, refused
 
 BUNDLES = Path(__file__).resolve().parents[2] / "jurisdictions"
 
@@ -72,26 +72,8 @@ def key(session) -> str:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def refused(api, session, data, status: int, *needles: str):
-    """POST ``data``; assert the status, the spec error body naming every needle, and that
-    nothing was stored."""
-    before = row_counts(session)
-    result = api.post("requests", data)
-    assert result.status == status, (result.status, result.body)
-    assert all(e["code"] == status for e in result.body), result.body
-    text = error_text(result)
-    for needle in needles:
-        assert needle in text, text
-    assert row_counts(session) == before
-    return result
 
 
-def created(api, data) -> str:
-    result = api.post("requests", data)
-    assert result.status == 200, result.body
-    request_id = result.body[0]["service_request_id"]
-    assert isinstance(request_id, str) and request_id.isdigit()
-    return request_id
 
 
 def landed_in(api, session, request_id: str, jurisdiction_id: str) -> dict:
