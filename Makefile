@@ -52,6 +52,9 @@ run: db ## Install what is missing, load the demo region, make a demo key, serve
 test: deps venv ## Run the whole test suite (starts its own PostGIS cluster)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+bench: deps venv ## Time point lookups against raw SQL (own database; writes bench/results/)
+	$(PY) bench/geo_points.py $(BENCH_ARGS)
+
 lint: venv ## ruff
 	$(VENV)/bin/ruff check open311 schemas geo tests wsgi.py
 

@@ -60,16 +60,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _cors(app: Flask) -> None:
-    """Browser apps may read the GET endpoints from the configured origins (POST stays
-    server-to-server: it carries an API key)."""
-    from flask_cors import CORS
+    """Browser apps may read the GET endpoints from the configured origins. POST stays
+    server-to-server (it carries an API key): its answers carry no CORS header."""
+    from open311.cors import register
 
     origins = [o.strip() for o in str(app.config["CORS_ORIGINS"]).split(",") if o.strip()]
-    if not origins:
-        return
-    CORS(app, resources={r"/open311/*": {"origins": origins if origins != ["*"] else "*"}},
-         methods=["GET", "HEAD", "OPTIONS"], expose_headers=["Link", "ETag", "Last-Modified"],
-         allow_headers=["If-None-Match", "If-Modified-Since", "Accept"], max_age=3600)
+    if origins:
+        register(app, origins)
 
 
 def _storage(app: Flask) -> None:

@@ -42,6 +42,7 @@ def clean_image(data: bytes, *, max_pixels: int, label: str = "media") -> CleanI
             upright = ImageOps.exif_transpose(image)
         except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
             raise ImageRejected(f"{label}: the image is damaged or incomplete") from None
+        upright.info = {}  # comments, XMP, ICC, text chunks: nothing is carried over
         out = io.BytesIO()
         if kind == "JPEG":
             if upright.mode not in ("RGB", "L", "CMYK"):

@@ -14,8 +14,10 @@ class Media(Base):
 
     __tablename__ = "media"
 
-    # The public name: 32 hex characters (its URL is media/{id}.{ext}).
-    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    # The content's name: 32 hex characters of its SHA-256 (its URL is media/{name}.{ext});
+    # the same photo on two requests is stored once.
+    name: Mapped[str] = mapped_column(sa.String(32), index=True)
     request_pk: Mapped[int] = mapped_column(
         sa.ForeignKey("service_request.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column()

@@ -50,11 +50,9 @@ class ServiceRequest(Base):
     api_key_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id"))
     # Batch services: the token answered to the POST, resolvable at tokens/{token}.
     token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    # Full-text search over the description and the address (service names are matched
-    # through their codes).
-    search: Mapped[Any] = mapped_column(
-        TSVECTOR, sa.Computed("to_tsvector('english', coalesce(description, '') || ' ' || "
-                              "coalesce(address, ''))", persisted=True), deferred=True)
+    # What q= searches: description, address, service name and group (set on insert).
+    search: Mapped[Any] = mapped_column(TSVECTOR, server_default=sa.text("''::tsvector"),
+                                        deferred=True)
     # When a batch request was accepted (NULL while it waits in the queue); others: created.
     accepted_at: Mapped[dt.datetime | None] = mapped_column(TZ)
     # Whether GET requests publishes it: not while a batch request waits, never for a

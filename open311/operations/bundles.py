@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 from geoalchemy2.shape import from_shape, to_shape
 from marshmallow import ValidationError
@@ -333,6 +334,10 @@ def load_bundle(session: Session, path: Path, *, dry_run: bool = False) -> LoadR
     _sync_areas(session, jurisdiction, bundle.layers, report)
     _sync_addresses(session, jurisdiction, bundle.addresses, report)
     report.notes.extend(link_hierarchy(session, about=spec["id"]))
+    if report.changed:
+        # Fresh statistics, or the planner guesses on the new parts and lookups crawl
+        # until autovacuum comes by.
+        session.execute(sa.text("ANALYZE jurisdiction_part, area, area_part, address_point"))
     if dry_run:
         session.rollback()
     else:

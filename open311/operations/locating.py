@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from geo.addresses import normalize
 from open311.errors import BadRequest, NotFound
-from open311.models import Area, Jurisdiction, Service
+from open311.models import Jurisdiction, Service
 from open311.operations.hierarchy import ancestors
 from open311.repository import catalogue
 from open311.repository import geography as repo
@@ -126,7 +126,7 @@ def locate(session: Session, jurisdiction: Jurisdiction | None, *, lat: float | 
                      "long, or a full street address (house number, street, ZIP code)")
 
 
-def offered_at(session: Session, service: Service, areas: list[Area]) -> bool:
+def offered_at(session: Session, service: Service, areas: list) -> bool:
     """Whether the service is offered at a point lying in ``areas``."""
     coverage = service.coverage
     if not coverage:

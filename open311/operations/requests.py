@@ -127,6 +127,7 @@ class Listing:
     page_size: int
     next_cursor: str | None = None  # None: this is the last page
     prev_cursor: str | None = None  # with page - 1; None on the first page
+    last_modified: dt.datetime | None = None  # the jurisdiction's latest request change
 
 
 def _encode_cursor(data: dict) -> str:
@@ -143,7 +144,8 @@ def _decode_cursor(cursor: str) -> dict:
         for key in ("s", "v"):
             if key in data:
                 data[key] = dt.datetime.fromisoformat(data[key])
-        if "i" in data and not isinstance(data["i"], int):
+        if ("v" in data or "i" in data) and not (isinstance(data.get("i"), int)
+                                                 and "v" in data and data.get("m") in ("n", "u")):
             raise ValueError(cursor)
         return data
     except (ValueError, TypeError, binascii.Error):
@@ -214,9 +216,7 @@ def _filters(session: Session, jurisdiction, query: RequestQuery, limits: Limits
     f.bbox = query.bbox
     if query.area:
         f.area_pk = _area_pk(session, jurisdiction, query.area)
-    if query.q:
-        f.text = query.q
-        f.text_service_pks = catalogue.service_ids_matching(session, jurisdiction.id, query.q)
+    f.text = query.q
     return f
 
 
@@ -233,7 +233,8 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
         filters = repo.Filters(ids=_ids(query.service_request_id))
         rows = repo.public_rows(session, jurisdiction.id, filters, limit=limits.max_requests,
                                 extended=query.extensions)
-        return Listing(_payloads(session, rows, tz, query.extensions), 1, page_size)
+        return Listing(_payloads(session, rows, tz, query.extensions), 1, page_size,
+                       last_modified=repo.last_change(session, jurisdiction.id))
 
     now = now or dt.datetime.now(dt.UTC)
     filters = _filters(session, jurisdiction, query, limits, now)
@@ -251,7 +252,8 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
         offset = (page - 1) * page_size
     rows = repo.public_rows(session, jurisdiction.id, filters, limit=page_size, offset=offset,
                             extended=query.extensions)
-    listing = Listing(_payloads(session, rows, tz, query.extensions), page, page_size)
+    listing = Listing(_payloads(session, rows, tz, query.extensions), page, page_size,
+                      last_modified=repo.last_change(session, jurisdiction.id))
     base = {"s": snapshot.isoformat()}
     if len(rows) == page_size:
         last = rows[-1]
@@ -363,8 +365,11 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
 
     now = now or dt.datetime.now(dt.UTC)
     batch = service.type == "batch"
-    names = [f"{hashlib.sha256(image.data).hexdigest()[:32]}.{image.extension}"
-             for image in images]
+    unique: dict[str, Any] = {}  # the same photo twice is one photo
+    for image in images:
+        unique.setdefault(f"{hashlib.sha256(image.data).hexdigest()[:32]}.{image.extension}",
+                          image)
+    names, images = list(unique), list(unique.values())
     media_url = f"{context.media_base_url}/{names[0]}" if names else new.media_url
     request = repo.add_request(
         session, jurisdiction_pk=jurisdiction.id, service=service, place=place,

@@ -71,7 +71,7 @@ def post_update(session: Session, new: NewUpdate, api_key: ApiKey,
         request = session.scalars(sa.select(ServiceRequest).where(
             ServiceRequest.id == int(new.service_request_id),
             ServiceRequest.jurisdiction_pk == jurisdiction.id,
-            ServiceRequest.public.is_(True))).one_or_none()
+            ServiceRequest.public)).one_or_none()
     if request is None:
         raise NotFound(f"service request {new.service_request_id!r} not found")
     tz = zone(jurisdiction.timezone)
@@ -120,7 +120,7 @@ def get_updates(session: Session, jurisdiction_id: str | None,
     query = (sa.select(RequestEvent).join(ServiceRequest,
                                           ServiceRequest.id == RequestEvent.request_pk)
              .where(ServiceRequest.jurisdiction_pk == jurisdiction.id,
-                    ServiceRequest.public.is_(True),
+                    ServiceRequest.public,
                     RequestEvent.kind.in_(("update", "closed", "reopened")),
                     RequestEvent.at >= since))
     if until is not None:

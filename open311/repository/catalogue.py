@@ -36,11 +36,3 @@ def service_ids_by_code(session: Session, jurisdiction_pk: int,
         Service.jurisdiction_pk == jurisdiction_pk, Service.service_code.in_(codes)))
     return {code: pk for code, pk in rows}
 
-
-def service_ids_matching(session: Session, jurisdiction_pk: int, text: str) -> list[int]:
-    """Services (active or not) whose name matches a web-search query."""
-    tsquery = sa.func.websearch_to_tsquery("english", text)
-    document = sa.func.to_tsvector("english", sa.func.concat_ws(
-        " ", Service.service_name, Service.group, sa.func.array_to_string(Service.keywords, " ")))
-    return list(session.scalars(sa.select(Service.id).where(
-        Service.jurisdiction_pk == jurisdiction_pk, document.op("@@")(tsquery))))

@@ -44,13 +44,38 @@ def replace_area_parts(session: Session, area_pks: Sequence[int]) -> None:
 
 
 # -- what is at a point ----------------------------------------------------------------------
+# The two lookups every POST makes, as fixed SQL sent straight to the driver: no statement
+# is built per call, and psycopg prepares them on the server after a few executions.
+# Parameters are bound, never formatted in.
+_JURISDICTION_PKS_AT = """
+SELECT j.id FROM jurisdiction j
+WHERE j.id IN (SELECT p.jurisdiction_pk FROM jurisdiction_part p
+               WHERE ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)))
+ORDER BY j.depth DESC, j.id"""
+
+_AREAS_AT = """
+SELECT a.id, a.jurisdiction_pk, a.layer, a.area_id, a.name FROM area a
+WHERE a.id IN (SELECT p.area_pk FROM area_part p
+               WHERE ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)))
+  AND a.jurisdiction_pk = ANY(%(pks)s)
+ORDER BY a.jurisdiction_pk, a.layer, a.area_id"""
+
+
+def jurisdiction_pks_at(session: Session, long: float, lat: float) -> list[int]:
+    """The jurisdictions whose boundary covers the point, deepest tier first."""
+    rows = session.connection().exec_driver_sql(_JURISDICTION_PKS_AT,
+                                                {"long": long, "lat": lat})
+    return [pk for (pk,) in rows]
+
+
 def jurisdictions_at(session: Session, long: float, lat: float) -> list[Jurisdiction]:
     """Every jurisdiction whose boundary covers the point, deepest tier first."""
-    covering = (sa.select(JurisdictionPart.jurisdiction_pk)
-                .where(sa.func.ST_Covers(JurisdictionPart.geom, point(long, lat))))
-    return list(session.scalars(
-        sa.select(Jurisdiction).where(Jurisdiction.id.in_(covering))
-        .order_by(Jurisdiction.depth.desc(), Jurisdiction.id)))
+    pks = jurisdiction_pks_at(session, long, lat)
+    if not pks:
+        return []
+    found = {j.id: j for j in session.scalars(sa.select(Jurisdiction)
+                                              .where(Jurisdiction.id.in_(pks)))}
+    return [found[pk] for pk in pks]
 
 
 def jurisdiction_covers(session: Session, jurisdiction_pk: int, long: float,
@@ -62,14 +87,11 @@ def jurisdiction_covers(session: Session, jurisdiction_pk: int, long: float,
 
 
 def areas_at(session: Session, jurisdiction_pks: Iterable[int], long: float,
-             lat: float) -> list[Area]:
-    """The named areas of these jurisdictions that cover the point."""
-    covering = (sa.select(AreaPart.area_pk)
-                .where(sa.func.ST_Covers(AreaPart.geom, point(long, lat))))
-    return list(session.scalars(
-        sa.select(Area).where(Area.id.in_(covering),
-                              Area.jurisdiction_pk.in_(list(jurisdiction_pks)))
-        .order_by(Area.jurisdiction_pk, Area.layer, Area.area_id)))
+             lat: float) -> list[sa.Row]:
+    """The named areas of these jurisdictions that cover the point, as rows (id,
+    jurisdiction_pk, layer, area_id, name)."""
+    return list(session.connection().exec_driver_sql(
+        _AREAS_AT, {"long": long, "lat": lat, "pks": list(jurisdiction_pks)}))
 
 
 def areas_by_pk(session: Session, pks: Sequence[int]) -> dict[int, Area]:

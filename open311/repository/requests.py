@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from geoalchemy2.elements import WKTElement
 from sqlalchemy.orm import Session
 
 from open311.models import (
+    Area,
     AreaPart,
     IdempotentAnswer,
     Media,
@@ -46,7 +48,6 @@ class Filters:
     near: tuple[float, float, float] | None = None  # long, lat, metres
     area_pk: int | None = None
     text: str | None = None  # a web-search query (websearch_to_tsquery)
-    text_service_pks: Sequence[int] = ()  # services whose name matches the text
     sync: bool = False  # oldest change first (updated_datetime, id) instead of newest first
     after: tuple[dt.datetime, int] | None = None  # keyset: continue after this (time, id)
     visible_by: dt.datetime | None = None  # snapshot: public (accepted) no later than this
@@ -58,12 +59,25 @@ def _geography():
     return Geography(srid=4326)
 
 
+def within(long: float, lat: float, metres: float) -> tuple[sa.ColumnElement, ...]:
+    """Requests within ``metres`` of a point: a box in degrees a little larger than the
+    circle (the GiST index answers it), then the exact distance on the spheroid."""
+    dlat = metres / 110_574 * 1.01 + 1e-6
+    dlong = metres / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.01 + 1e-6
+    box = sa.func.ST_MakeEnvelope(max(long - dlong, -180), max(lat - dlat, -90),
+                                  min(long + dlong, 180), min(lat + dlat, 90), 4326)
+    here = sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
+    return (SR.location.op("&&")(box),
+            sa.func.ST_DWithin(sa.cast(SR.location, _geography()), sa.cast(here, _geography()),
+                               metres))
+
+
 def public_query(jurisdiction_pk: int, f: Filters, *, extended: bool = False) -> sa.Select:
     """The SELECT behind GET requests (public rows of one jurisdiction)."""
     columns = (*PUBLIC_COLUMNS, SR.area_pks, SR.detailed_status, SR.duplicate_of,
                SR.attributes, SR.api_key_pk) if extended else PUBLIC_COLUMNS
     query = (sa.select(*columns).join(Service, Service.id == SR.service_pk)
-             .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public.is_(True)))
+             .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
     if f.ids is not None:
         return query.where(SR.id.in_(f.ids)).order_by(SR.requested_datetime.desc(),
                                                       SR.id.desc())
@@ -83,19 +97,16 @@ def public_query(jurisdiction_pk: int, f: Filters, *, extended: bool = False) ->
         query = query.where(SR.location.op("&&")(
             sa.func.ST_MakeEnvelope(*f.bbox, 4326)))
     if f.near is not None:
-        long, lat, metres = f.near
-        here = sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
-        query = query.where(sa.func.ST_DWithin(sa.cast(SR.location, _geography()),
-                                               sa.cast(here, _geography()), metres))
+        query = query.where(*within(*f.near))
     if f.area_pk is not None:
-        query = query.where(sa.exists().where(AreaPart.area_pk == f.area_pk,
+        # The area's envelope drives the GiST index; its subdivided parts decide exactly.
+        envelope = (sa.select(sa.func.ST_Envelope(Area.geom)).where(Area.id == f.area_pk)
+                    .scalar_subquery())
+        query = query.where(SR.location.op("&&")(envelope),
+                            sa.exists().where(AreaPart.area_pk == f.area_pk,
                                               sa.func.ST_Covers(AreaPart.geom, SR.location)))
     if f.text:
-        tsquery = sa.func.websearch_to_tsquery("english", f.text)
-        matches = SR.search.op("@@")(tsquery)
-        if f.text_service_pks:
-            matches = sa.or_(matches, SR.service_pk.in_(f.text_service_pks))
-        query = query.where(matches)
+        query = query.where(SR.search.op("@@")(sa.func.websearch_to_tsquery("english", f.text)))
     if f.visible_by is not None:
         query = query.where(SR.accepted_at <= f.visible_by)
     if f.sync:
@@ -114,6 +125,12 @@ def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, lim
     if offset:
         query = query.offset(offset)
     return session.execute(query).all()
+
+
+def last_change(session: Session, jurisdiction_pk: int) -> dt.datetime | None:
+    """The newest updated_datetime of the jurisdiction's public requests (an index probe)."""
+    return session.scalar(sa.select(sa.func.max(SR.updated_datetime))
+                          .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
 
 
 def events_of(session: Session, request_pks: Sequence[int]) -> list[RequestEvent]:
@@ -144,11 +161,20 @@ def add_request(session: Session, *, jurisdiction_pk: int, service: Service, pla
         location=(WKTElement(f"POINT({place.long!r} {place.lat!r})", srid=4326)
                   if place.lat is not None and place.long is not None else None),
         attributes=attributes, api_key_pk=api_key_pk, token=token, accepted_at=accepted_at,
-        public=public,
+        public=public, search=search_vector(description, place.address, service),
     )
     session.add(request)
     session.flush()
     return request
+
+
+def search_vector(description: str | None, address: str | None,
+                  service: Service) -> sa.ColumnElement:
+    """What q= searches: the description, the address, the service's name, group and
+    keywords."""
+    text = " ".join(part for part in (description, address, service.service_name,
+                                      service.group, *(service.keywords or [])) if part)
+    return sa.func.to_tsvector("english", text)
 
 
 def add_contact(session: Session, request_pk: int, **personal: str | None) -> None:
@@ -177,13 +203,13 @@ def pending(session: Session, *, jurisdiction_pk: int | None = None,
 
 def add_media(session: Session, request_pk: int, position: int, name: str, image) -> None:
     stem, _, extension = name.partition(".")
-    session.add(Media(id=stem, request_pk=request_pk, position=position,
+    session.add(Media(name=stem, request_pk=request_pk, position=position,
                       content_type=image.content_type, extension=extension,
                       width=image.width, height=image.height, size=len(image.data)))
 
 
 def media_by_name(session: Session, stem: str) -> Media | None:
-    return session.scalars(sa.select(Media).where(Media.id == stem).limit(1)).first()
+    return session.scalars(sa.select(Media).where(Media.name == stem).limit(1)).first()
 
 
 def nearby_open(session: Session, service_pk: int, long: float, lat: float, metres: float,
@@ -191,11 +217,10 @@ def nearby_open(session: Session, service_pk: int, long: float, lat: float, metr
     """Open public requests of a service within ``metres`` of a point since ``since``,
     nearest first (possible duplicates)."""
     here = sa.cast(sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326), _geography())
-    there = sa.cast(SR.location, _geography())
-    distance = sa.func.ST_Distance(there, here)
+    distance = sa.func.ST_Distance(sa.cast(SR.location, _geography()), here)
     query = (sa.select(SR.id, SR.status, SR.requested_datetime, distance.label("distance"))
-             .where(SR.service_pk == service_pk, SR.public.is_(True), SR.status == "open",
-                    SR.requested_datetime >= since, sa.func.ST_DWithin(there, here, metres))
+             .where(SR.service_pk == service_pk, SR.public, SR.status == "open",
+                    SR.requested_datetime >= since, *within(long, lat, metres))
              .order_by(distance, SR.id.desc()).limit(limit))
     if exclude is not None:
         query = query.where(SR.id != exclude)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import re
@@ -77,7 +78,8 @@ def service_requests(query: dict, fmt: Format):
     listing = ops.get_service_requests(session(), ops.RequestQuery(**query), _limits())
     link = _link(listing)
     return conditional(render(listing.items, "service_requests", fmt,
-                              headers={"Link": link} if link else None), listing.items)
+                              headers={"Link": link} if link else None),
+                       listing.last_modified)
 
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -102,10 +104,13 @@ def _uploads() -> list[bytes]:
 
 def _fingerprint(uploads: list[bytes]) -> str:
     """What identifies a POST for Idempotency-Key: its fields and files (not the key)."""
-    digest = hashlib.sha256(request.path.encode())
-    for key, value in sorted(request.form.items(multi=True)):
-        if key != "api_key":
-            digest.update(f"\x00{key}\x01{value}".encode())
+    # The path without its format: a retry may ask for the answer in the other format.
+    digest = hashlib.sha256(request.path.rsplit(".", 1)[0].encode())
+    for source, items in (("q", request.args.items(multi=True)),
+                          ("f", request.form.items(multi=True))):
+        for key, value in sorted(items):
+            if key != "api_key":
+                digest.update(f"\x00{source}{key}\x01{value}".encode())
     for data in uploads:
         digest.update(hashlib.sha256(data).digest())
     return digest.hexdigest()
@@ -174,4 +179,5 @@ def service_request(fmt: Format, service_request_id: str, jurisdiction_id: str |
     """GET Service Request"""
     payload = ops.get_service_request(session(), jurisdiction_id, service_request_id,
                                       extensions)
-    return conditional(render(payload, "service_requests", fmt), payload)
+    return conditional(render(payload, "service_requests", fmt),
+                       dt.datetime.fromisoformat(payload[0]["updated_datetime"]))

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-22 07:54:28.025900
+Create Date: 2026-11-22 08:14:16.178842
 """
 from alembic import op
 import geoalchemy2
@@ -27,7 +27,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_idempotent_answer_created_at'), 'idempotent_answer', ['created_at'], unique=False)
     op.create_table('media',
-    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('request_pk', sa.BigInteger(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('content_type', sa.String(length=40), nullable=False),
@@ -39,6 +40,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['request_pk'], ['service_request.id'], name=op.f('fk_media_request_pk_service_request'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_media'))
     )
+    op.create_index(op.f('ix_media_name'), 'media', ['name'], unique=False)
     op.create_index(op.f('ix_media_request_pk'), 'media', ['request_pk'], unique=False)
     op.add_column('api_key', sa.Column('scopes', postgresql.ARRAY(sa.String(length=40)), server_default=sa.text("'{}'"), nullable=False))
     op.add_column('request_event', sa.Column('detailed_status', sa.String(length=40), nullable=True))
@@ -49,8 +51,13 @@ def upgrade() -> None:
     op.create_unique_constraint('uq_request_event_api_key_client_update_id', 'request_event', ['api_key_pk', 'client_update_id'])
     op.add_column('service_request', sa.Column('detailed_status', sa.String(length=40), server_default='open', nullable=False))
     op.add_column('service_request', sa.Column('duplicate_of', sa.BigInteger(), nullable=True))
-    op.add_column('service_request', sa.Column('search', postgresql.TSVECTOR(), sa.Computed("to_tsvector('english', coalesce(description, '') || ' ' || coalesce(address, ''))", persisted=True), nullable=False))
+    op.add_column('service_request', sa.Column('search', postgresql.TSVECTOR(), server_default=sa.text("''::tsvector"), nullable=False))
     op.create_index('ix_service_request_search', 'service_request', ['search'], unique=False, postgresql_using='gin')
+    # Requests stored before this revision become searchable too.
+    op.execute("UPDATE service_request sr SET search = to_tsvector('english', concat_ws(' ', "
+               "sr.description, sr.address, s.service_name, s.\"group\", "
+               "array_to_string(s.keywords, ' '))) "
+               "FROM service s WHERE s.id = sr.service_pk")
     op.create_index('ix_service_request_updated', 'service_request', ['jurisdiction_pk', 'updated_datetime', 'id'], unique=False, postgresql_where=sa.text('public'))
     op.create_foreign_key(op.f('fk_service_request_duplicate_of_service_request'), 'service_request', 'service_request', ['duplicate_of'], ['id'], ondelete='SET NULL')
 
@@ -70,6 +77,7 @@ def downgrade() -> None:
     op.drop_column('request_event', 'detailed_status')
     op.drop_column('api_key', 'scopes')
     op.drop_index(op.f('ix_media_request_pk'), table_name='media')
+    op.drop_index(op.f('ix_media_name'), table_name='media')
     op.drop_table('media')
     op.drop_index(op.f('ix_idempotent_answer_created_at'), table_name='idempotent_answer')
     op.drop_table('idempotent_answer')
