@@ -307,6 +307,11 @@ def jurisdictions_at_with(option) -> Callable:
     return jurisdictions_at
 
 
+def jurisdiction_pks_rows(session, long, lat):
+    """geography.jurisdiction_pks_at as it is in the checkout, rows shaped for check()."""
+    return [(pk,) for pk in geography.jurisdiction_pks_at(session, long, lat)]
+
+
 def jurisdictions_at_unsubdivided(session, long, lat):
     return list(session.scalars(
         sa.select(Jurisdiction).options(defer(Jurisdiction.boundary))
@@ -442,6 +447,9 @@ def bench_dataset(engine: sa.Engine, conninfo: str, jurisdiction_pk: int,
         ("geometry deferred", jurisdictions_at_with(defer(Jurisdiction.boundary)), 1),
         ("prebuilt stmt, ORM objects", jurisdictions_at_prebuilt_orm, 1),
         ("fixed SQL, exec_driver_sql", jurisdictions_at_driver_sql, 1),
+        # What routing and the boundary check resolve: the covering jurisdictions' ids, by
+        # the server's own function (jurisdictions_at then loads the objects it routes to).
+        ("jurisdiction_pks_at (tree)", jurisdiction_pks_rows, 1),
     ]
     lookups = {
         "jurisdictions_at": (jurisdiction_variants, jurisdictions_at_unsubdivided,
