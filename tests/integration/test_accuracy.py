@@ -381,6 +381,10 @@ def test_la_neighborhood_councils_agree_with_the_myla311_records(session):
 
 @pytest.fixture(autouse=True)
 def _files_present():
+    """The 311 records come from the shared data folder beside the checkout (CI has it). A
+    checkout without that folder skips; a folder without one of the files fails."""
+    if not NYC_311.parents[1].is_dir():
+        pytest.skip(f"shared data folder {NYC_311.parents[1]} is missing (the real 311 records)")
     for path in [NYC_311, *LA_311.values(), Path(NYC_BUNDLE / "nybb_16a.zip")]:
         if not path.exists():
             pytest.fail(f"missing data file {path}")
