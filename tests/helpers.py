@@ -252,3 +252,10 @@ def created(api, data, **kwargs) -> str:
     request_id = result.body[0]["service_request_id"]
     assert isinstance(request_id, str) and request_id.isdigit()
     return request_id
+
+
+def edit(path, old: str, new: str) -> None:
+    """Replace the first occurrence of ``old`` (which must be there) in a file."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")

@@ -19,7 +19,7 @@ from open311.operations.bundles import BundleError, load_bundle, read_bundle
 from open311.repository import catalogue
 from open311.repository.jurisdictions import by_code, covers
 from tests.conftest import LA_BUNDLE
-from tests.helpers import copy_bundle, la
+from tests.helpers import copy_bundle, edit, la
 
 TEST_ID = "test.lacity.org"
 LA_CODES = [
@@ -53,11 +53,6 @@ def bundle(tmp_path) -> Path:
     return copy_bundle(LA_BUNDLE, tmp_path / TEST_ID, TEST_ID)
 
 
-def edit(path: Path, old: str, new: str) -> None:
-    """Replace the first occurrence of ``old`` (which must be there) in a file."""
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path.name}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def edit_services(bundle: Path, change: Callable[[list[dict]], None]) -> None:

@@ -29,7 +29,7 @@ from open311.operations.requests import (
 )
 from open311.repository.jurisdictions import by_code
 from tests.conftest import LA_BUNDLE
-from tests.helpers import add_request, copy_bundle
+from tests.helpers import add_request, copy_bundle, edit
 
 TEST_ID = "test.lacity.org"
 FULL_KEY = re.compile(r"o311_[A-Za-z0-9_-]{20,}")
@@ -51,10 +51,6 @@ def bundle(tmp_path) -> Path:
     return copy_bundle(LA_BUNDLE, tmp_path / TEST_ID, TEST_ID)
 
 
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path.name}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def counts(session) -> dict[str, int]:
