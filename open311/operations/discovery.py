@@ -23,7 +23,8 @@ def get_discovery(session: Session, *, endpoint_url: str, endpoint_type: str,
         contact = " | ".join(f"{j.name}: {j.contact}" if len(jurisdictions) > 1 else j.contact
                              for j in jurisdictions if j.contact)
     if not key_service:
-        key_service = " | ".join(j.key_service for j in jurisdictions if j.key_service) \
+        key_service = " | ".join(dict.fromkeys(j.key_service for j in jurisdictions
+                                               if j.key_service)) \
             or "Ask the operator of this server for an API key."
     return {
         "changeset": changeset,
