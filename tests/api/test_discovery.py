@@ -37,3 +37,16 @@ def test_discovery_advertises_configured_limits(client, fmt, app, monkeypatch):
     assert endpoint["url"] == "https://311.example.gov/open311/v2"
     assert endpoint["type"] == "test"
     assert result.body["contact"] == "Open data team, 311@example.gov"
+
+
+def test_several_jurisdictions_share_one_discovery(client, fmt, session):
+    from tests.api.test_services import add_second_jurisdiction
+    from tests.helpers import la
+
+    other = add_second_jurisdiction(session)
+    other.key_service = la(session).key_service
+    session.commit()
+    result = Api(client, fmt).get("discovery", root="discovery", schema="discovery")
+    assert result.body["key_service"] == la(session).key_service  # once, not twice
+    assert "Example Town: x" in result.body["contact"]
+    assert "City of Los Angeles: MyLA311" in result.body["contact"]
