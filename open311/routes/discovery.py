@@ -38,3 +38,11 @@ def discovery(fmt: Format):
 def root_discovery(fmt: Format):
     """Service discovery (the same document, one level up)"""
     return _discovery(fmt)
+
+
+@blp.route("/health.<fmt:fmt>")
+@blp.response(200, description="The server is up (liveness for load balancers; it does not "
+                               "touch the database).")
+def health(fmt: Format):
+    """Liveness (extension)"""
+    return render({"status": "ok"}, "health", fmt)

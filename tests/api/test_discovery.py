@@ -50,3 +50,18 @@ def test_several_jurisdictions_share_one_discovery(client, fmt, session):
     assert result.body["key_service"] == la(session).key_service  # once, not twice
     assert "Example Town: x" in result.body["contact"]
     assert "City of Los Angeles: MyLA311" in result.body["contact"]
+
+
+def test_health_answers_without_the_database(fmt, engine):
+    from open311 import create_app
+    from open311.db import Database
+
+    app = create_app({"DATABASE_URL": None})
+
+    def no_database():
+        raise AssertionError("health must not open a session")
+
+    Database.set_session_factory(app, no_database)
+    result = Api(app.test_client(), fmt)._result(
+        app.test_client().get(f"/open311/health.{fmt}"), "health")
+    assert result.status == 200 and result.body == {"status": "ok"}
