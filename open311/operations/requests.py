@@ -232,7 +232,7 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
     if query.service_request_id:
         filters = repo.Filters(ids=_ids(query.service_request_id))
         rows = repo.public_rows(session, jurisdiction.id, filters, limit=limits.max_requests,
-                                extended=query.extensions)
+                                timezone=jurisdiction.timezone, extended=query.extensions)
         return Listing(_payloads(session, rows, tz, query.extensions), 1, page_size,
                        last_modified=repo.last_change(session, jurisdiction.id))
 
@@ -251,16 +251,16 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
     else:
         offset = (page - 1) * page_size
     rows = repo.public_rows(session, jurisdiction.id, filters, limit=page_size, offset=offset,
-                            extended=query.extensions)
+                            timezone=jurisdiction.timezone, extended=query.extensions)
     listing = Listing(_payloads(session, rows, tz, query.extensions), page, page_size,
                       last_modified=repo.last_change(session, jurisdiction.id))
     base = {"s": snapshot.isoformat()}
     if len(rows) == page_size:
         last = rows[-1]
-        key = last.updated_datetime if filters.sync else last.requested_datetime
+        key = last.updated_at if filters.sync else last.requested_at
         listing.next_cursor = _encode_cursor({**base, "m": "u" if filters.sync else "n",
                                               "v": key.isoformat(),
-                                              "i": last.service_request_id})
+                                              "i": last.pk})
     if page > 1:
         listing.prev_cursor = _encode_cursor(base)
     return listing
@@ -271,16 +271,16 @@ def _payloads(session: Session, rows, tz: ZoneInfo, extensions: bool) -> list[di
     (detailed_status, channel, areas, duplicate_of), ``notes`` (the history) and the
     submitted ``attributes``."""
     if not extensions:
-        return [request_payload(row, tz) for row in rows]
+        return [request_payload(row) for row in rows]
     areas = geo_repo.areas_by_pk(session, sorted({pk for row in rows for pk in row.area_pks}))
     codes = {j.id: j.jurisdiction_id for j in jurisdictions_repo.all_jurisdictions(session)}
     apps = keys_repo.names(session, {row.api_key_pk for row in rows if row.api_key_pk})
     events: dict[int, list] = {}
-    for event in repo.events_of(session, [row.service_request_id for row in rows]):
+    for event in repo.events_of(session, [row.pk for row in rows]):
         events.setdefault(event.request_pk, []).append(event)
     items = []
     for row in rows:
-        item = request_payload(row, tz)
+        item = request_payload(row)
         extended: dict = {
             "detailed_status": row.detailed_status,
             "channel": apps.get(row.api_key_pk),
@@ -293,8 +293,7 @@ def _payloads(session: Session, rows, tz: ZoneInfo, extensions: bool) -> list[di
         if row.duplicate_of is not None:
             extended["duplicate_of"] = str(row.duplicate_of)
         item["extended_attributes"] = extended
-        item["notes"] = [note_payload(event, tz) for event in events.get(row.service_request_id,
-                                                                          [])]
+        item["notes"] = [note_payload(event, tz) for event in events.get(row.pk, [])]
         item["attributes"] = [
             {"code": code, "values": value if isinstance(value, list) else [str(value)]}
             for code, value in sorted((row.attributes or {}).items())]
@@ -313,7 +312,8 @@ def get_service_request(session: Session, jurisdiction_id: str | None,
     jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
     ids = _ids([service_request_id])
     rows = (repo.public_rows(session, jurisdiction.id, repo.Filters(ids=ids), limit=1,
-                             extended=extensions) if ids else [])
+                             timezone=jurisdiction.timezone, extended=extensions)
+            if ids else [])
     if not rows:
         raise NotFound(f"service request {service_request_id!r} not found")
     return _payloads(session, rows, zone(jurisdiction.timezone), extensions)

@@ -23,14 +23,34 @@ from open311.models import (
 SR = ServiceRequest
 BIGINT_MAX = 2**63 - 1
 
-# The columns of a GET requests item, named as the payload names them.
+# Datetimes are formatted by PostgreSQL in the session's time zone (see in_time_zone):
+# YYYY-MM-DDThh:mm:ss+hh:mm, to the second.
+ISO_SECONDS = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
+
+
+def _iso(column) -> sa.ColumnElement:
+    return sa.func.to_char(column, ISO_SECONDS)
+
+
+# The columns of a GET requests item, in payload order and named as the payload names them,
+# then the raw keys the listing needs (pk, requested_at, updated_at) for cursors.
 PUBLIC_COLUMNS = (
-    SR.id.label("service_request_id"), SR.status, SR.status_notes, Service.service_name,
-    Service.service_code, SR.description, SR.agency_responsible, SR.service_notice,
-    SR.requested_datetime, SR.updated_datetime, SR.expected_datetime, SR.address,
-    SR.address_id, SR.zipcode, sa.func.ST_Y(SR.location).label("lat"),
-    sa.func.ST_X(SR.location).label("long"), SR.media_url,
+    sa.cast(SR.id, sa.Text).label("service_request_id"), SR.status, SR.status_notes,
+    Service.service_name, Service.service_code, SR.description, SR.agency_responsible,
+    SR.service_notice, _iso(SR.requested_datetime).label("requested_datetime"),
+    _iso(SR.updated_datetime).label("updated_datetime"),
+    _iso(SR.expected_datetime).label("expected_datetime"), SR.address, SR.address_id,
+    SR.zipcode, sa.func.ST_Y(SR.location).label("lat"), sa.func.ST_X(SR.location).label("long"),
+    SR.media_url,
+    SR.id.label("pk"), SR.requested_datetime.label("requested_at"),
+    SR.updated_datetime.label("updated_at"),
 )
+PAYLOAD_WIDTH = 17  # the first columns are the payload
+
+
+def in_time_zone(session: Session, timezone: str) -> None:
+    """Let PostgreSQL format this transaction's datetimes in ``timezone``."""
+    session.execute(sa.select(sa.func.set_config("TimeZone", timezone, True)))
 
 
 @dataclass
@@ -119,8 +139,10 @@ def public_query(jurisdiction_pk: int, f: Filters, *, extended: bool = False) ->
 
 
 def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, limit: int,
-                offset: int = 0, extended: bool = False) -> Sequence[sa.Row]:
-    """Public requests of a jurisdiction (``extended``: with the extension columns)."""
+                timezone: str, offset: int = 0, extended: bool = False) -> Sequence[sa.Row]:
+    """Public requests of a jurisdiction, datetimes formatted in ``timezone``
+    (``extended``: with the extension columns)."""
+    in_time_zone(session, timezone)
     query = public_query(jurisdiction_pk, filters, extended=extended).limit(limit)
     if offset:
         query = query.offset(offset)
