@@ -71,6 +71,13 @@ class ServiceRequest(Base):
         sa.Index("ix_service_request_service_newest", "service_pk",
                  sa.text("requested_datetime DESC"), sa.text("id DESC"),
                  postgresql_where=sa.text("public")),
+        # The filtered list: one service, one status, newest first.
+        sa.Index("ix_service_request_service_status_newest", "service_pk", "status",
+                 sa.text("requested_datetime DESC"), sa.text("id DESC"),
+                 postgresql_where=sa.text("public")),
+        # duplicate_of is ON DELETE SET NULL: deleting a request must not scan the table.
+        sa.Index("ix_service_request_duplicate_of", "duplicate_of",
+                 postgresql_where=sa.text("duplicate_of IS NOT NULL")),
         # The batch queue.
         sa.Index("ix_service_request_queue", "id",
                  postgresql_where=sa.text("token IS NOT NULL AND accepted_at IS NULL")),

@@ -23,13 +23,18 @@ from open311.models import (
 SR = ServiceRequest
 BIGINT_MAX = 2**63 - 1
 
-# Datetimes are formatted by PostgreSQL in the session's time zone (see in_time_zone):
-# YYYY-MM-DDThh:mm:ss+hh:mm, to the second.
-ISO_SECONDS = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
+# Datetimes are formatted by PostgreSQL in the jurisdiction's time zone (the bound parameter
+# ``tz``): YYYY-MM-DDThh:mm:ss+hh:mm, to the second, in the same round trip as the query.
+TZ = sa.bindparam("tz", value="UTC", type_=sa.Text)
 
 
 def _iso(column) -> sa.ColumnElement:
-    return sa.func.to_char(column, ISO_SECONDS)
+    local = sa.func.timezone(TZ, column)  # the wall-clock time there
+    offset = local - sa.func.timezone("UTC", column)
+    return sa.case((column.is_(None), None), else_=sa.func.concat(
+        sa.func.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS'),
+        sa.case((offset < sa.text("interval '0'"), "-"), else_="+"),
+        sa.func.to_char(sa.func.greatest(offset, -offset), "HH24:MI")))
 
 
 # The columns of a GET requests item, in payload order and named as the payload names them,
@@ -48,9 +53,7 @@ PUBLIC_COLUMNS = (
 PAYLOAD_WIDTH = 17  # the first columns are the payload
 
 
-def in_time_zone(session: Session, timezone: str) -> None:
-    """Let PostgreSQL format this transaction's datetimes in ``timezone``."""
-    session.execute(sa.select(sa.func.set_config("TimeZone", timezone, True)))
+
 
 
 @dataclass
@@ -142,11 +145,10 @@ def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, lim
                 timezone: str, offset: int = 0, extended: bool = False) -> Sequence[sa.Row]:
     """Public requests of a jurisdiction, datetimes formatted in ``timezone``
     (``extended``: with the extension columns)."""
-    in_time_zone(session, timezone)
     query = public_query(jurisdiction_pk, filters, extended=extended).limit(limit)
     if offset:
         query = query.offset(offset)
-    return session.execute(query).all()
+    return session.execute(query, {"tz": timezone}).all()
 
 
 def last_change(session: Session, jurisdiction_pk: int) -> dt.datetime | None:

@@ -53,6 +53,8 @@ def upgrade() -> None:
     op.add_column('service_request', sa.Column('duplicate_of', sa.BigInteger(), nullable=True))
     op.add_column('service_request', sa.Column('search', postgresql.TSVECTOR(), server_default=sa.text("''::tsvector"), nullable=False))
     op.create_index('ix_service_request_search', 'service_request', ['search'], unique=False, postgresql_using='gin')
+    op.create_index('ix_service_request_service_status_newest', 'service_request', ['service_pk', 'status', sa.literal_column('requested_datetime DESC'), sa.literal_column('id DESC')], unique=False, postgresql_where=sa.text('public'))
+    op.create_index('ix_service_request_duplicate_of', 'service_request', ['duplicate_of'], unique=False, postgresql_where=sa.text('duplicate_of IS NOT NULL'))
     # Requests stored before this revision become searchable too.
     op.execute("UPDATE service_request sr SET search = to_tsvector('english', concat_ws(' ', "
                "sr.description, sr.address, s.service_name, s.\"group\", "
@@ -65,6 +67,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_constraint(op.f('fk_service_request_duplicate_of_service_request'), 'service_request', type_='foreignkey')
     op.drop_index('ix_service_request_updated', table_name='service_request', postgresql_where=sa.text('public'))
+    op.drop_index('ix_service_request_duplicate_of', table_name='service_request', postgresql_where=sa.text('duplicate_of IS NOT NULL'))
+    op.drop_index('ix_service_request_service_status_newest', table_name='service_request', postgresql_where=sa.text('public'))
     op.drop_index('ix_service_request_search', table_name='service_request', postgresql_using='gin')
     op.drop_column('service_request', 'search')
     op.drop_column('service_request', 'duplicate_of')
