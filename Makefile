@@ -52,8 +52,14 @@ run: db ## Install what is missing, load the demo region, make a demo key, serve
 test: deps venv ## Run the whole test suite (starts its own PostGIS cluster)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: deps venv ## Time point lookups against raw SQL (own database; writes bench/results/)
-	$(PY) bench/geo_points.py $(BENCH_ARGS)
+bench: deps venv ## Benchmarks under gunicorn vs raw SQL (5M rows; BENCH_ARGS="--rows 200000 --duration 10")
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  echo "installing wrk (apt)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; \
+	fi
+	@if [ -z "$$OPEN311_BENCH_DATABASE_URL" ]; then $(PY) -m open311.pgcluster start; fi
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: venv ## ruff
 	$(VENV)/bin/ruff check open311 schemas geo tests wsgi.py

@@ -1,0 +1,769 @@
+#!/usr/bin/env python3
+"""Benchmarks of the hot paths under gunicorn (issue 5, points 2 and 3): ``make bench``.
+
+Not part of the test suite. What it does, in order:
+
+1. Ensures the data: a table of ``--rows`` requests (default 5,000,000) in Los Angeles built by
+   ``bench/generate.py`` in ``open311_bench_5m`` (other sizes: ``open311_bench_<rows>``) of the
+   project's private cluster, unless ``--database-url`` / ``OPEN311_BENCH_DATABASE_URL`` names
+   one. A table that already holds exactly that many generated rows is reused.
+2. Starts the server under gunicorn (``--workers`` 2, a free port on 127.0.0.1, the bench
+   database), waits for ``/open311/health.json``, and stops it at the end, also on error.
+   Creates an API key ``bench`` for the POST scenario (and deletes the rows it created after).
+3. Runs the scenario groups. Each group is a function ``group(ctx) -> list[dict]`` returning
+   table rows (see ``Row``); a peer's groups (``bench/peer_pygeoapi.py``, function
+   ``scenarios(ctx)`` if the module exists) are added to the same table. Load generator:
+   ``wrk`` (``--connections``, 2 threads, ``--duration`` s after a ``--warmup`` s warm-up) with
+   a Lua script that picks each request at random from a list made from the data (existing
+   ids, bboxes and circles around real points, real service codes). The RAW bound: the very
+   SQL statement the server sends for each of those URLs (captured in-process by a
+   ``before_cursor_execute`` listener on the app's engine: text and parameters), one pgbench
+   script per URL with the parameters as pgbench variables, run by
+   ``pgbench -M prepared -n -T duration -c connections`` on the same URLs with the same
+   weights; p50/p99 from pgbench's per-transaction log. The FLOOR bound: GET
+   /open311/health.json of the same server. The plans (EXPLAIN) of the captured statements are
+   checked: no count(*), the expected index.
+4. Prints one table, writes ``bench/results/run-<timestamp>.json`` and
+   ``bench/results/latest.json``, and flags any ratio that worsened by more than 20 % against
+   the previous ``latest.json``.
+
+Usage: ``.venv/bin/python bench/run.py [--rows N] [--duration S] [--connections C]``;
+``make bench BENCH_ARGS="--rows 200000 --duration 10"`` for a quick run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import glob
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: open311 and geo are top-level
+
+import numpy as np  # noqa: E402
+import psycopg  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from open311.pgcluster import Cluster, _postgres_bindir  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+JURISDICTION = "lacity.org"
+LIST = "/open311/v2/requests.json"
+FLOOR = "/open311/health.json"
+WORSENED = 1.20  # flag a ratio that grew by more than 20 % since the previous run
+GENERATED_KEYS = ("MyLA311 app", "Call center")  # the channels generate.py creates
+BENCH_KEY = "bench"
+
+WRK_LUA = r"""
+-- Picks each request at random from a file of "METHOD<TAB>PATH<TAB>BODY" lines; counts
+-- statuses per class; prints one JSON line (WRKJSON) with exact percentiles at the end.
+local threads, counter = {}, 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("tid", counter)
+  table.insert(threads, thread)
+end
+local reqs = {}
+function init(args)
+  local f = assert(io.open(args[1], "r"))
+  for line in f:lines() do
+    local m, p, b = line:match("^(%S+)\t([^\t]*)\t?(.*)$")
+    local headers = {}
+    if b ~= nil and b ~= "" then
+      headers["Content-Type"] = "application/x-www-form-urlencoded"
+    else
+      b = nil
+    end
+    table.insert(reqs, wrk.format(m, p, headers, b))
+  end
+  f:close()
+  math.randomseed(os.time() * 100 + tid)
+  n2, n3, n4, n5 = 0, 0, 0, 0
+end
+function request()
+  return reqs[math.random(#reqs)]
+end
+function response(status, headers, body)
+  if status >= 500 then n5 = n5 + 1
+  elseif status >= 400 then n4 = n4 + 1
+  elseif status >= 300 then n3 = n3 + 1
+  else n2 = n2 + 1 end
+end
+function done(summary, latency, requests)
+  local c2, c3, c4, c5 = 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    c2 = c2 + t:get("n2"); c3 = c3 + t:get("n3"); c4 = c4 + t:get("n4"); c5 = c5 + t:get("n5")
+  end
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests": %d, "duration_us": %d, "p50_us": %d, ' ..
+    '"p90_us": %d, "p99_us": %d, "mean_us": %.1f, "max_us": %d, "connect_errors": %d, ' ..
+    '"read_errors": %d, "write_errors": %d, "timeouts": %d, "n2xx": %d, "n3xx": %d, ' ..
+    '"n4xx": %d, "n5xx": %d}\n', summary.requests, summary.duration, latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency.mean, latency.max, e.connect,
+    e.read, e.write, e.timeout, c2, c3, c4, c5))
+end
+"""
+
+
+# -- the table -----------------------------------------------------------------------------------
+def Row(scenario: str, *, p50_ms: float | None, p99_ms: float | None, rps: float | None,
+        bound: str, bound_p50_ms: float | None, target: float | None, target_text: str,
+        ratio: float | None = None, met: bool | None = None, **extra: Any) -> dict:
+    """One line of the table. ``ratio`` defaults to p50 / bound p50 and ``met`` to
+    ratio <= target; a scenario with an absolute target passes both."""
+    if ratio is None and p50_ms is not None and bound_p50_ms:
+        ratio = p50_ms / bound_p50_ms
+    if met is None and ratio is not None and target is not None:
+        met = ratio <= target
+    return {"scenario": scenario, "p50_ms": p50_ms, "p99_ms": p99_ms, "rps": rps,
+            "bound": bound, "bound_p50_ms": bound_p50_ms, "ratio": ratio, "target": target,
+            "target_text": target_text, "met": met, **extra}
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None:
+        width = re.match(r"\d*", spec).group()
+        return "-".rjust(int(width)) if width else "-"
+    return format(value, spec)
+
+
+def table(rows: list[dict]) -> str:
+    head = (f"{'scenario':34} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}  {'bound':26} "
+            f"{'bound p50':>9} {'ratio':>6}  {'target':16} met?")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        met = {True: "yes", False: "NO", None: "-"}[r["met"]]
+        lines.append(
+            f"{r['scenario'][:34]:34} {_fmt(r['p50_ms'], '8.2f')} {_fmt(r['p99_ms'], '8.2f')} "
+            f"{_fmt(r['rps'], '8.0f')}  {r['bound'][:26]:26} {_fmt(r['bound_p50_ms'], '9.3f')} "
+            f"{_fmt(r['ratio'], '6.2f')}  {r['target_text'][:16]:16} {met}"
+            + (f"  {r['flag']}" if r.get("flag") else ""))
+    return "\n".join(lines)
+
+
+# -- the data ------------------------------------------------------------------------------------
+def database_url(args: argparse.Namespace) -> str:
+    url = args.database_url or os.environ.get("OPEN311_BENCH_DATABASE_URL")
+    if url:
+        return url
+    rows = args.rows
+    size = (f"{rows // 1_000_000}m" if rows % 1_000_000 == 0 else
+            f"{rows // 1000}k" if rows % 1000 == 0 else str(rows))
+    return Cluster().ensure_database(f"open311_bench_{size}")  # 5M: open311_bench_5m
+
+
+def generated_rows(url: str) -> int | None:
+    """How many rows generate.py put in the table (None: no such table)."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(
+                "SELECT count(*) FROM service_request r JOIN api_key k ON k.id = r.api_key_pk "
+                "WHERE k.name = ANY(:names)"), {"names": list(GENERATED_KEYS)}).scalar()
+    except sa.exc.ProgrammingError:
+        return None
+    finally:
+        engine.dispose()
+
+
+def ensure_data(args: argparse.Namespace, url: str) -> dict:
+    have = generated_rows(url)
+    if have == args.rows and not args.regenerate:
+        print(f"data: reusing {have:,} rows in {sa.make_url(url).database}", flush=True)
+        return {"generated": False, "rows": have}
+    print(f"data: {have} rows in {sa.make_url(url).database}, generating {args.rows:,} "
+          f"(bench/generate.py)", flush=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--rows",
+                    str(args.rows), "--database-url", url, "--reuse"], check=True)
+    return {"generated": True, "rows": args.rows,
+            "generate_s": round(time.perf_counter() - started, 1)}
+
+
+def libpq_args(url: str) -> tuple[list[str], dict[str, str]]:
+    """pgbench's connection options and environment for a SQLAlchemy URL."""
+    u = sa.make_url(url)
+    host = u.host or u.query.get("host")
+    argv = ["-h", host] if host else []
+    port = u.port or u.query.get("port")
+    if port:
+        argv += ["-p", str(port)]
+    if u.username:
+        argv += ["-U", u.username]
+    env = {"PGPASSWORD": u.password} if u.password else {}
+    return [*argv, u.database], env
+
+
+# -- the server ----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(url: str, workers: int, log: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "OPEN311_DATABASE_URL": url}
+    env.pop("OPEN311_CORS_ORIGINS", None)  # the default
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT), "-w", str(workers),
+             "-b", f"127.0.0.1:{port}", "wsgi:app"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({proc.returncode}); see {log}")
+            try:
+                with urllib.request.urlopen(base + FLOOR, timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not answer {FLOOR} in 60 s; see {log}")
+            time.sleep(0.2)
+        print(f"server: gunicorn pid {proc.pid}, {workers} workers, {base}", flush=True)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        print("server: stopped", flush=True)
+
+
+# -- measuring -----------------------------------------------------------------------------------
+@dataclass
+class Captured:
+    """A statement as the server sent it: SQL text (pyformat) and its parameters."""
+    sql: str
+    params: dict
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    url: str
+    base: str
+    workdir: Path
+    app: Any
+    jurisdiction_pk: int
+    samples: dict
+    api_key: str | None = None
+    facts: dict = field(default_factory=dict)
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    def wrk(self, name: str, requests: list[tuple[str, str, str]], *, duration: int | None = None,
+            connections: int | None = None, warmup: int | None = None,
+            base: str | None = None) -> dict:
+        """Run wrk on ``requests`` (method, path, body), picked at random per request, against
+        ``base`` (default: our server; a peer passes its own): a warm-up of ``warmup`` s (not
+        counted), then ``duration`` s. Returns the WRKJSON figures."""
+        duration = duration or self.args.duration
+        connections = connections or self.args.connections
+        warmup = self.args.warmup if warmup is None else warmup
+        listing = self.workdir / f"{slug(name)}.requests"
+        listing.write_text("".join(f"{m}\t{p}\t{b}\n" for m, p, b in requests), "utf-8")
+        script = self.workdir / "pick.lua"
+        script.write_text(WRK_LUA, "utf-8")
+
+        def run(seconds: int) -> dict:
+            argv = [wrk_binary(), "-t", str(min(2, connections)), "-c", str(connections), "-d",
+                    f"{seconds}s", "--timeout", "10s", "-s", str(script), base or self.base, "--",
+                    str(listing)]
+            out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+            line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+            return json.loads(line[len("WRKJSON "):])
+
+        if warmup:
+            run(warmup)
+        result = run(duration)
+        result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+        result["p50_ms"], result["p99_ms"] = result["p50_us"] / 1000, result["p99_us"] / 1000
+        result["connections"], result["duration_s"] = connections, duration
+        result["urls"] = len(requests)
+        print(f"  wrk {name}: p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
+              f"{result['rps']:.0f} req/s, 2xx {result['n2xx']}, 4xx {result['n4xx']}, "
+              f"5xx {result['n5xx']}", flush=True)
+        return result
+
+    # -- the statements the server sends ---------------------------------------------------------
+    def capture(self, path: str) -> list[Captured]:
+        """Every statement the app sends for GET ``path`` (in-process, the same code and
+        configuration as the gunicorn workers)."""
+        from open311.extensions import db
+
+        engine = db.engine(self.app)
+        seen: list[Captured] = []
+
+        def listener(conn, cursor, statement, parameters, context, executemany):
+            seen.append(Captured(statement, dict(parameters or {})))
+
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        try:
+            answer = self.app.test_client().get(path)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+        if answer.status_code != 200:
+            raise RuntimeError(f"GET {path}: {answer.status_code} {answer.get_data(True)[:300]}")
+        return seen
+
+    def main_statement(self, path: str) -> tuple[Captured, list[Captured]]:
+        """The SELECT of the list behind ``path`` (the one with LIMIT on service_request),
+        and all statements of the request."""
+        statements = self.capture(path)
+        main = [c for c in statements if "FROM service_request" in c.sql and "LIMIT" in c.sql]
+        if len(main) != 1:
+            raise RuntimeError(f"GET {path}: {len(main)} list statements among "
+                               f"{[c.sql[:80] for c in statements]}")
+        return main[0], statements
+
+    # -- RAW -------------------------------------------------------------------------------------
+    def pgbench(self, name: str, statements: list[Captured], *,
+                duration: int | None = None, connections: int | None = None) -> dict:
+        """pgbench -M prepared on the statements, one script each, equal weights: every
+        parameter becomes a pgbench variable (-D name_k=value), so the server sees $n
+        parameters as it does from psycopg."""
+        duration = duration or self.args.duration
+        connections = connections or self.args.connections
+        folder = self.workdir / f"pgbench-{slug(name)}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        defines: list[str] = []
+        scripts: list[str] = []
+        for k, c in enumerate(statements[:128]):  # pgbench takes at most 128 scripts
+            sql = c.sql.replace("\n", " ")
+
+            def variable(match: re.Match, k=k) -> str:
+                return f":{match.group(1)}_{k}"
+
+            sql = re.sub(r"%\((\w+)\)s", variable, sql).replace("%%", "%")
+            for pname, value in c.params.items():
+                defines += ["-D", f"{pname}_{k}={pg_text(value)}"]
+            script = folder / f"q{k}.sql"
+            script.write_text(sql + ";\n", "utf-8")
+            scripts += ["-f", f"{script}@1"]
+        conn_argv, env = libpq_args(self.url)
+        base = [pgbench_binary(), "-M", "prepared", "-n", "-c", str(connections), "-j",
+                str(min(2, connections)), *scripts, *defines]
+
+        def run(seconds: int, log: bool) -> str:
+            argv = [*base, "-T", str(seconds)]
+            if log:
+                argv += ["-l", "--log-prefix", str(folder / "log")]
+            done = subprocess.run([*argv, *conn_argv], capture_output=True, text=True,
+                                  env={**os.environ, **env}, cwd=folder)
+            if done.returncode != 0:
+                raise RuntimeError(f"pgbench {name}: {done.stderr[-2000:]}")
+            return done.stdout
+
+        if self.args.warmup:
+            run(self.args.warmup, False)
+        out = run(duration, True)
+        latencies = []
+        for logfile in glob.glob(str(folder / "log.*")):
+            with open(logfile) as f:
+                latencies += [int(line.split()[2]) for line in f if line.strip()]
+        ms = np.array(latencies) / 1000
+        tps = re.search(r"tps = ([\d.]+)", out)
+        failed = re.search(r"number of failed transactions: (\d+)", out)
+        result = {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+                  "mean_ms": float(ms.mean()), "transactions": len(ms),
+                  "tps": float(tps.group(1)) if tps else len(ms) / duration,
+                  "failed": int(failed.group(1)) if failed else 0, "scripts": len(scripts) // 2,
+                  "connections": connections, "duration_s": duration}
+        print(f"  pgbench {name}: p50 {result['p50_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms, "
+              f"{result['tps']:.0f} tps", flush=True)
+        return result
+
+    # -- plans -----------------------------------------------------------------------------------
+    def explain(self, statement: Captured) -> dict:
+        """EXPLAIN (FORMAT JSON) of a captured statement with its parameters: the node types,
+        the indexes used, whether anything counts."""
+        conninfo = sa.make_url(self.url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        with psycopg.connect(conninfo) as conn:
+            plan = conn.execute("EXPLAIN (FORMAT JSON) " + statement.sql,
+                                statement.params).fetchone()[0][0]["Plan"]
+        nodes, indexes = [], []
+
+        def walk(node: dict) -> None:
+            nodes.append(node["Node Type"])
+            if "Index Name" in node:
+                indexes.append(node["Index Name"])
+            for child in node.get("Plans", []):
+                walk(child)
+
+        walk(plan)
+        text = json.dumps(plan)
+        return {"nodes": nodes, "indexes": sorted(set(indexes)),
+                "count_in_plan": "count(" in text.lower(),
+                "aggregate_in_plan": any(n == "Aggregate" for n in nodes)}
+
+
+def pg_text(value: Any) -> str:
+    """A parameter as pgbench passes it: text the server parses by the parameter's type."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "{" + ",".join(pg_text(v) for v in value) + "}"
+    return str(value)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def wrk_binary() -> str:
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench does it)")
+    return found
+
+
+def pgbench_binary() -> str:
+    return str(_postgres_bindir() / "pgbench")
+
+
+# -- samples of the data -------------------------------------------------------------------------
+def samples(url: str, jurisdiction_pk: int, n: int, seed: int) -> dict:
+    """Existing public ids of the jurisdiction, their points, the service codes in use."""
+    rng = random.Random(seed)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        lo, hi = conn.execute(sa.text("SELECT min(id), max(id) FROM service_request")).one()
+        rows = []
+        while len(rows) < n:
+            candidates = rng.sample(range(lo, hi + 1), min(n * 3, hi - lo + 1))
+            rows += conn.execute(sa.text(
+                "SELECT id, ST_X(location), ST_Y(location) FROM service_request "
+                "WHERE id = ANY(:ids) AND jurisdiction_pk = :j AND public "
+                "AND location IS NOT NULL ORDER BY id"),
+                {"ids": candidates, "j": jurisdiction_pk}).all()
+        rows = rng.sample(rows, n)
+        codes = [c for (c,) in conn.execute(sa.text(
+            "SELECT s.service_code FROM service s WHERE s.jurisdiction_pk = :j AND EXISTS "
+            "(SELECT 1 FROM service_request r WHERE r.service_pk = s.id) ORDER BY 1"),
+            {"j": jurisdiction_pk})]
+    engine.dispose()
+    return {"ids": [r[0] for r in rows], "points": [(r[1], r[2]) for r in rows],
+            "codes": codes, "rng": rng}
+
+
+def read_paths(ctx: Context) -> dict[str, list[str]]:
+    s, rng = ctx.samples, random.Random(ctx.args.seed + 1)
+    j = {"jurisdiction_id": JURISDICTION}
+    bboxes, circles = [], []
+    for long, lat in s["points"]:
+        half = rng.choice((0.005, 0.01, 0.02))  # about 0.5, 1 and 2 km from the centre
+        dx, dy = rng.uniform(-half, half) / 2, rng.uniform(-half, half) / 2
+        bboxes.append(f"{long + dx - half:.5f},{lat + dy - half:.5f},"
+                      f"{long + dx + half:.5f},{lat + dy + half:.5f}")
+        circles.append((round(long, 6), round(lat, 6), rng.choice((250, 500, 1000, 2000))))
+    return {
+        "default": [f"{LIST}?{urlencode(j)}"],
+        "filtered": [f"{LIST}?{urlencode({**j, 'service_code': c, 'status': 'open'})}"
+                     for c in s["codes"]],
+        "bbox": [f"{LIST}?{urlencode({**j, 'bbox': b})}" for b in bboxes],
+        "radius": [f"{LIST}?{urlencode({**j, 'lat': la, 'long': lo, 'radius': r})}"
+                   for lo, la, r in circles],
+        "by_id": [f"/open311/v2/requests/{i}.json?{urlencode(j)}" for i in s["ids"]],
+    }
+
+
+# -- the scenario groups -------------------------------------------------------------------------
+LIST_SCENARIOS = (  # key, name, target ratio to RAW, the index the plan must use
+    ("default", "default list (90 d, 1000 newest)", 2.0, "ix_service_request_newest"),
+    ("filtered", "filtered (service+open+90 d)", 2.5, "ix_service_request_service_newest"),
+    ("bbox", "spatial bbox (1000 newest)", 1.5, "ix_service_request_location"),
+    ("radius", "spatial radius (1000 newest)", 1.5, "ix_service_request_location"),
+)
+
+
+def group_lists(ctx: Context) -> list[dict]:
+    """The lists against RAW: the server's own SELECT under pgbench -M prepared."""
+    paths, rows = read_paths(ctx), []
+    for key, name, target, index in LIST_SCENARIOS:
+        if ctx.args.only and key not in ctx.args.only:
+            continue
+        print(f"scenario {name}: {len(paths[key])} URLs", flush=True)
+        captured = [ctx.main_statement(p) for p in paths[key]]
+        mains = [m for m, _ in captured]
+        counts = any("count(" in c.sql.lower() for _, every in captured for c in every)
+        plan = ctx.explain(mains[0])
+        plans_indexes = sorted({i for m in mains[:10] for i in ctx.explain(m)["indexes"]})
+        ours = ctx.wrk(name, [("GET", p, "") for p in paths[key]])
+        raw = ctx.pgbench(name, mains)
+        plan_ok = index in plans_indexes and not counts and not plan["count_in_plan"]
+        row = Row(name, p50_ms=ours["p50_ms"], p99_ms=ours["p99_ms"], rps=ours["rps"],
+                  bound="RAW (pgbench -M prepared)", bound_p50_ms=raw["p50_ms"],
+                  target=target, target_text=f"<= {target}x raw",
+                  wrk=ours, raw=raw, plan=plan, plan_indexes_first10=plans_indexes,
+                  expected_index=index, count_in_statements=counts,
+                  statements_per_request=len(captured[0][1]), sql=mains[0].sql,
+                  sql_params=mains[0].params)
+        row["met"] = bool(row["met"]) and plan_ok and ours["n5xx"] == 0 and ours["n4xx"] == 0
+        row["note"] = (f"plan: {', '.join(plans_indexes) or 'no index'}"
+                       f"{'' if plan_ok else ' (expected ' + index + ', no count)'}; "
+                       f"{len(captured[0][1])} statements/request")
+        rows.append(row)
+    return rows
+
+
+def group_single(ctx: Context) -> list[dict]:
+    """GET one request by id against the floor endpoint of the same server."""
+    if ctx.args.only and "by_id" not in ctx.args.only:
+        return []
+    paths = read_paths(ctx)["by_id"]
+    print(f"scenario single request by id: {len(paths)} ids", flush=True)
+    floor = ctx.wrk("floor", [("GET", FLOOR, "")])
+    ours = ctx.wrk("by id", [("GET", p, "") for p in paths])
+    row = Row("single request by id", p50_ms=ours["p50_ms"], p99_ms=ours["p99_ms"],
+              rps=ours["rps"], bound="FLOOR (GET health.json)", bound_p50_ms=floor["p50_ms"],
+              target=2.0, target_text="<= 2x floor", wrk=ours, floor=floor)
+    row["met"] = bool(row["met"]) and ours["n2xx"] == ours["requests"]
+    return [Row("floor: GET /open311/health.json", p50_ms=floor["p50_ms"],
+                p99_ms=floor["p99_ms"], rps=floor["rps"], bound="-", bound_p50_ms=None,
+                target=None, target_text="(the bound)", wrk=floor), row]
+
+
+def group_create(ctx: Context) -> list[dict]:
+    """POST requests with a key, attributes and a point inside LA (real request points)."""
+    if ctx.args.only and "create" not in ctx.args.only:
+        return []
+    rng = random.Random(ctx.args.seed + 2)
+    bodies = [urlencode({"api_key": ctx.api_key, "jurisdiction_id": JURISDICTION,
+                         "service_code": "GRAFFITI", "lat": f"{lat:.6f}", "long": f"{long:.6f}",
+                         "attribute[SURFACE]": rng.choice(("BUILDING", "FENCE", "POLE")),
+                         "description": "Tag on the wall (benchmark)"})
+              for long, lat in ctx.samples["points"]]
+    connections = ctx.args.create_connections
+    duration = ctx.args.create_duration
+    print(f"scenario create: {duration} s at {connections} connections", flush=True)
+    ours = ctx.wrk("create", [("POST", LIST, b) for b in bodies], duration=duration,
+                   connections=connections, warmup=min(ctx.args.warmup, 2))
+    creates = ours["n2xx"] / (ours["duration_us"] / 1e6)
+    met = ours["p50_ms"] <= 5 and creates >= 300 and ours["n5xx"] == 0
+    return [Row("create (POST, key+attrs+boundary)", p50_ms=ours["p50_ms"],
+                p99_ms=ours["p99_ms"], rps=creates, bound="absolute", bound_p50_ms=5.0,
+                ratio=ours["p50_ms"] / 5.0, target=None,
+                target_text=">=300/s, <=5ms, 0 5xx", met=met, wrk=ours,
+                note=f"{ours['n2xx']} created, {ours['n4xx']} 4xx, {ours['n5xx']} 5xx, "
+                     f"{creates:.0f} creates/s")]
+
+
+def group_geo(ctx: Context) -> list[dict]:
+    """bench/geo_points.py (its own database), in a quick setting: OURS (as is) against the
+    raw subdivided ST_Covers query without the polygon column, per data set and lookup."""
+    if ctx.args.geo_points <= 0 or (ctx.args.only and "geo" not in ctx.args.only):
+        return []
+    output = ctx.workdir / "geo_points.json"
+    print(f"scenario point to jurisdiction/area: bench/geo_points.py --points "
+          f"{ctx.args.geo_points}", flush=True)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "geo_points.py"), "--points",
+                    str(ctx.args.geo_points), "--rounds", "4", "--warmup", "100", "--check",
+                    "100", "--output", str(output)], check=True, stdout=subprocess.DEVNULL)
+    report = json.loads(output.read_text("utf-8"))
+    rows = []
+    for dataset, lookups in report["datasets"].items():
+        for lookup, data in lookups.items():
+            by = {(s["variant"], s["kind"]): s for s in data["series"]}
+            ours, raw = by[("as is (working tree)", "OURS")], by[("geometry deferred", "RAW")]
+            rows.append(Row(f"point: {dataset} {lookup}", p50_ms=ours["p50_ms"],
+                            p99_ms=ours["p99_ms"], rps=None, bound="RAW (psycopg prepared)",
+                            bound_p50_ms=raw["p50_ms"], target=1.5, target_text="<= 1.5x raw",
+                            n=ours["n"], note="in-process, one call at a time"))
+    return rows
+
+
+def group_peer(ctx: Context) -> list[dict]:
+    """A peer's scenarios: ``bench/peer_pygeoapi.py`` with ``scenarios(ctx) -> list[dict]``
+    (rows made with ``Row``), when that module exists."""
+    if ctx.args.no_peer or not (ROOT / "bench" / "peer_pygeoapi.py").exists():
+        return []
+    sys.path.insert(0, str(ROOT / "bench"))
+    import peer_pygeoapi  # noqa: PLC0415
+
+    if not hasattr(peer_pygeoapi, "scenarios"):
+        print("peer: bench/peer_pygeoapi.py has no scenarios(ctx); skipped", flush=True)
+        return []
+    return list(peer_pygeoapi.scenarios(ctx))
+
+
+GROUPS: list[Callable[[Context], list[dict]]] = [group_single, group_lists, group_create,
+                                                 group_peer]
+
+
+# -- comparison with the previous run -----------------------------------------------------------
+def compare(rows: list[dict], previous: dict | None) -> list[str]:
+    if not previous:
+        return []
+    before = {r["scenario"]: r for r in previous.get("rows", [])}
+    flags = []
+    for r in rows:
+        old = before.get(r["scenario"])
+        if old and old.get("ratio") and r.get("ratio") and r["ratio"] > old["ratio"] * WORSENED:
+            r["flag"] = f"WORSE: ratio {old['ratio']:.2f} -> {r['ratio']:.2f}"
+            flags.append(f"{r['scenario']}: {r['flag']}")
+    return flags
+
+
+def machine() -> dict:
+    info = {"cpus": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "sqlalchemy": sa.__version__,
+            "psycopg": psycopg.__version__}
+    with contextlib.suppress(OSError):
+        info["loadavg_at_start"] = os.getloadavg()
+        model = [x for x in Path("/proc/cpuinfo").read_text().splitlines()
+                 if x.startswith("model name")]
+        info["cpu"] = model[0].split(":", 1)[1].strip() if model else None
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        info["wrk"] = subprocess.run([wrk_binary(), "-v"], capture_output=True,
+                                     text=True).stdout.splitlines()[0]
+    return info
+
+
+def delete_created(engine: sa.Engine) -> int:
+    """Delete the requests the ``bench`` keys created (the table keeps exactly the generated
+    rows) and revoke the keys. service_request.duplicate_of is a foreign key ON DELETE SET
+    NULL with no index: without one, each deleted row costs a scan of the whole table (2,000
+    rows of 5M: minutes), so an index is built for the delete and dropped after it."""
+    with engine.begin() as conn:
+        keys = [k for (k,) in conn.execute(sa.text("SELECT id FROM api_key WHERE name = :n"),
+                                           {"n": BENCH_KEY})]
+        if not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM service_request WHERE "
+                                    "api_key_pk = ANY(:k))"), {"k": keys}).scalar():
+            return 0
+        conn.execute(sa.text("CREATE INDEX bench_tmp_duplicate_of ON service_request "
+                             "(duplicate_of) WHERE duplicate_of IS NOT NULL"))
+        deleted = conn.execute(sa.text("DELETE FROM service_request WHERE api_key_pk = ANY(:k)"),
+                               {"k": keys}).rowcount
+        conn.execute(sa.text("DROP INDEX bench_tmp_duplicate_of"))
+        conn.execute(sa.text("UPDATE api_key SET revoked_at = now() WHERE id = ANY(:k) "
+                             "AND revoked_at IS NULL"), {"k": keys})
+    return deleted
+
+
+# -- main ----------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=5_000_000, help="requests in the table")
+    parser.add_argument("--database-url", help="SQLAlchemy URL of the bench database (default: "
+                        "open311_bench_5m / open311_bench_<rows> in the private cluster)")
+    parser.add_argument("--regenerate", action="store_true",
+                        help="generate the table even if it has the right size")
+    parser.add_argument("--duration", type=int, default=None,
+                        help="seconds per measured run (default 15; the create scenario 60)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per run")
+    parser.add_argument("--connections", type=int, default=2,
+                        help="wrk and pgbench connections for the read scenarios")
+    parser.add_argument("--create-connections", type=int, default=4)
+    parser.add_argument("--create-duration", type=int, default=None,
+                        help="seconds of the create scenario (default 60, or --duration)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--urls", type=int, default=100,
+                        help="distinct URLs (ids, bboxes, circles) per scenario (<= 128)")
+    parser.add_argument("--seed", type=int, default=311)
+    parser.add_argument("--geo-points", type=int, default=2000,
+                        help="points per data set for bench/geo_points.py (0: skip it)")
+    parser.add_argument("--only", nargs="*",
+                        help="scenarios: default filtered bbox radius by_id create geo peer")
+    parser.add_argument("--no-peer", action="store_true", help="skip bench/peer_pygeoapi.py")
+    parser.add_argument("--output-dir", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    args.create_duration = args.create_duration or args.duration or 60
+    args.duration = args.duration or 15
+    args.urls = min(args.urls, 128)
+
+    started = time.time()
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    url = database_url(args)
+    data = ensure_data(args, url)
+    os.environ["OPEN311_DATABASE_URL"] = url
+    from open311 import create_app
+    from open311.operations.keys import create_key
+
+    app = create_app()
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        jurisdiction_pk = conn.execute(sa.text(
+            "SELECT id FROM jurisdiction WHERE jurisdiction_id = :j"), {"j": JURISDICTION}).scalar()
+    from sqlalchemy.orm import Session
+    with Session(engine) as session:
+        new = create_key(session, BENCH_KEY, "benchmark", replace=True)
+        session.commit()
+    rows: list[dict] = []
+    report: dict = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
+                    "settings": {k: (str(v) if isinstance(v, Path) else v)
+                                 for k, v in vars(args).items()},
+                    "database": sa.make_url(url).database, "data": data, "rows": rows}
+    with tempfile.TemporaryDirectory(prefix="open311-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            with gunicorn(url, args.workers, ROOT / "var" / "bench-gunicorn.log") as base:
+                ctx = Context(args, url, base, workdir, app, jurisdiction_pk,
+                              samples(url, jurisdiction_pk, args.urls, args.seed),
+                              api_key=new.key)
+                for group in GROUPS:
+                    rows += group(ctx)
+        finally:
+            try:
+                report["created_rows_deleted"] = delete_created(engine)
+            except sa.exc.SQLAlchemyError as exc:  # report what was measured all the same
+                print(f"cleanup failed (rows of the key {BENCH_KEY!r} left): {exc}", flush=True)
+            engine.dispose()
+        rows += group_geo(Context(args, url, "", workdir, app, jurisdiction_pk, {}))
+
+    latest = args.output_dir / "latest.json"
+    previous = json.loads(latest.read_text("utf-8")) if latest.exists() else None
+    report["worsened"] = compare(rows, previous)
+    report["previous"] = previous.get("when") if previous else None
+    report["bench_s"] = round(time.time() - started, 1)
+    print()
+    print(f"{data['rows']:,} rows ({report['database']}), {args.workers} gunicorn workers, "
+          f"{args.connections} connections (create: {args.create_connections}), "
+          f"{args.duration} s per run (create: {args.create_duration} s)")
+    print(table(rows))
+    for line in report["worsened"]:
+        print("WORSENED:", line)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=2, default=str) + "\n"
+    stamped = args.output_dir / f"run-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    stamped.write_text(text, "utf-8")
+    latest.write_text(text, "utf-8")
+    print(f"written {stamped} and {latest} ({report['bench_s']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
