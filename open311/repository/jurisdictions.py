@@ -23,14 +23,6 @@ def all_jurisdictions(session: Session) -> list[Jurisdiction]:
     return list(session.scalars(sa.select(Jurisdiction).order_by(Jurisdiction.jurisdiction_id)))
 
 
-def covers(session: Session, jurisdiction_pk: int, long: float, lat: float) -> bool:
-    """Whether the jurisdiction's boundary covers the point (boundary points count)."""
-    point = sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
-    return bool(session.scalar(
-        sa.select(sa.func.ST_Covers(Jurisdiction.boundary, point))
-        .where(Jurisdiction.id == jurisdiction_pk)))
-
-
 def changeset(session: Session) -> dt.datetime | None:
     """When the catalogue last changed: the newest jurisdiction or service update."""
     return session.scalar(sa.select(sa.func.greatest(
