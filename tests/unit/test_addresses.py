@@ -17,8 +17,9 @@ from geo.addresses import (
     standard_direction,
     standard_suffix,
 )
+from tests.conftest import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
 LA_POINTS = DATA / "addresses" / "la_address_points_from_myla311.csv"
 RRAD = DATA / "addresses" / "rrad_addresses-us-all.json"
 MYLA311 = DATA / "la" / "myla311_2018_jan_10k.csv"

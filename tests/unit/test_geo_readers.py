@@ -33,8 +33,9 @@ from geo.readers import (
     read_features,
     read_topojson,
 )
+from tests.conftest import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
 NYBB_ZIP = DATA / "nyc" / "nybb_16a.zip"
 NYC_GEOJSON = DATA / "nyc" / "nyc_boroughs_nybb_16a_wgs84.geojson"
 LA_COUNCILS = DATA / "la" / "la_neighborhood_councils_2021-01-22.geojson"
