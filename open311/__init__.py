@@ -48,6 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     url = None if config and "DATABASE_URL" in config and config["DATABASE_URL"] is None \
         else database_url(app.config)
     db.init_app(app, url)
+    from open311.operations.directory import DirectoryCache
+
+    app.extensions["open311_directory"] = DirectoryCache(app.config["CACHE_SECONDS"])
     api = Open311Api(app)
     api.register_converter(FormatConverter, lambda _c: {"type": "string",
                                                         "enum": ["json", "xml"]})

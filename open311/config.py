@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_MAX_BYTES": 10 * 1024 * 1024,  # per file (larger: 413)
     "MEDIA_MAX_PIXELS": 40_000_000,  # per image (larger: 400)
     "MEDIA_MAX_FILES": 5,
+    # How long a worker keeps the jurisdictions and service codes it resolves GET calls with
+    # (seconds; 0: read them per call). New ones are seen at once; renamed or removed ones
+    # within this time.
+    "CACHE_SECONDS": 5,
     # Database pool (per worker process).
     "DB_POOL_SIZE": 5,
     "DB_MAX_OVERFLOW": 10,
@@ -54,7 +58,7 @@ INT_SETTINGS = {"MAX_REQUESTS", "DEFAULT_WINDOW_DAYS", "MAX_CONTENT_LENGTH",
                 "MAX_FORM_MEMORY_SIZE", "DB_POOL_SIZE",
                 "DB_MAX_OVERFLOW", "SYNC_LAG_SECONDS", "DUPLICATE_RADIUS_M",
                 "DUPLICATE_WINDOW_DAYS", "MEDIA_MAX_BYTES", "MEDIA_MAX_PIXELS",
-                "MEDIA_MAX_FILES"}
+                "MEDIA_MAX_FILES", "CACHE_SECONDS"}
 PREFIX = "OPEN311_"
 
 

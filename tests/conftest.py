@@ -46,7 +46,9 @@ def engine(database_url):
 
 @pytest.fixture(scope="session")
 def app(engine):
-    app = create_app({"DATABASE_URL": None, "TESTING": True})
+    # CACHE_SECONDS 0: each test's rolled-back data must not outlive it in the directory
+    # cache (tests/integration/test_directory.py covers the cache itself).
+    app = create_app({"DATABASE_URL": None, "TESTING": True, "CACHE_SECONDS": 0})
     return app
 
 

@@ -20,10 +20,11 @@ from open311.errors import BadRequest, NotFound
 from open311.imaging import ImageRejected, clean_image
 from open311.models import ApiKey
 from open311.operations.attributes import check_attributes
+from open311.operations.directory import DirectoryCache, JurisdictionRef, jurisdiction_ref
+from open311.operations.directory import service_pks as directory_service_pks
 from open311.operations.jurisdictions import optional_jurisdiction, resolve_jurisdiction
 from open311.operations.locating import fill_address, locate, route
 from open311.operations.payloads import format_datetime, request_payload, time_bound, zone
-from open311.repository import catalogue
 from open311.repository import geography as geo_repo
 from open311.repository import jurisdictions as jurisdictions_repo
 from open311.repository import keys as keys_repo
@@ -153,15 +154,6 @@ def _decode_cursor(cursor: str) -> dict:
                          "as given") from None
 
 
-def _service_pks(session: Session, jurisdiction, codes: list[str]) -> list[int]:
-    found = catalogue.service_ids_by_code(session, jurisdiction.id, codes)
-    unknown = [code for code in codes if code not in found]
-    if unknown:
-        raise BadRequest(f"service_code {', '.join(map(repr, unknown))}: not a service of "
-                         f"{jurisdiction.jurisdiction_id}")
-    return list(found.values())
-
-
 def _area_pk(session: Session, jurisdiction, area: str) -> int:
     layer, _, area_id = area.rpartition(":")
     found = [a for a in geo_repo.areas_named(session, jurisdiction.id, area_id)
@@ -175,8 +167,8 @@ def _area_pk(session: Session, jurisdiction, area: str) -> int:
     return found[0].id
 
 
-def _filters(session: Session, jurisdiction, query: RequestQuery, limits: Limits,
-             now: dt.datetime) -> repo.Filters:
+def _filters(session: Session, directory: DirectoryCache, jurisdiction: JurisdictionRef,
+             query: RequestQuery, limits: Limits, now: dt.datetime) -> repo.Filters:
     tz = zone(jurisdiction.timezone)
     f = repo.Filters(statuses=query.status)
     start = time_bound(query.start_date, tz, end=False) if query.start_date else None
@@ -212,7 +204,8 @@ def _filters(session: Session, jurisdiction, query: RequestQuery, limits: Limits
         start = end_before - dt.timedelta(days=limits.window_days)
     f.start, f.end_before = start, end_before
     if query.service_code:
-        f.service_pks = _service_pks(session, jurisdiction, query.service_code)
+        f.service_pks = directory_service_pks(directory, session, jurisdiction,
+                                              query.service_code)
     f.bbox = query.bbox
     if query.area:
         f.area_pk = _area_pk(session, jurisdiction, query.area)
@@ -220,11 +213,22 @@ def _filters(session: Session, jurisdiction, query: RequestQuery, limits: Limits
     return f
 
 
+def _last_modified(session: Session, jurisdiction_pk: int, rows) -> dt.datetime | None:
+    """The jurisdiction's latest change, as read with the rows (or, with no rows, alone)."""
+    if rows:
+        return repo.parse_exact(rows[0].last_change)
+    return repo.last_change(session, jurisdiction_pk)
+
+
 def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
-                         now: dt.datetime | None = None) -> Listing:
+                         now: dt.datetime | None = None,
+                         directory: DirectoryCache | None = None) -> Listing:
     """GET requests: the spec's filters, then the extensions (paging with a keyset cursor,
-    updated_after/updated_before sync, bbox, lat/long/radius, area, q, nearby)."""
-    jurisdiction = resolve_jurisdiction(session, query.jurisdiction_id)
+    updated_after/updated_before sync, bbox, lat/long/radius, area, q, nearby).
+    ``directory`` resolves jurisdiction and service codes (a per-process cache; None: read
+    them from the database)."""
+    directory = directory or DirectoryCache(0)
+    jurisdiction = jurisdiction_ref(directory, session, query.jurisdiction_id)
     tz = zone(jurisdiction.timezone)
     page_size = query.page_size or limits.max_requests
     if page_size > limits.max_requests:
@@ -232,12 +236,13 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
     if query.service_request_id:
         filters = repo.Filters(ids=_ids(query.service_request_id))
         rows = repo.public_rows(session, jurisdiction.id, filters, limit=limits.max_requests,
-                                timezone=jurisdiction.timezone, extended=query.extensions)
+                                timezone=jurisdiction.timezone, extended=query.extensions,
+                                with_last_change=True)
         return Listing(_payloads(session, rows, tz, query.extensions), 1, page_size,
-                       last_modified=repo.last_change(session, jurisdiction.id))
+                       last_modified=_last_modified(session, jurisdiction.id, rows))
 
     now = now or dt.datetime.now(dt.UTC)
-    filters = _filters(session, jurisdiction, query, limits, now)
+    filters = _filters(session, directory, jurisdiction, query, limits, now)
     page = query.page or 1
     cursor = _decode_cursor(query.cursor) if query.cursor else {}
     snapshot = cursor.get("s") or now
@@ -251,16 +256,16 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
     else:
         offset = (page - 1) * page_size
     rows = repo.public_rows(session, jurisdiction.id, filters, limit=page_size, offset=offset,
-                            timezone=jurisdiction.timezone, extended=query.extensions)
+                            timezone=jurisdiction.timezone, extended=query.extensions,
+                            with_last_change=True)
     listing = Listing(_payloads(session, rows, tz, query.extensions), page, page_size,
-                      last_modified=repo.last_change(session, jurisdiction.id))
+                      last_modified=_last_modified(session, jurisdiction.id, rows))
     base = {"s": snapshot.isoformat()}
     if len(rows) == page_size:
         last = rows[-1]
-        key = last.updated_at if filters.sync else last.requested_at
+        key = last.updated_at if filters.sync else last.requested_at  # exact, UTC
         listing.next_cursor = _encode_cursor({**base, "m": "u" if filters.sync else "n",
-                                              "v": key.isoformat(),
-                                              "i": last.pk})
+                                              "v": key, "i": last.pk})
     if page > 1:
         listing.prev_cursor = _encode_cursor(base)
     return listing
@@ -308,8 +313,9 @@ def note_payload(event, tz: ZoneInfo) -> dict:
 
 
 def get_service_request(session: Session, jurisdiction_id: str | None,
-                        service_request_id: str, extensions: bool = False) -> list[dict]:
-    jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
+                        service_request_id: str, extensions: bool = False,
+                        directory: DirectoryCache | None = None) -> list[dict]:
+    jurisdiction = jurisdiction_ref(directory or DirectoryCache(0), session, jurisdiction_id)
     ids = _ids([service_request_id])
     rows = (repo.public_rows(session, jurisdiction.id, repo.Filters(ids=ids), limit=1,
                              timezone=jurisdiction.timezone, extended=extensions)

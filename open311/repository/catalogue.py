@@ -29,10 +29,7 @@ def service_by_code(session: Session, jurisdiction_pk: int, service_code: str, *
     return session.scalars(query).one_or_none()
 
 
-def service_ids_by_code(session: Session, jurisdiction_pk: int,
-                        codes: list[str]) -> dict[str, int]:
-    """Every service (active or not) of the jurisdiction with one of these codes."""
-    rows = session.execute(sa.select(Service.service_code, Service.id).where(
-        Service.jurisdiction_pk == jurisdiction_pk, Service.service_code.in_(codes)))
-    return {code: pk for code, pk in rows}
-
+def service_refs(session: Session) -> dict[tuple[int, str], int]:
+    """(jurisdiction pk, service_code) -> service pk, for every service (active or not)."""
+    rows = session.execute(sa.select(Service.jurisdiction_pk, Service.service_code, Service.id))
+    return {(jurisdiction_pk, code): pk for jurisdiction_pk, code, pk in rows}

@@ -28,3 +28,9 @@ def changeset(session: Session) -> dt.datetime | None:
     return session.scalar(sa.select(sa.func.greatest(
         sa.select(sa.func.max(Jurisdiction.updated_at)).scalar_subquery(),
         sa.select(sa.func.max(Service.updated_at)).scalar_subquery())))
+
+
+def refs(session: Session) -> list[tuple[int, str, str]]:
+    """(id, jurisdiction_id, timezone) of every jurisdiction."""
+    return list(session.execute(sa.select(Jurisdiction.id, Jurisdiction.jurisdiction_id,
+                                          Jurisdiction.timezone)))

@@ -23,22 +23,28 @@ from open311.models import (
 SR = ServiceRequest
 BIGINT_MAX = 2**63 - 1
 
-# Datetimes are formatted by PostgreSQL in the jurisdiction's time zone (the bound parameter
-# ``tz``): YYYY-MM-DDThh:mm:ss+hh:mm, to the second, in the same round trip as the query.
-TZ = sa.bindparam("tz", value="UTC", type_=sa.Text)
+# Datetimes are formatted by PostgreSQL in the session's TimeZone, which ``public_rows`` sets to
+# the jurisdiction's (``use_timezone``): YYYY-MM-DDThh:mm:ss+hh:mm, to the second.
+ISO_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
+# Keys for cursors and Last-Modified, exact to the microsecond, as text (parsing one string
+# in Python is cheaper than the driver making a datetime of every row's).
+EXACT_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
 
 
 def _iso(column) -> sa.ColumnElement:
-    local = sa.func.timezone(TZ, column)  # the wall-clock time there
-    offset = local - sa.func.timezone("UTC", column)
-    return sa.case((column.is_(None), None), else_=sa.func.concat(
-        sa.func.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS'),
-        sa.case((offset < sa.text("interval '0'"), "-"), else_="+"),
-        sa.func.to_char(sa.func.greatest(offset, -offset), "HH24:MI")))
+    return sa.func.to_char(column, ISO_FORMAT)
+
+
+def _exact(column) -> sa.ColumnElement:
+    return sa.func.to_char(sa.func.timezone("UTC", column), EXACT_FORMAT)
+
+
+def parse_exact(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
 
 
 # The columns of a GET requests item, in payload order and named as the payload names them,
-# then the raw keys the listing needs (pk, requested_at, updated_at) for cursors.
+# then the keys the listing needs (pk, requested_at, updated_at as exact text) for cursors.
 PUBLIC_COLUMNS = (
     sa.cast(SR.id, sa.Text).label("service_request_id"), SR.status, SR.status_notes,
     Service.service_name, Service.service_code, SR.description, SR.agency_responsible,
@@ -47,13 +53,10 @@ PUBLIC_COLUMNS = (
     _iso(SR.expected_datetime).label("expected_datetime"), SR.address, SR.address_id,
     SR.zipcode, sa.func.ST_Y(SR.location).label("lat"), sa.func.ST_X(SR.location).label("long"),
     SR.media_url,
-    SR.id.label("pk"), SR.requested_datetime.label("requested_at"),
-    SR.updated_datetime.label("updated_at"),
+    SR.id.label("pk"), _exact(SR.requested_datetime).label("requested_at"),
+    _exact(SR.updated_datetime).label("updated_at"),
 )
 PAYLOAD_WIDTH = 17  # the first columns are the payload
-
-
-
 
 
 @dataclass
@@ -95,10 +98,21 @@ def within(long: float, lat: float, metres: float) -> tuple[sa.ColumnElement, ..
                                metres))
 
 
-def public_query(jurisdiction_pk: int, f: Filters, *, extended: bool = False) -> sa.Select:
-    """The SELECT behind GET requests (public rows of one jurisdiction)."""
+def _last_change_query(jurisdiction_pk: int) -> sa.Select:
+    return (sa.select(sa.func.max(SR.updated_datetime))
+            .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
+
+
+def public_query(jurisdiction_pk: int, f: Filters, *, extended: bool = False,
+                 with_last_change: bool = False) -> sa.Select:
+    """The SELECT behind GET requests (public rows of one jurisdiction). With
+    ``with_last_change``, every row also carries ``last_change``: the jurisdiction's latest
+    change of any public request (exact text), read in the same snapshot as the rows."""
     columns = (*PUBLIC_COLUMNS, SR.area_pks, SR.detailed_status, SR.duplicate_of,
                SR.attributes, SR.api_key_pk) if extended else PUBLIC_COLUMNS
+    if with_last_change:
+        latest = _last_change_query(jurisdiction_pk).scalar_subquery()
+        columns = (*columns, _exact(latest).label("last_change"))
     query = (sa.select(*columns).join(Service, Service.id == SR.service_pk)
              .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
     if f.ids is not None:
@@ -141,20 +155,33 @@ def public_query(jurisdiction_pk: int, f: Filters, *, extended: bool = False) ->
     return query.order_by(SR.requested_datetime.desc(), SR.id.desc())
 
 
+def use_timezone(session: Session, timezone: str) -> sa.Connection:
+    """The session's connection, its TimeZone set to ``timezone`` (a round trip only when it
+    differs: the driver tracks the server's setting, rollbacks included)."""
+    connection = session.connection()
+    status = connection.connection.dbapi_connection.info.parameter_status("TimeZone")
+    if status != timezone:
+        connection.exec_driver_sql("SELECT set_config('TimeZone', %(tz)s, false)",
+                                   {"tz": timezone})
+    return connection
+
+
 def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, limit: int,
-                timezone: str, offset: int = 0, extended: bool = False) -> Sequence[sa.Row]:
+                timezone: str, offset: int = 0, extended: bool = False,
+                with_last_change: bool = False) -> Sequence[sa.Row]:
     """Public requests of a jurisdiction, datetimes formatted in ``timezone``
-    (``extended``: with the extension columns)."""
-    query = public_query(jurisdiction_pk, filters, extended=extended).limit(limit)
+    (``extended``: with the extension columns; ``with_last_change``: see public_query).
+    Core rows straight from the driver: no ORM loading on this path."""
+    query = public_query(jurisdiction_pk, filters, extended=extended,
+                         with_last_change=with_last_change).limit(limit)
     if offset:
         query = query.offset(offset)
-    return session.execute(query, {"tz": timezone}).all()
+    return use_timezone(session, timezone).execute(query).all()
 
 
 def last_change(session: Session, jurisdiction_pk: int) -> dt.datetime | None:
     """The newest updated_datetime of the jurisdiction's public requests (an index probe)."""
-    return session.scalar(sa.select(sa.func.max(SR.updated_datetime))
-                          .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
+    return session.scalar(_last_change_query(jurisdiction_pk))
 
 
 def events_of(session: Session, request_pks: Sequence[int]) -> list[RequestEvent]:

@@ -36,5 +36,10 @@ def session():
     return db.session
 
 
+def directory():
+    """The worker's cache of jurisdictions and service codes (operations.directory)."""
+    return current_app.extensions["open311_directory"]
+
+
 def setting(name: str):
     return current_app.config[name]

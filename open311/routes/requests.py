@@ -14,7 +14,7 @@ from open311.errors import BadRequest, NotFound, PayloadTooLarge
 from open311.formats import Format, render
 from open311.operations import requests as ops
 from open311.operations.keys import authenticate
-from open311.routes.common import PREFIX, blueprint, errors, session, setting
+from open311.routes.common import PREFIX, blueprint, directory, errors, session, setting
 from schemas import resources
 from schemas.params import ExtensionsQuery, PostServiceRequestForm, ServiceRequestsQuery
 
@@ -75,7 +75,8 @@ def service_requests(query: dict, fmt: Format):
 
     Newest first, at most `max_requests` (see discovery). Without dates, the last 90 days.
     """
-    listing = ops.get_service_requests(session(), ops.RequestQuery(**query), _limits())
+    listing = ops.get_service_requests(session(), ops.RequestQuery(**query), _limits(),
+                                       directory=directory())
     link = _link(listing)
     return conditional(render(listing.items, "service_requests", fmt,
                               headers={"Link": link} if link else None),
@@ -178,6 +179,6 @@ def service_request(fmt: Format, service_request_id: str, jurisdiction_id: str |
                     extensions: bool = False):
     """GET Service Request"""
     payload = ops.get_service_request(session(), jurisdiction_id, service_request_id,
-                                      extensions)
+                                      extensions, directory=directory())
     return conditional(render(payload, "service_requests", fmt),
                        dt.datetime.fromisoformat(payload[0]["updated_datetime"]))

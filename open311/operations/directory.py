@@ -1,0 +1,119 @@
+"""The jurisdictions and service codes a GET names, kept per worker process for a few seconds.
+
+Every GET requests call names a jurisdiction (or none, on a one-jurisdiction server) and
+maybe service codes; resolving them from the database costs a round trip per call, for data
+that changes when an operator loads a bundle. A ``DirectoryCache`` keeps a ``Directory``
+(the jurisdictions' ids, codes and time zones; every service's code and id) for
+``OPEN311_CACHE_SECONDS``. A name it does not know makes it reload at once before the
+answer is a 404 or 400, so a newly loaded jurisdiction or service is served at once; a
+renamed or removed one (or a changed time zone) is seen within the TTL. With a TTL of 0
+every call reads the database (the test suite's setting).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from open311.errors import BadRequest, NotFound
+from open311.repository import catalogue
+from open311.repository import jurisdictions as repo
+
+
+@dataclass(frozen=True)
+class JurisdictionRef:
+    """What a read needs of a jurisdiction."""
+
+    id: int
+    jurisdiction_id: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Directory:
+    by_code: dict[str, JurisdictionRef]
+    first_two: tuple[JurisdictionRef, ...]  # by id: tells "exactly one" from "several"
+    services: dict[tuple[int, str], int] = field(default_factory=dict)  # (j pk, code) -> pk
+    loaded_at: float = 0.0
+
+
+def load_directory(session: Session, now: float = 0.0) -> Directory:
+    refs = [JurisdictionRef(*row) for row in repo.refs(session)]
+    return Directory(by_code={r.jurisdiction_id: r for r in refs},
+                     first_two=tuple(sorted(refs, key=lambda r: r.id)[:2]),
+                     services=catalogue.service_refs(session), loaded_at=now)
+
+
+class DirectoryCache:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self.clock = clock
+        self._directory: Directory | None = None
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, *, fresh: bool = False) -> Directory:
+        """The cached directory, or a new one when it is older than the TTL (or ``fresh``)."""
+        now = self.clock()
+        current = self._directory
+        if (not fresh and current is not None and self.seconds > 0
+                and now - current.loaded_at < self.seconds):
+            return current
+        loaded = load_directory(session, now)
+        if self.seconds > 0:
+            with self._lock:
+                self._directory = loaded
+        return loaded
+
+    def clear(self) -> None:
+        self._directory = None
+
+
+def _find(cache: DirectoryCache, session: Session, find: Callable[[Directory], object]):
+    """``find`` on the cached directory; on a miss, on a reloaded one (a miss may be news)."""
+    directory = cache.get(session)
+    found = find(directory)
+    if found is None and cache.seconds > 0:
+        directory = cache.get(session, fresh=True)
+        found = find(directory)
+    return found, directory
+
+
+def jurisdiction_ref(cache: DirectoryCache, session: Session,
+                     jurisdiction_id: str | None) -> JurisdictionRef:
+    """The named jurisdiction (404 when unknown), or the only one this server has (400 when
+    it has several: jurisdiction_id is then required). Same answers as
+    ``operations.jurisdictions.resolve_jurisdiction``."""
+    def find(directory: Directory) -> JurisdictionRef | None:
+        if jurisdiction_id:
+            return directory.by_code.get(jurisdiction_id)
+        return directory.first_two[0] if len(directory.first_two) == 1 else None
+
+    found, directory = _find(cache, session, find)
+    if found is not None:
+        return found
+    if jurisdiction_id:
+        raise NotFound(f"jurisdiction_id {jurisdiction_id!r} is not served here")
+    if not directory.first_two:
+        raise NotFound("this server has no jurisdiction loaded yet")
+    raise BadRequest("jurisdiction_id is required: this server serves several "
+                     "jurisdictions (see discovery)")
+
+
+def service_pks(cache: DirectoryCache, session: Session, jurisdiction: JurisdictionRef,
+                codes: list[str]) -> list[int]:
+    """The ids of these services of the jurisdiction (active or not); 400 naming any code
+    it does not have."""
+    def find(directory: Directory) -> list[int] | None:
+        pks = [directory.services.get((jurisdiction.id, code)) for code in codes]
+        return None if None in pks else list(dict.fromkeys(pks))
+
+    found, directory = _find(cache, session, find)
+    if found is not None:
+        return found
+    unknown = [c for c in codes if (jurisdiction.id, c) not in directory.services]
+    raise BadRequest(f"service_code {', '.join(map(repr, unknown))}: not a service of "
+                     f"{jurisdiction.jurisdiction_id}")
