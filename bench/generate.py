@@ -563,7 +563,7 @@ def check(url: str, args: argparse.Namespace) -> dict:
         # 7. The server's GET requests query: default window, 1000 newest.
         now = dt.datetime.now(dt.UTC)
         query = public_query(la_pk, Filters(start=now - dt.timedelta(days=90),
-                                            end_before=now)).limit(1000)
+                                            end_before=now), limit=1000)
         session.execute(query).all()  # warm
         started = time.perf_counter()
         result = session.execute(query).all()

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from geoalchemy2.elements import WKTElement
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from open311.models import (
@@ -85,74 +87,161 @@ def _geography():
     return Geography(srid=4326)
 
 
-def within(long: float, lat: float, metres: float) -> tuple[sa.ColumnElement, ...]:
-    """Requests within ``metres`` of a point: a box in degrees a little larger than the
-    circle (the GiST index answers it), then the exact distance on the spheroid."""
+def _near_box(long: float, lat: float, metres: float) -> tuple[float, float, float, float]:
+    """A box in degrees a little larger than the circle of ``metres`` around the point."""
     dlat = metres / 110_574 * 1.01 + 1e-6
     dlong = metres / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.01 + 1e-6
-    box = sa.func.ST_MakeEnvelope(max(long - dlong, -180), max(lat - dlat, -90),
-                                  min(long + dlong, 180), min(lat + dlat, 90), 4326)
-    here = sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
-    return (SR.location.op("&&")(box),
-            sa.func.ST_DWithin(sa.cast(SR.location, _geography()), sa.cast(here, _geography()),
+    return (max(long - dlong, -180), max(lat - dlat, -90), min(long + dlong, 180),
+            min(lat + dlat, 90))
+
+
+def _within(box: tuple, here: tuple, metres) -> tuple[sa.ColumnElement, ...]:
+    """Requests within ``metres`` of the point ``here``: the ``box`` around it (the GiST
+    index answers it), then the exact distance on the spheroid."""
+    point = sa.func.ST_SetSRID(sa.func.ST_MakePoint(*here), 4326)
+    return (SR.location.op("&&")(sa.func.ST_MakeEnvelope(*box, 4326)),
+            sa.func.ST_DWithin(sa.cast(SR.location, _geography()), sa.cast(point, _geography()),
                                metres))
 
 
-def _last_change_query(jurisdiction_pk: int) -> sa.Select:
+def within(long: float, lat: float, metres: float) -> tuple[sa.ColumnElement, ...]:
+    """Requests within ``metres`` of a point (see _within)."""
+    return _within(_near_box(long, lat, metres), (long, lat), metres)
+
+
+def _last_change_query(jurisdiction_pk) -> sa.Select:
     return (sa.select(sa.func.max(SR.updated_datetime))
             .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
 
 
-def public_query(jurisdiction_pk: int, f: Filters, *, extended: bool = False,
-                 with_last_change: bool = False) -> sa.Select:
-    """The SELECT behind GET requests (public rows of one jurisdiction). With
-    ``with_last_change``, every row also carries ``last_change``: the jurisdiction's latest
-    change of any public request (exact text), read in the same snapshot as the rows."""
+# -- GET requests: one prebuilt statement per shape --------------------------------------------
+# A shape is which filters a call uses; the values travel as bound parameters. Each shape's
+# statement is built once per process, so SQLAlchemy reuses its compiled form (and the
+# driver its prepared statement) without rebuilding the query or its cache key per call.
+def _p(name: str, type_=None) -> sa.BindParameter:
+    return sa.bindparam(name, type_=type_)
+
+
+def _shape(f: Filters, extended: bool, with_last_change: bool, offset: int) -> tuple:
+    one_status = bool(f.statuses) and len(set(f.statuses)) == 1
+    if f.ids is not None:
+        return ("ids", len(f.ids) == 1, extended, with_last_change)
+    return ("list", None if not f.service_pks else len(set(f.service_pks)) == 1,
+            f.start is not None, f.end_before is not None, one_status,
+            f.updated_from is not None, f.updated_before is not None, f.bbox is not None,
+            f.near is not None, f.area_pk is not None, bool(f.text), f.visible_by is not None,
+            f.sync, f.after is not None, extended, with_last_change, offset > 0)
+
+
+def _values(jurisdiction_pk: int, f: Filters, limit: int | None, offset: int) -> dict:
+    values: dict = {"jurisdiction_pk": jurisdiction_pk, "limit": limit, "offset": offset}
+    if f.ids is not None:
+        values["ids"] = list(f.ids)
+        values["id"] = f.ids[0] if len(f.ids) == 1 else None
+        return values
+    if f.service_pks:
+        values["service_pks"] = list(dict.fromkeys(f.service_pks))
+        values["service_pk"] = f.service_pks[0]
+    values.update(start=f.start, end_before=f.end_before, updated_from=f.updated_from,
+                  updated_before=f.updated_before, visible_by=f.visible_by,
+                  status=f.statuses[0] if f.statuses else None, area_pk=f.area_pk,
+                  text=f.text)
+    if f.bbox is not None:
+        values.update(zip(("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1"), f.bbox, strict=True))
+    if f.near is not None:
+        long, lat, metres = f.near
+        values.update(zip(("near_x0", "near_y0", "near_x1", "near_y1"),
+                          _near_box(long, lat, metres), strict=True))
+        values.update(near_long=long, near_lat=lat, near_metres=metres)
+    if f.after is not None:
+        values["after_at"], values["after_pk"] = f.after
+    return values
+
+
+@functools.lru_cache(maxsize=512)
+def _statement(shape: tuple) -> sa.Select:
+    """The SELECT of one shape, every value a bound parameter (see _values)."""
+    kind, *flags = shape
+    extended, with_last_change = (flags[1], flags[2]) if kind == "ids" else flags[13:15]
     columns = (*PUBLIC_COLUMNS, SR.area_pks, SR.detailed_status, SR.duplicate_of,
                SR.attributes, SR.api_key_pk) if extended else PUBLIC_COLUMNS
+    jurisdiction_pk = _p("jurisdiction_pk", sa.Integer)
     if with_last_change:
         latest = _last_change_query(jurisdiction_pk).scalar_subquery()
         columns = (*columns, _exact(latest).label("last_change"))
     query = (sa.select(*columns).join(Service, Service.id == SR.service_pk)
              .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
-    if f.ids is not None:
-        return query.where(SR.id.in_(f.ids)).order_by(SR.requested_datetime.desc(),
-                                                      SR.id.desc())
-    if f.service_pks:
-        query = query.where(SR.service_pk.in_(f.service_pks))
-    if f.start is not None:
-        query = query.where(SR.requested_datetime >= f.start)
-    if f.end_before is not None:
-        query = query.where(SR.requested_datetime < f.end_before)
-    if f.statuses and len(set(f.statuses)) == 1:
-        query = query.where(SR.status == f.statuses[0])
-    if f.updated_from is not None:
-        query = query.where(SR.updated_datetime >= f.updated_from)
-    if f.updated_before is not None:
-        query = query.where(SR.updated_datetime < f.updated_before)
-    if f.bbox is not None:
-        query = query.where(SR.location.op("&&")(
-            sa.func.ST_MakeEnvelope(*f.bbox, 4326)))
-    if f.near is not None:
-        query = query.where(*within(*f.near))
-    if f.area_pk is not None:
+    newest_first = (SR.requested_datetime.desc(), SR.id.desc())
+    if kind == "ids":
+        one = flags[0]
+        query = query.where(SR.id == _p("id", sa.BigInteger) if one else
+                            SR.id == sa.func.any(_p("ids", ARRAY(sa.BigInteger))))
+        return query.order_by(*newest_first).limit(_p("limit", sa.Integer))
+    (services, start, end_before, one_status, updated_from, updated_before, bbox, near, area,
+     text, visible_by, sync, after, _extended, _with_last_change, offset) = flags
+    if services is not None:  # one service: equality, so the ordered index scan applies
+        query = query.where(SR.service_pk == _p("service_pk", sa.Integer) if services else
+                            SR.service_pk == sa.func.any(_p("service_pks", ARRAY(sa.Integer))))
+    if start:
+        query = query.where(SR.requested_datetime >= _p("start", sa.DateTime(timezone=True)))
+    if end_before:
+        query = query.where(SR.requested_datetime < _p("end_before",
+                                                       sa.DateTime(timezone=True)))
+    if one_status:
+        query = query.where(SR.status == _p("status", sa.String))
+    if updated_from:
+        query = query.where(SR.updated_datetime >= _p("updated_from",
+                                                      sa.DateTime(timezone=True)))
+    if updated_before:
+        query = query.where(SR.updated_datetime < _p("updated_before",
+                                                     sa.DateTime(timezone=True)))
+    if bbox:
+        query = query.where(SR.location.op("&&")(sa.func.ST_MakeEnvelope(
+            *(_p(n, sa.Float) for n in ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")), 4326)))
+    if near:
+        query = query.where(*_within(
+            tuple(_p(n, sa.Float) for n in ("near_x0", "near_y0", "near_x1", "near_y1")),
+            (_p("near_long", sa.Float), _p("near_lat", sa.Float)),
+            _p("near_metres", sa.Float)))
+    if area:
         # The area's envelope drives the GiST index; its subdivided parts decide exactly.
-        envelope = (sa.select(sa.func.ST_Envelope(Area.geom)).where(Area.id == f.area_pk)
+        area_pk = _p("area_pk", sa.Integer)
+        envelope = (sa.select(sa.func.ST_Envelope(Area.geom)).where(Area.id == area_pk)
                     .scalar_subquery())
         query = query.where(SR.location.op("&&")(envelope),
-                            sa.exists().where(AreaPart.area_pk == f.area_pk,
+                            sa.exists().where(AreaPart.area_pk == area_pk,
                                               sa.func.ST_Covers(AreaPart.geom, SR.location)))
-    if f.text:
-        query = query.where(SR.search.op("@@")(sa.func.websearch_to_tsquery("english", f.text)))
-    if f.visible_by is not None:
-        query = query.where(SR.accepted_at <= f.visible_by)
-    if f.sync:
-        if f.after is not None:
-            query = query.where(sa.tuple_(SR.updated_datetime, SR.id) > sa.tuple_(*f.after))
-        return query.order_by(SR.updated_datetime, SR.id)
-    if f.after is not None:
-        query = query.where(sa.tuple_(SR.requested_datetime, SR.id) < sa.tuple_(*f.after))
-    return query.order_by(SR.requested_datetime.desc(), SR.id.desc())
+    if text:
+        query = query.where(SR.search.op("@@")(
+            sa.func.websearch_to_tsquery("english", _p("text", sa.Text))))
+    if visible_by:
+        query = query.where(SR.accepted_at <= _p("visible_by", sa.DateTime(timezone=True)))
+    key = (SR.updated_datetime, SR.id) if sync else (SR.requested_datetime, SR.id)
+    if after:
+        bound = sa.tuple_(_p("after_at", sa.DateTime(timezone=True)),
+                          _p("after_pk", sa.BigInteger))
+        query = query.where(sa.tuple_(*key) > bound if sync else sa.tuple_(*key) < bound)
+    query = query.order_by(*key) if sync else query.order_by(*newest_first)
+    query = query.limit(_p("limit", sa.Integer))
+    return query.offset(_p("offset", sa.Integer)) if offset else query
+
+
+def public_statement(jurisdiction_pk: int, f: Filters, *, limit: int | None = None,
+                     offset: int = 0, extended: bool = False,
+                     with_last_change: bool = False) -> tuple[sa.Select, dict]:
+    """The SELECT behind GET requests (public rows of one jurisdiction) and its parameter
+    values. With ``with_last_change``, every row also carries ``last_change``: the
+    jurisdiction's latest change of any public request (exact text), read in the same
+    snapshot as the rows. Without ``limit``: the server's maximum is the caller's to set."""
+    return (_statement(_shape(f, extended, with_last_change, offset)),
+            _values(jurisdiction_pk, f, limit, offset))
+
+
+def public_query(jurisdiction_pk: int, f: Filters, *, limit: int = 1000,
+                 extended: bool = False) -> sa.Select:
+    """public_statement with its values bound in (for EXPLAIN and tools)."""
+    statement, values = public_statement(jurisdiction_pk, f, limit=limit, extended=extended)
+    return statement.params(values)
 
 
 def use_timezone(session: Session, timezone: str) -> sa.Connection:
@@ -172,11 +261,9 @@ def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, lim
     """Public requests of a jurisdiction, datetimes formatted in ``timezone``
     (``extended``: with the extension columns; ``with_last_change``: see public_query).
     Core rows straight from the driver: no ORM loading on this path."""
-    query = public_query(jurisdiction_pk, filters, extended=extended,
-                         with_last_change=with_last_change).limit(limit)
-    if offset:
-        query = query.offset(offset)
-    return use_timezone(session, timezone).execute(query).all()
+    statement, values = public_statement(jurisdiction_pk, filters, limit=limit, offset=offset,
+                                         extended=extended, with_last_change=with_last_change)
+    return use_timezone(session, timezone).execute(statement, values).all()
 
 
 def last_change(session: Session, jurisdiction_pk: int) -> dt.datetime | None:

@@ -136,7 +136,7 @@ def plan(session, jurisdiction_pk: int, filters: repo.Filters, *,
          seqscan: bool = True, limit: int = PAGE) -> str:
     """The plan of GET requests' query for these filters (``seqscan=False``: with
     enable_seqscan off, for this transaction only). Never an aggregate."""
-    query = repo.public_query(jurisdiction_pk, filters).limit(limit)
+    query = repo.public_query(jurisdiction_pk, filters, limit=limit)
     if not seqscan:
         session.execute(sa.text("SET LOCAL enable_seqscan = off"))
     try:
