@@ -38,6 +38,7 @@ import contextlib
 import datetime as dt
 import glob
 import json
+import logging
 import os
 import platform
 import random
@@ -319,17 +320,29 @@ class Context:
         configuration as the gunicorn workers)."""
         from open311.extensions import db
 
-        engine = db.engine(self.app)
+        engines = db.engines(self.app)
         seen: list[Captured] = []
 
         def listener(conn, cursor, statement, parameters, context, executemany):
             seen.append(Captured(statement, dict(parameters or {})))
 
-        sa.event.listen(engine, "before_cursor_execute", listener)
+        class Driver(logging.Handler):  # statements the app sends straight to the driver
+            def emit(self, record: logging.LogRecord) -> None:
+                seen.append(Captured(record.sql, dict(record.params or {})))
+
+        handler, sql_log = Driver(logging.DEBUG), logging.getLogger("open311.sql")
+        level = sql_log.level
+        for engine in engines:
+            sa.event.listen(engine, "before_cursor_execute", listener)
+        sql_log.addHandler(handler)
+        sql_log.setLevel(logging.DEBUG)
         try:
             answer = self.app.test_client().get(path)
         finally:
-            sa.event.remove(engine, "before_cursor_execute", listener)
+            for engine in engines:
+                sa.event.remove(engine, "before_cursor_execute", listener)
+            sql_log.removeHandler(handler)
+            sql_log.setLevel(level)
         if answer.status_code != 200:
             raise RuntimeError(f"GET {path}: {answer.status_code} {answer.get_data(True)[:300]}")
         return seen

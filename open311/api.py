@@ -116,6 +116,13 @@ class Open311Parser(FlaskParser):
 class Open311Blueprint(Blueprint):
     ARGUMENTS_PARSER = Open311Parser()
 
+    def arguments(self, schema, *args, **kwargs):
+        """As flask-smorest's, with a schema class instantiated once here (webargs would
+        instantiate it on every request)."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
 
 def error_response(status: int, errors: list[dict], headers: dict[str, str] | None = None):
     return render(errors, "errors", Format.from_path(request.path), status=status,

@@ -7,6 +7,16 @@ import hashlib
 
 from flask import Response, request
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(value: dt.datetime) -> str:
+    """IMF-fixdate (RFC 9110), whatever the process locale."""
+    t = value.astimezone(dt.UTC)
+    return (f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
+            f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT")
+
 
 def conditional(response: Response, last_modified: dt.datetime | None) -> Response:
     """Give a GET answer an ETag (a digest of its body) and a Last-Modified, and turn it
@@ -14,8 +24,11 @@ def conditional(response: Response, last_modified: dt.datetime | None) -> Respon
     ``If-Modified-Since`` when no ETag is sent). For a list, ``last_modified`` is the
     jurisdiction's latest change of any request, so a request leaving a filtered list
     (closed, say) changes it too."""
-    response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+    headers = response.headers
+    headers["ETag"] = f'"{hashlib.sha256(response.get_data()).hexdigest()[:32]}"'
     if last_modified is not None:
-        response.last_modified = last_modified
-    response.headers["Cache-Control"] = "no-cache"  # cache, but revalidate every time
+        headers["Last-Modified"] = http_date(last_modified)
+    headers["Cache-Control"] = "no-cache"  # cache, but revalidate every time
+    if "If-None-Match" not in request.headers and "If-Modified-Since" not in request.headers:
+        return response  # nothing to compare: the common case, without werkzeug's checks
     return response.make_conditional(request)

@@ -31,12 +31,14 @@ class Database:
     def init_app(self, app: Flask, url: str | None) -> None:
         state: dict = {"engine": None, "factory": None, "read_factory": None}
         if url is not None:
-            engine = make_engine(url, app.config["DB_POOL_SIZE"], app.config["DB_MAX_OVERFLOW"])
-            state["engine"] = engine
+            size, overflow = app.config["DB_POOL_SIZE"], app.config["DB_MAX_OVERFLOW"]
+            engine = make_engine(url, size, overflow)
+            # Reads have their own pool of connections that stay in autocommit (switching a
+            # shared connection per checkout costs more than the read's own statement).
+            reader = make_engine(url, size, overflow, isolation_level="AUTOCOMMIT")
+            state["engine"], state["read_engine"] = engine, reader
             state["factory"] = sessionmaker(engine, expire_on_commit=False)
-            state["read_factory"] = sessionmaker(
-                engine.execution_options(isolation_level="AUTOCOMMIT"),
-                expire_on_commit=False)
+            state["read_factory"] = sessionmaker(reader, expire_on_commit=False)
         app.extensions[EXTENSION] = state
         app.teardown_appcontext(self._close_session)
 
@@ -49,6 +51,12 @@ class Database:
     @staticmethod
     def engine(app: Flask | None = None) -> sa.Engine | None:
         return (app or current_app).extensions[EXTENSION]["engine"]
+
+    @staticmethod
+    def engines(app: Flask | None = None) -> list[sa.Engine]:
+        """The engines of writes and reads (empty without a database)."""
+        state = (app or current_app).extensions[EXTENSION]
+        return [e for e in (state["engine"], state.get("read_engine")) if e is not None]
 
     def new_session(self, app: Flask | None = None, *, read: bool = False) -> Session:
         state = (app or current_app).extensions[EXTENSION]
@@ -73,8 +81,9 @@ class Database:
             session.close()
 
 
-def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> sa.Engine:
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10,
+                **options) -> sa.Engine:
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow, **options)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
 

@@ -216,7 +216,7 @@ def _filters(session: Session, directory: DirectoryCache, jurisdiction: Jurisdic
 def _last_modified(session: Session, jurisdiction_pk: int, rows) -> dt.datetime | None:
     """The jurisdiction's latest change, as read with the rows (or, with no rows, alone)."""
     if rows:
-        return repo.parse_exact(rows[0].last_change)
+        return repo.parse_exact(rows.value(0, "last_change"))
     return repo.last_change(session, jurisdiction_pk)
 
 
@@ -262,21 +262,21 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
                       last_modified=_last_modified(session, jurisdiction.id, rows))
     base = {"s": snapshot.isoformat()}
     if len(rows) == page_size:
-        last = rows[-1]
-        key = last.updated_at if filters.sync else last.requested_at  # exact, UTC
+        key = rows.value(-1, "updated_at" if filters.sync else "requested_at")  # exact, UTC
         listing.next_cursor = _encode_cursor({**base, "m": "u" if filters.sync else "n",
-                                              "v": key, "i": last.pk})
+                                              "v": key, "i": rows.value(-1, "pk")})
     if page > 1:
         listing.prev_cursor = _encode_cursor(base)
     return listing
 
 
-def _payloads(session: Session, rows, tz: ZoneInfo, extensions: bool) -> list[dict]:
+def _payloads(session: Session, rows: repo.Rows, tz: ZoneInfo, extensions: bool) -> list[dict]:
     """Request items; with ``extensions``, each also carries ``extended_attributes``
     (detailed_status, channel, areas, duplicate_of), ``notes`` (the history) and the
     submitted ``attributes``."""
     if not extensions:
         return [request_payload(row) for row in rows]
+    rows = rows.named()
     areas = geo_repo.areas_by_pk(session, sorted({pk for row in rows for pk in row.area_pks}))
     codes = {j.id: j.jurisdiction_id for j in jurisdictions_repo.all_jurisdictions(session)}
     apps = keys_repo.names(session, {row.api_key_pk for row in rows if row.api_key_pk})
