@@ -38,7 +38,8 @@ class Database:
             reader = make_engine(url, size, overflow, isolation_level="AUTOCOMMIT")
             state["engine"], state["read_engine"] = engine, reader
             state["factory"] = sessionmaker(engine, expire_on_commit=False)
-            state["read_factory"] = sessionmaker(reader, expire_on_commit=False)
+            state["read_factory"] = lambda: ReadSession(bind=reader.connect(),
+                                                        expire_on_commit=False)
         app.extensions[EXTENSION] = state
         app.teardown_appcontext(self._close_session)
 
@@ -79,6 +80,24 @@ class Database:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+class ReadSession(Session):
+    """A GET request's session, bound to one autocommit connection checked out for it.
+    ``connection()`` hands that connection over as it is, without opening a session
+    transaction (the hot read paths run their statements on it); ORM queries use it too.
+    Closing the session returns the connection to the pool."""
+
+    def connection(self, bind_arguments=None, execution_options=None) -> sa.Connection:
+        if bind_arguments is None and execution_options is None:
+            return self.bind
+        return super().connection(bind_arguments, execution_options)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.bind.close()
 
 
 def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10,
