@@ -31,6 +31,7 @@ class JurisdictionRef:
     id: int
     jurisdiction_id: str
     timezone: str
+    parent_pk: int | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,14 @@ class Directory:
     first_two: tuple[JurisdictionRef, ...]  # by id: tells "exactly one" from "several"
     services: dict[tuple[int, str], int] = field(default_factory=dict)  # (j pk, code) -> pk
     loaded_at: float = 0.0
+
+    def tiers(self, jurisdiction_pk: int) -> list[int] | None:
+        """The jurisdiction and the tiers above it, nearest first (None: not known)."""
+        by_pk = {r.id: r for r in self.by_code.values()}
+        chain = [jurisdiction_pk]
+        while chain[-1] in by_pk and by_pk[chain[-1]].parent_pk is not None and len(chain) < 20:
+            chain.append(by_pk[chain[-1]].parent_pk)
+        return chain if all(pk in by_pk for pk in chain) else None
 
 
 def load_directory(session: Session, now: float = 0.0) -> Directory:
@@ -101,6 +110,12 @@ def jurisdiction_ref(cache: DirectoryCache, session: Session,
         raise NotFound("this server has no jurisdiction loaded yet")
     raise BadRequest("jurisdiction_id is required: this server serves several "
                      "jurisdictions (see discovery)")
+
+
+def tier_pks(cache: DirectoryCache, session: Session, jurisdiction_pk: int) -> list[int]:
+    """The ids of the jurisdiction and of the tiers above it, nearest first."""
+    found, _ = _find(cache, session, lambda directory: directory.tiers(jurisdiction_pk))
+    return found or [jurisdiction_pk]
 
 
 def service_pks(cache: DirectoryCache, session: Session, jurisdiction: JurisdictionRef,

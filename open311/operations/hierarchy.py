@@ -34,11 +34,3 @@ def link_hierarchy(session: Session, about: str | None = None) -> list[str]:
         j.depth = depth
     session.flush()
     return notes
-
-
-def ancestors(session: Session, jurisdiction: Jurisdiction) -> list[Jurisdiction]:
-    """The jurisdiction and the tiers above it, nearest first."""
-    chain = [jurisdiction]
-    while chain[-1].parent_pk is not None and len(chain) < 20:
-        chain.append(session.get(Jurisdiction, chain[-1].parent_pk))
-    return chain

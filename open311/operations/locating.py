@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from geo.addresses import normalize
 from open311.errors import BadRequest, NotFound
 from open311.models import Jurisdiction, Service
-from open311.operations.hierarchy import ancestors
+from open311.operations.directory import DirectoryCache, tier_pks
 from open311.repository import catalogue
 from open311.repository import geography as repo
 from open311.repository import jurisdictions as jurisdictions_repo
@@ -136,9 +136,11 @@ def offered_at(session: Session, service: Service, areas: list) -> bool:
 
 
 def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str,
-          place: Place) -> Routed:
+          place: Place, directory: DirectoryCache | None = None) -> Routed:
     """Whose request it is. With a jurisdiction: its service, and the point must lie inside
-    it. Without: the deepest jurisdiction covering the point that offers the service there."""
+    it. Without: the deepest jurisdiction covering the point that offers the service there.
+    ``directory`` knows the tiers above each jurisdiction (None: read them per call)."""
+    directory = directory or DirectoryCache(0)
     if place.long is None or place.lat is None:  # an unverified address: no point to check
         if jurisdiction is None:
             raise BadRequest("jurisdiction_id is required when the location is an address "
@@ -151,8 +153,8 @@ def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str
         if not repo.jurisdiction_covers(session, jurisdiction.id, place.long, place.lat):
             raise BadRequest(f"the location lat={place.lat}, long={place.long} is outside the "
                              f"boundary of {jurisdiction.name} ({jurisdiction.jurisdiction_id})")
-        tiers = ancestors(session, jurisdiction)
-        areas = repo.areas_at(session, [j.id for j in tiers], place.long, place.lat)
+        areas = repo.areas_at(session, tier_pks(directory, session, jurisdiction.id),
+                              place.long, place.lat)
         if not offered_at(session, service, areas):
             raise BadRequest(f"service_code {service_code!r} is not offered at this location "
                              f"by {jurisdiction.jurisdiction_id}")
@@ -170,7 +172,7 @@ def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str
         if service is None:
             continue
         if offered_at(session, service, areas):
-            tiers = {j.id for j in ancestors(session, candidate)}
+            tiers = set(tier_pks(directory, session, candidate.id))
             return Routed(candidate, service, place,
                           [a.id for a in areas if a.jurisdiction_pk in tiers])
         offering_elsewhere = True
@@ -200,8 +202,7 @@ def fill_address(session: Session, routed: Routed) -> None:
     distance = float(_setting(routed.jurisdiction, "reverse_geocode_distance_m", 50.0))
     if distance <= 0:
         return
-    scope = _address_scope(session, routed.jurisdiction)
-    row = repo.nearest_address(session, scope, place.long, place.lat, distance)
+    row = repo.nearest_address(session, place.long, place.lat, distance)
     if row is not None:
         place.address, place.address_id, place.zipcode = row.address, row.address_id, \
             row.zipcode

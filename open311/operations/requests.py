@@ -112,6 +112,7 @@ class PostContext:
     duplicate_window_days: int = 30
     idempotency_key: str | None = None
     fingerprint: str = ""
+    directory: DirectoryCache | None = None  # the tiers above each jurisdiction
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -362,7 +363,7 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
     jurisdiction = optional_jurisdiction(session, new.jurisdiction_id)
     place = locate(session, jurisdiction, lat=new.lat, long=new.long,
                    address_string=new.address_string, address_id=new.address_id)
-    routed = route(session, jurisdiction, new.service_code, place)
+    routed = route(session, jurisdiction, new.service_code, place, context.directory)
     jurisdiction, service = routed.jurisdiction, routed.service
     tz = zone(jurisdiction.timezone)
     attributes = check_attributes(service.attributes, new.attributes, tz)
@@ -377,24 +378,24 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
                           image)
     names, images = list(unique), list(unique.values())
     media_url = f"{context.media_base_url}/{names[0]}" if names else new.media_url
-    request = repo.add_request(
+    token = secrets.token_urlsafe(16) if batch else None
+    request_pk = repo.add_request(
         session, jurisdiction_pk=jurisdiction.id, service=service, place=place,
         area_pks=routed.area_pks, description=new.description, media_url=media_url,
-        attributes=attributes, api_key_pk=api_key.id,
-        token=secrets.token_urlsafe(16) if batch else None,
+        attributes=attributes, api_key_pk=api_key.id, token=token,
         accepted_at=None if batch else now, public=service.type == "realtime", now=now)
-    repo.add_contact(session, request.id, **new.personal)
-    repo.add_event(session, request.id, kind="opened", status="open", at=now,
+    repo.add_contact(session, request_pk, **new.personal)
+    repo.add_event(session, request_pk, kind="opened", status="open", at=now,
                    api_key_pk=api_key.id)
     for position, (name, image) in enumerate(zip(names, images, strict=True), start=1):
         context.storage.put(name, image.data)
-        repo.add_media(session, request.id, position, name, image)
+        repo.add_media(session, request_pk, position, name, image)
 
     answer: dict[str, Any] = {}
     if service.type == "realtime":
-        answer["service_request_id"] = str(request.id)
+        answer["service_request_id"] = str(request_pk)
     elif batch:
-        answer["token"] = request.token
+        answer["token"] = token
     answer["service_notice"] = service.service_notice
     answer["account_id"] = None
     if new.extensions and place.long is not None:
@@ -405,7 +406,7 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
             for row in repo.nearby_open(session, service.id, place.long, place.lat,
                                         context.duplicate_radius_m,
                                         now - dt.timedelta(days=context.duplicate_window_days),
-                                        exclude=request.id)]}
+                                        exclude=request_pk)]}
     payload = [answer]
     if context.idempotency_key:
         repo.remember_answer(session, api_key.id, context.idempotency_key,
@@ -419,7 +420,7 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
         if replay is None:
             raise
         return replay
-    logger.info("request %s created: %s/%s by app %s", request.id,
+    logger.info("request %s created: %s/%s by app %s", request_pk,
                 jurisdiction.jurisdiction_id, service.service_code, api_key.id)
     return payload
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from open311.models import Service, ServiceAttribute
 
@@ -24,9 +24,9 @@ def service_by_code(session: Session, jurisdiction_pk: int, service_code: str, *
                                      Service.service_code == service_code)
     if active_only:
         query = query.where(Service.active.is_(True))
-    if with_attributes:
-        query = query.options(selectinload(Service.attributes))
-    return session.scalars(query).one_or_none()
+    if with_attributes:  # one round trip: the attributes joined in
+        query = query.options(joinedload(Service.attributes))
+    return session.scalars(query).unique().one_or_none()
 
 
 def service_refs(session: Session) -> dict[tuple[int, str], int]:

@@ -60,6 +60,22 @@ WHERE a.id IN (SELECT p.area_pk FROM area_part p
   AND a.jurisdiction_pk = ANY(%(pks)s)
 ORDER BY a.jurisdiction_pk, a.layer, a.area_id"""
 
+_COVERS = """
+SELECT EXISTS (SELECT 1 FROM jurisdiction_part p
+               WHERE p.jurisdiction_pk = %(pk)s
+                 AND ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)))"""
+
+# The nearest address point (KNN on the GiST index), kept only within the distance.
+_NEAREST_ADDRESS = """
+SELECT n.jurisdiction_pk, n.address_id, n.address, n.zipcode, ST_Y(n.location) AS lat,
+       ST_X(n.location) AS long
+FROM (SELECT a.jurisdiction_pk, a.address_id, a.address, a.zipcode, a.location
+      FROM address_point a
+      ORDER BY a.location <-> ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)
+      LIMIT 1) AS n
+WHERE ST_DWithin(n.location::geography,
+                 ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)::geography, %(metres)s)"""
+
 
 def jurisdiction_pks_at(session: Session, long: float, lat: float) -> list[int]:
     """The jurisdictions whose boundary covers the point, deepest tier first."""
@@ -81,9 +97,8 @@ def jurisdictions_at(session: Session, long: float, lat: float) -> list[Jurisdic
 def jurisdiction_covers(session: Session, jurisdiction_pk: int, long: float,
                         lat: float) -> bool:
     """Whether the jurisdiction's boundary covers the point (boundary points count)."""
-    return bool(session.scalar(sa.select(sa.exists().where(
-        JurisdictionPart.jurisdiction_pk == jurisdiction_pk,
-        sa.func.ST_Covers(JurisdictionPart.geom, point(long, lat))))))
+    return bool(session.connection().exec_driver_sql(
+        _COVERS, {"pk": jurisdiction_pk, "long": long, "lat": lat}).scalar())
 
 
 def areas_at(session: Session, jurisdiction_pks: Iterable[int], long: float,
@@ -215,18 +230,11 @@ def search_addresses(session: Session, jurisdiction_pks: Sequence[int], key: str
         .limit(limit)))
 
 
-def nearest_address(session: Session, jurisdiction_pks: Sequence[int], long: float,
-                    lat: float, max_metres: float) -> sa.Row | None:
-    """The nearest address point within ``max_metres`` (KNN on the GiST index)."""
-    here = point(long, lat)
-    nearest = (sa.select(*ADDRESS_COLUMNS, AddressPoint.location)
-               .where(AddressPoint.jurisdiction_pk.in_(jurisdiction_pks))
-               .order_by(AddressPoint.location.op("<->")(here)).limit(1).subquery())
-    return session.execute(
-        sa.select(nearest.c.jurisdiction_pk, nearest.c.address_id, nearest.c.address,
-                  nearest.c.zipcode, nearest.c.lat, nearest.c.long)
-        .where(sa.func.ST_DWithin(sa.cast(nearest.c.location, _geography()),
-                                  sa.cast(here, _geography()), max_metres))).first()
+def nearest_address(session: Session, long: float, lat: float,
+                    max_metres: float) -> sa.Row | None:
+    """The nearest address point of any jurisdiction within ``max_metres``."""
+    return session.connection().exec_driver_sql(
+        _NEAREST_ADDRESS, {"long": long, "lat": lat, "metres": max_metres}).first()
 
 
 def _geography():

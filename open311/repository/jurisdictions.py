@@ -30,7 +30,7 @@ def changeset(session: Session) -> dt.datetime | None:
         sa.select(sa.func.max(Service.updated_at)).scalar_subquery())))
 
 
-def refs(session: Session) -> list[tuple[int, str, str]]:
-    """(id, jurisdiction_id, timezone) of every jurisdiction."""
+def refs(session: Session) -> list[tuple[int, str, str, int | None]]:
+    """(id, jurisdiction_id, timezone, parent_pk) of every jurisdiction."""
     return list(session.execute(sa.select(Jurisdiction.id, Jurisdiction.jurisdiction_id,
-                                          Jurisdiction.timezone)))
+                                          Jurisdiction.timezone, Jurisdiction.parent_pk)))

@@ -329,9 +329,9 @@ def by_token(session: Session, jurisdiction_pk: int, token: str) -> ServiceReque
 def add_request(session: Session, *, jurisdiction_pk: int, service: Service, place,
                 area_pks: list[int], description: str | None, media_url: str | None,
                 attributes: dict, api_key_pk: int, token: str | None,
-                accepted_at: dt.datetime | None, public: bool,
-                now: dt.datetime) -> ServiceRequest:
-    request = SR(
+                accepted_at: dt.datetime | None, public: bool, now: dt.datetime) -> int:
+    """Insert a new request (a Core INSERT ... RETURNING: no unit of work); its id."""
+    return session.execute(sa.insert(SR.__table__).values(
         jurisdiction_pk=jurisdiction_pk, service_pk=service.id, status="open",
         description=description, agency_responsible=service.agency_responsible,
         service_notice=service.service_notice, requested_datetime=now, updated_datetime=now,
@@ -341,10 +341,7 @@ def add_request(session: Session, *, jurisdiction_pk: int, service: Service, pla
                   if place.lat is not None and place.long is not None else None),
         attributes=attributes, api_key_pk=api_key_pk, token=token, accepted_at=accepted_at,
         public=public, search=search_vector(description, place.address, service),
-    )
-    session.add(request)
-    session.flush()
-    return request
+    ).returning(SR.__table__.c.id)).scalar_one()
 
 
 def search_vector(description: str | None, address: str | None,
@@ -358,13 +355,15 @@ def search_vector(description: str | None, address: str | None,
 
 def add_contact(session: Session, request_pk: int, **personal: str | None) -> None:
     if any(personal.values()):
-        session.add(RequestContact(request_pk=request_pk, **personal))
+        session.execute(sa.insert(RequestContact.__table__).values(request_pk=request_pk,
+                                                                   **personal))
 
 
 def add_event(session: Session, request_pk: int, *, kind: str, status: str,
               at: dt.datetime, note: str | None = None, api_key_pk: int | None = None) -> None:
-    session.add(RequestEvent(request_pk=request_pk, kind=kind, status=status, at=at, note=note,
-                             api_key_pk=api_key_pk))
+    session.execute(sa.insert(RequestEvent.__table__).values(
+        request_pk=request_pk, kind=kind, status=status, at=at, note=note,
+        api_key_pk=api_key_pk))
 
 
 def pending(session: Session, *, jurisdiction_pk: int | None = None,

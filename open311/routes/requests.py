@@ -149,7 +149,8 @@ def post_service_request(form: dict, fmt: Format):
         media_max_pixels=setting("MEDIA_MAX_PIXELS"),
         duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
         duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"),
-        idempotency_key=key, fingerprint=_fingerprint(uploads) if key else "")
+        idempotency_key=key, fingerprint=_fingerprint(uploads) if key else "",
+        directory=directory())
     payload = ops.post_service_request(session(), new, g.api_key, context)
     return render(payload, "service_requests", fmt)
 
