@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from open311.models import Jurisdiction
 from open311.repository import jurisdictions as repo
 
 
