@@ -543,7 +543,7 @@ def check(url: str, args: argparse.Namespace) -> dict:
         out["detailed_status"] = dict(conn.execute(
             "SELECT detailed_status, count(*) FROM service_request GROUP BY 1 ORDER BY 2 DESC")
             .fetchall())
-        # 5. search = to_tsvector of what search_vector() concatenates, on a sample.
+        # 5. search = to_tsvector of what search_text() concatenates, on a sample.
         out["search_sample"] = dict(zip(("rows", "same_lexemes", "same_with_positions"),
                                         conn.execute("""
             WITH s AS (

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from open311.formats import singular
 from open311.models import Jurisdiction, Service, ServiceRequest
 from open311.operations.keys import create_key
-from open311.repository.requests import search_vector
+from open311.repository.requests import search_text
 from schemas.json_validation import validate
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -200,7 +200,8 @@ def add_request(session: Session, *, code: str = "OTHER", when: dt.datetime | No
         location=(sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
                   if lat is not None else None),
         accepted_at=when if accepted else None, public=accepted, attributes={},
-        search=search_vector(fields.get("description"), fields.get("address"), svc), **fields)
+        search=sa.func.to_tsvector("english", search_text(fields.get("description"),
+                                                           fields.get("address"), svc)), **fields)
     session.add(request)
     session.commit()
     return request

@@ -1,4 +1,4 @@
-"""The jurisdictions and service codes a GET names, kept per worker process for a few seconds.
+"""The jurisdictions and services a call names, kept per worker process for a few seconds.
 
 Every GET requests call names a jurisdiction (or none, on a one-jurisdiction server) and
 maybe service codes; resolving them from the database costs a round trip per call, for data
@@ -8,6 +8,9 @@ that changes when an operator loads a bundle. A ``DirectoryCache`` keeps a ``Dir
 answer is a 404 or 400, so a newly loaded jurisdiction or service is served at once; a
 renamed or removed one (or a changed time zone) is seen within the TTL. With a TTL of 0
 every call reads the database (the test suite's setting).
+
+POST keeps the jurisdiction and the service (with its attributes) it names the same way
+(``DirectoryCache.remember``). API keys are never cached: a revoked key is refused at once.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from open311.errors import BadRequest, NotFound
 from open311.repository import catalogue
 from open311.repository import jurisdictions as repo
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,25 @@ class DirectoryCache:
         self.seconds = seconds
         self.clock = clock
         self._directory: Directory | None = None
+        self._memo: dict[tuple, tuple[Any, float]] = {}
         self._lock = threading.Lock()
+
+    def remember(self, key: tuple, load: Callable[[], T]) -> T:
+        """``load()``'s value, kept for the TTL under ``key``. Only what was found is kept
+        (None is not), so the keys are bounded by what exists, whatever clients ask for.
+        The values are read-only catalogue records (ORM objects detached once their
+        session closes, every column they are read for loaded)."""
+        if self.seconds <= 0:
+            return load()
+        now = self.clock()
+        hit = self._memo.get(key)
+        if hit is not None and now - hit[1] < self.seconds:
+            return hit[0]
+        value = load()
+        if value is not None:
+            with self._lock:
+                self._memo[key] = (value, now)
+        return value
 
     def get(self, session: Session, *, fresh: bool = False) -> Directory:
         """The cached directory, or a new one when it is older than the TTL (or ``fresh``)."""
@@ -79,6 +103,7 @@ class DirectoryCache:
 
     def clear(self) -> None:
         self._directory = None
+        self._memo.clear()
 
 
 def _find(cache: DirectoryCache, session: Session, find: Callable[[Directory], object]):

@@ -145,11 +145,11 @@ def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str
         if jurisdiction is None:
             raise BadRequest("jurisdiction_id is required when the location is an address "
                              "that cannot be resolved")
-        service = _service_of(session, jurisdiction, service_code)
+        service = _service_of(session, directory, jurisdiction, service_code)
         return Routed(jurisdiction, service, place)
 
     if jurisdiction is not None:
-        service = _service_of(session, jurisdiction, service_code)
+        service = _service_of(session, directory, jurisdiction, service_code)
         if not repo.jurisdiction_covers(session, jurisdiction.id, place.long, place.lat):
             raise BadRequest(f"the location lat={place.lat}, long={place.long} is outside the "
                              f"boundary of {jurisdiction.name} ({jurisdiction.jurisdiction_id})")
@@ -167,8 +167,7 @@ def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str
     areas = repo.areas_at(session, [j.id for j in covering], place.long, place.lat)
     offering_elsewhere = False
     for candidate in covering:  # deepest first
-        service = catalogue.service_by_code(session, candidate.id, service_code,
-                                            with_attributes=True)
+        service = _service(session, directory, candidate.id, service_code)
         if service is None:
             continue
         if offered_at(session, service, areas):
@@ -184,9 +183,18 @@ def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str
                    f"this location ({names})")
 
 
-def _service_of(session: Session, jurisdiction: Jurisdiction, service_code: str) -> Service:
-    service = catalogue.service_by_code(session, jurisdiction.id, service_code,
-                                        with_attributes=True)
+def _service(session: Session, directory: DirectoryCache, jurisdiction_pk: int,
+             service_code: str) -> Service | None:
+    """The active service with its attributes (kept in the directory cache for its TTL)."""
+    return directory.remember(
+        ("service", jurisdiction_pk, service_code),
+        lambda: catalogue.service_by_code(session, jurisdiction_pk, service_code,
+                                          with_attributes=True))
+
+
+def _service_of(session: Session, directory: DirectoryCache, jurisdiction: Jurisdiction,
+                service_code: str) -> Service:
+    service = _service(session, directory, jurisdiction.id, service_code)
     if service is None:
         raise NotFound(f"service_code {service_code!r} is not a service of "
                        f"{jurisdiction.jurisdiction_id}")

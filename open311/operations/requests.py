@@ -360,7 +360,7 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
         replay = _replay(session, api_key, context)
         if replay is not None:
             return replay
-    jurisdiction = optional_jurisdiction(session, new.jurisdiction_id)
+    jurisdiction = optional_jurisdiction(session, new.jurisdiction_id, context.directory)
     place = locate(session, jurisdiction, lat=new.lat, long=new.long,
                    address_string=new.address_string, address_id=new.address_id)
     routed = route(session, jurisdiction, new.service_code, place, context.directory)
@@ -385,8 +385,6 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
         attributes=attributes, api_key_pk=api_key.id, token=token,
         accepted_at=None if batch else now, public=service.type == "realtime", now=now)
     repo.add_contact(session, request_pk, **new.personal)
-    repo.add_event(session, request_pk, kind="opened", status="open", at=now,
-                   api_key_pk=api_key.id)
     for position, (name, image) in enumerate(zip(names, images, strict=True), start=1):
         context.storage.put(name, image.data)
         repo.add_media(session, request_pk, position, name, image)

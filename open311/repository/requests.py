@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from geoalchemy2.elements import WKTElement
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -326,31 +325,58 @@ def by_token(session: Session, jurisdiction_pk: int, token: str) -> ServiceReque
                                                SR.token == token)).one_or_none()
 
 
+def _new_request_statement() -> sa.Insert:
+    """INSERT the request and its "opened" event in one statement (a data-modifying CTE),
+    RETURNING the request's id. Built once; every value is a bound parameter."""
+    table, events = SR.__table__, RequestEvent.__table__
+    plain = ("jurisdiction_pk", "service_pk", "description", "agency_responsible",
+             "service_notice", "address", "address_id", "zipcode", "address_verified",
+             "area_pks", "media_url", "attributes", "api_key_pk", "token", "accepted_at",
+             "public")
+    now = sa.bindparam("now", type_=table.c.requested_datetime.type)
+    values = {name: sa.bindparam(name, type_=table.c[name].type) for name in plain}
+    values.update(
+        status="open", requested_datetime=now, updated_datetime=now,
+        location=sa.func.ST_SetSRID(sa.func.ST_MakePoint(sa.bindparam("long", type_=sa.Float),
+                                                         sa.bindparam("lat", type_=sa.Float)),
+                                    4326),
+        search=sa.func.to_tsvector("english", sa.bindparam("search_text", type_=sa.Text)))
+    new = sa.insert(table).values(values).returning(table.c.id).cte("new_request")
+    opened = sa.select(new.c.id, sa.literal("opened"), sa.literal("open"), now,
+                       sa.bindparam("api_key_pk", type_=table.c.api_key_pk.type))
+    return (sa.insert(events)
+            .from_select(["request_pk", "kind", "status", "at", "api_key_pk"], opened)
+            .returning(events.c.request_pk))
+
+
+_NEW_REQUEST = _new_request_statement()
+
+
 def add_request(session: Session, *, jurisdiction_pk: int, service: Service, place,
                 area_pks: list[int], description: str | None, media_url: str | None,
                 attributes: dict, api_key_pk: int, token: str | None,
                 accepted_at: dt.datetime | None, public: bool, now: dt.datetime) -> int:
-    """Insert a new request (a Core INSERT ... RETURNING: no unit of work); its id."""
-    return session.execute(sa.insert(SR.__table__).values(
-        jurisdiction_pk=jurisdiction_pk, service_pk=service.id, status="open",
-        description=description, agency_responsible=service.agency_responsible,
-        service_notice=service.service_notice, requested_datetime=now, updated_datetime=now,
-        address=place.address, address_id=place.address_id, zipcode=place.zipcode,
-        address_verified=place.verified, area_pks=area_pks, media_url=media_url,
-        location=(WKTElement(f"POINT({place.long!r} {place.lat!r})", srid=4326)
-                  if place.lat is not None and place.long is not None else None),
-        attributes=attributes, api_key_pk=api_key_pk, token=token, accepted_at=accepted_at,
-        public=public, search=search_vector(description, place.address, service),
-    ).returning(SR.__table__.c.id)).scalar_one()
+    """Insert a new request and its "opened" event (one prebuilt statement, no unit of
+    work); the request's id."""
+    return session.connection().execute(_NEW_REQUEST, {
+        "jurisdiction_pk": jurisdiction_pk, "service_pk": service.id,
+        "description": description, "agency_responsible": service.agency_responsible,
+        "service_notice": service.service_notice, "address": place.address,
+        "address_id": place.address_id, "zipcode": place.zipcode,
+        "address_verified": place.verified, "area_pks": area_pks, "media_url": media_url,
+        "attributes": attributes, "api_key_pk": api_key_pk, "token": token,
+        "accepted_at": accepted_at, "public": public, "now": now,
+        "long": place.long if place.lat is not None else None,
+        "lat": place.lat if place.long is not None else None,
+        "search_text": search_text(description, place.address, service),
+    }).scalar_one()
 
 
-def search_vector(description: str | None, address: str | None,
-                  service: Service) -> sa.ColumnElement:
+def search_text(description: str | None, address: str | None, service: Service) -> str:
     """What q= searches: the description, the address, the service's name, group and
-    keywords."""
-    text = " ".join(part for part in (description, address, service.service_name,
+    keywords (stored as to_tsvector('english', ...))."""
+    return " ".join(part for part in (description, address, service.service_name,
                                       service.group, *(service.keywords or [])) if part)
-    return sa.func.to_tsvector("english", text)
 
 
 def add_contact(session: Session, request_pk: int, **personal: str | None) -> None:
