@@ -167,9 +167,10 @@ def _statement(shape: tuple) -> sa.Select:
     columns = (*PUBLIC_COLUMNS, SR.area_pks, SR.detailed_status, SR.duplicate_of,
                SR.attributes, SR.api_key_pk) if extended else PUBLIC_COLUMNS
     jurisdiction_pk = _p("jurisdiction_pk", sa.Integer)
-    if with_last_change:
-        latest = _last_change_query(jurisdiction_pk).scalar_subquery()
-        columns = (*columns, _exact(latest).label("last_change"))
+    if with_last_change:  # formatted inside the subquery: once, not once per row
+        latest = (sa.select(_exact(sa.func.max(SR.updated_datetime)))
+                  .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public).scalar_subquery())
+        columns = (*columns, latest.label("last_change"))
     query = (sa.select(*columns).join(Service, Service.id == SR.service_pk)
              .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
     newest_first = (SR.requested_datetime.desc(), SR.id.desc())
