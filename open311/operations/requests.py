@@ -263,9 +263,11 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
                       last_modified=_last_modified(session, jurisdiction.id, rows))
     base = {"s": snapshot.isoformat()}
     if len(rows) == page_size:
-        key = rows.value(-1, "updated_at" if filters.sync else "requested_at")  # exact, UTC
+        pk = int(rows.value(-1, "service_request_id"))
+        key = (rows.value(-1, "updated_at") if filters.sync
+               else repo.requested_key(session, pk))  # exact, UTC
         listing.next_cursor = _encode_cursor({**base, "m": "u" if filters.sync else "n",
-                                              "v": key, "i": rows.value(-1, "pk")})
+                                              "v": key, "i": pk})
     if page > 1:
         listing.prev_cursor = _encode_cursor(base)
     return listing
@@ -282,7 +284,7 @@ def _payloads(session: Session, rows: repo.Rows, tz: ZoneInfo, extensions: bool)
     codes = {j.id: j.jurisdiction_id for j in jurisdictions_repo.all_jurisdictions(session)}
     apps = keys_repo.names(session, {row.api_key_pk for row in rows if row.api_key_pk})
     events: dict[int, list] = {}
-    for event in repo.events_of(session, [row.pk for row in rows]):
+    for event in repo.events_of(session, [int(row.service_request_id) for row in rows]):
         events.setdefault(event.request_pk, []).append(event)
     items = []
     for row in rows:
@@ -299,7 +301,8 @@ def _payloads(session: Session, rows: repo.Rows, tz: ZoneInfo, extensions: bool)
         if row.duplicate_of is not None:
             extended["duplicate_of"] = str(row.duplicate_of)
         item["extended_attributes"] = extended
-        item["notes"] = [note_payload(event, tz) for event in events.get(row.pk, [])]
+        item["notes"] = [note_payload(event, tz)
+                         for event in events.get(int(row.service_request_id), [])]
         item["attributes"] = [
             {"code": code, "values": value if isinstance(value, list) else [str(value)]}
             for code, value in sorted((row.attributes or {}).items())]

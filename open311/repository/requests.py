@@ -46,8 +46,10 @@ def parse_exact(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
-# The columns of a GET requests item, in payload order and named as the payload names them,
-# then the keys the listing needs (pk, requested_at, updated_at as exact text) for cursors.
+# The columns of a GET requests item, in payload order and named as the payload names them.
+# The keyset cursor also needs the last row's exact sort key: in sync mode (updated_datetime,
+# which changes) it is read with the rows (``updated_at``); newest first, requested_datetime
+# never changes, so ``requested_key`` reads it for the last row only, after the rows.
 PUBLIC_COLUMNS = (
     sa.cast(SR.id, sa.Text).label("service_request_id"), SR.status, SR.status_notes,
     Service.service_name, Service.service_code, SR.description, SR.agency_responsible,
@@ -56,9 +58,8 @@ PUBLIC_COLUMNS = (
     _iso(SR.expected_datetime).label("expected_datetime"), SR.address, SR.address_id,
     SR.zipcode, sa.func.ST_Y(SR.location).label("lat"), sa.func.ST_X(SR.location).label("long"),
     SR.media_url,
-    SR.id.label("pk"), _exact(SR.requested_datetime).label("requested_at"),
-    _exact(SR.updated_datetime).label("updated_at"),
 )
+SYNC_KEY = _exact(SR.updated_datetime).label("updated_at")
 PAYLOAD_WIDTH = 17  # the first columns are the payload
 
 
@@ -166,6 +167,8 @@ def _statement(shape: tuple) -> sa.Select:
     extended, with_last_change = (flags[1], flags[2]) if kind == "ids" else flags[13:15]
     columns = (*PUBLIC_COLUMNS, SR.area_pks, SR.detailed_status, SR.duplicate_of,
                SR.attributes, SR.api_key_pk) if extended else PUBLIC_COLUMNS
+    if kind == "list" and flags[11]:  # sync: the cursor's key, as of these rows
+        columns = (*columns, SYNC_KEY)
     jurisdiction_pk = _p("jurisdiction_pk", sa.Integer)
     if with_last_change:  # formatted inside the subquery: once, not once per row
         latest = (sa.select(_exact(sa.func.max(SR.updated_datetime)))
@@ -305,6 +308,15 @@ def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, lim
     statement, values = public_statement(jurisdiction_pk, filters, limit=limit, offset=offset,
                                          extended=extended, with_last_change=with_last_change)
     return driver_rows(use_timezone(session, timezone), statement, values)
+
+
+def requested_key(session: Session, pk: int) -> str:
+    """A request's requested_datetime, exact text (a keyset cursor's key; it never changes)."""
+    return session.connection().execute(_REQUESTED_KEY, {"pk": pk}).scalar_one()
+
+
+_REQUESTED_KEY = (sa.select(_exact(SR.requested_datetime).label("requested_at"))
+                  .where(SR.id == sa.bindparam("pk", type_=sa.BigInteger)))
 
 
 def last_change(session: Session, jurisdiction_pk: int) -> dt.datetime | None:
