@@ -312,7 +312,7 @@ def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, lim
 
 def requested_key(session: Session, pk: int) -> str:
     """A request's requested_datetime, exact text (a keyset cursor's key; it never changes)."""
-    return session.connection().execute(_REQUESTED_KEY, {"pk": pk}).scalar_one()
+    return driver_rows(session.connection(), _REQUESTED_KEY, {"pk": pk})[0][0]
 
 
 _REQUESTED_KEY = (sa.select(_exact(SR.requested_datetime).label("requested_at"))
