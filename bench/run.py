@@ -178,15 +178,15 @@ def _fmt(value: Any, spec: str) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'scenario':34} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}  {'bound':26} "
-            f"{'bound p50':>9} {'ratio':>6}  {'target':16} met?")
+    head = (f"{'scenario':46} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}  {'bound':26} "
+            f"{'bound p50':>9} {'ratio':>6}  {'target':22} met?")
     lines = [head, "-" * len(head)]
     for r in rows:
         met = {True: "yes", False: "NO", None: "-"}[r["met"]]
         lines.append(
-            f"{r['scenario'][:34]:34} {_fmt(r['p50_ms'], '8.2f')} {_fmt(r['p99_ms'], '8.2f')} "
+            f"{r['scenario'][:46]:46} {_fmt(r['p50_ms'], '8.2f')} {_fmt(r['p99_ms'], '8.2f')} "
             f"{_fmt(r['rps'], '8.0f')}  {r['bound'][:26]:26} {_fmt(r['bound_p50_ms'], '9.3f')} "
-            f"{_fmt(r['ratio'], '6.2f')}  {r['target_text'][:16]:16} {met}"
+            f"{_fmt(r['ratio'], '6.2f')}  {r['target_text'][:22]:22} {met}"
             + (f"  {r['flag']}" if r.get("flag") else ""))
     return "\n".join(lines)
 
@@ -220,7 +220,7 @@ def ensure_data(args: argparse.Namespace, url: str) -> dict:
     have = generated_rows(url)
     if have == args.rows and not args.regenerate:
         print(f"data: reusing {have:,} rows in {sa.make_url(url).database}", flush=True)
-        return {"generated": False, "rows": have}
+        return {"generated": False, "rows": have, "vacuumed": vacuum(url)}
     print(f"data: {have} rows in {sa.make_url(url).database}, generating {args.rows:,} "
           f"(bench/generate.py)", flush=True)
     started = time.perf_counter()
@@ -228,6 +228,23 @@ def ensure_data(args: argparse.Namespace, url: str) -> dict:
                     str(args.rows), "--database-url", url, "--reuse"], check=True)
     return {"generated": True, "rows": args.rows,
             "generate_s": round(time.perf_counter() - started, 1)}
+
+
+def vacuum(url: str) -> bool:
+    """VACUUM (ANALYZE) service_request when it has dead rows (an earlier run's created and
+    deleted requests): the newest-first index would otherwise step over them, and every run
+    starts from the same state."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            dead = conn.execute(sa.text("SELECT n_dead_tup FROM pg_stat_user_tables "
+                                        "WHERE relname = 'service_request'")).scalar() or 0
+            if dead:
+                print(f"data: VACUUM (ANALYZE) service_request ({dead:,} dead rows)", flush=True)
+                conn.execute(sa.text("VACUUM (ANALYZE) service_request"))
+            return bool(dead)
+    finally:
+        engine.dispose()
 
 
 def libpq_args(url: str) -> tuple[list[str], dict[str, str]]:
@@ -684,17 +701,45 @@ def group_geo(ctx: Context) -> list[dict]:
 
 
 def group_peer(ctx: Context) -> list[dict]:
-    """A peer's scenarios: ``bench/peer_pygeoapi.py`` with ``scenarios(ctx) -> list[dict]``
-    (rows made with ``Row``), when that module exists."""
-    if ctx.args.no_peer or not (ROOT / "bench" / "peer_pygeoapi.py").exists():
+    """A peer side by side (bench/peer_pygeoapi.py): pygeoapi 0.21 serving the same table
+    through its PostgreSQL provider, under gunicorn with as many workers, the same wrk
+    settings, the same ids and boxes. Each row: our p50, the peer's, and our ratio to it
+    (informational: there is no target on the peer)."""
+    if ctx.args.no_peer or (ctx.args.only and "peer" not in ctx.args.only):
         return []
     sys.path.insert(0, str(ROOT / "bench"))
-    import peer_pygeoapi  # noqa: PLC0415
+    import peer_pygeoapi as peer  # noqa: PLC0415
 
-    if not hasattr(peer_pygeoapi, "scenarios"):
-        print("peer: bench/peer_pygeoapi.py has no scenarios(ctx); skipped", flush=True)
-        return []
-    return list(peer_pygeoapi.scenarios(ctx))
+    ids = ctx.samples["ids"]
+    boxes = [(round(x - 0.01, 6), round(y - 0.01, 6), round(x + 0.01, 6), round(y + 0.01, 6))
+             for x, y in ctx.samples["points"]]
+    window = 90  # our default window (OPEN311_DEFAULT_WINDOW_DAYS)
+    scenarios = [  # name, our paths, the peer's paths asking the same question
+        ("list, 1000 newest of 90 d", peer.our_list_paths(), peer.list_paths(window)),
+        ("single item by id", peer.our_single_paths(ids), peer.single_paths(ids)),
+        ("bbox, 1000 newest of 90 d", peer.our_bbox_paths(boxes),
+         peer.bbox_paths(boxes, window, newest_first=True)),
+        ("bbox as pygeoapi's default (no window, by id)", peer.our_bbox_paths(boxes),
+         peer.bbox_paths(boxes)),
+    ]
+    print("scenario peer: starting pygeoapi (installs it in var/peer-venv on first use)",
+          flush=True)
+    rows = []
+    with peer.start(ctx.url, workers=ctx.args.workers) as server:
+        versions = peer.peer_versions()
+        for name, ours_paths, peer_paths in scenarios:
+            ours = ctx.wrk(f"ours: {name}", [("GET", x, "") for x in ours_paths])
+            theirs = ctx.wrk(f"pygeoapi: {name}", [("GET", x, "") for x in peer_paths],
+                             base=server.base_url)
+            rows.append(Row(f"vs pygeoapi: {name}", p50_ms=ours["p50_ms"],
+                            p99_ms=ours["p99_ms"], rps=ours["rps"], bound="PEER (pygeoapi p50)",
+                            bound_p50_ms=theirs["p50_ms"], target=None,
+                            target_text="ours / peer", wrk=ours, peer=theirs,
+                            peer_versions=versions, peer_example=peer_paths[0],
+                            ours_example=ours_paths[0],
+                            note=f"pygeoapi p99 {theirs['p99_ms']:.1f} ms, "
+                                 f"{theirs['rps']:.0f} req/s, 5xx {theirs['n5xx']}"))
+    return rows
 
 
 GROUPS: list[Callable[[Context], list[dict]]] = [group_single, group_lists, group_create,
