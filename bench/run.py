@@ -186,7 +186,7 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"{r['scenario'][:46]:46} {_fmt(r['p50_ms'], '8.2f')} {_fmt(r['p99_ms'], '8.2f')} "
             f"{_fmt(r['rps'], '8.0f')}  {r['bound'][:26]:26} {_fmt(r['bound_p50_ms'], '9.3f')} "
-            f"{_fmt(r['ratio'], '6.2f')}  {r['target_text'][:22]:22} {met}"
+            f"{_fmt(r['ratio'], '6.3f')}  {r['target_text'][:22]:22} {met}"
             + (f"  {r['flag']}" if r.get("flag") else ""))
     return "\n".join(lines)
 
