@@ -411,7 +411,8 @@ class Context:
 
     # -- RAW -------------------------------------------------------------------------------------
     def pgbench(self, name: str, transactions: list[list[Captured]], *,
-                duration: int | None = None, connections: int | None = None) -> dict:
+                duration: int | None = None, connections: int | None = None,
+                warmup: int | None = None) -> dict:
         """pgbench -M prepared on the transactions (the statements one GET sends, in order),
         one script each, equal weights: every parameter becomes a pgbench variable
         (-D name_k_j=value), so the server sees $n parameters as it does from psycopg. A
@@ -450,8 +451,9 @@ class Context:
                 raise RuntimeError(f"pgbench {name}: {done.stderr[-2000:]}")
             return done.stdout
 
-        if self.args.warmup:
-            run(self.args.warmup, False)
+        warmup = self.args.warmup if warmup is None else warmup
+        if warmup:
+            run(warmup, False)
         out = run(duration, True)
         latencies = []
         for logfile in glob.glob(str(folder / "log.*")):
@@ -468,6 +470,23 @@ class Context:
         print(f"  pgbench {name}: p50 {result['p50_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms, "
               f"{result['tps']:.0f} tps", flush=True)
         return result
+
+    # -- ours and its bound, interleaved ---------------------------------------------------------
+    def interleaved(self, name: str, ours: Callable[[int, int], dict],
+                    bound: Callable[[int, int], dict]) -> tuple[dict, dict]:
+        """Run ``ours(seconds, warmup)`` and ``bound(seconds, warmup)`` in turns,
+        ``--rounds`` times each, ``--duration`` seconds in all per side (warm-up before the
+        first turn only): a machine whose speed drifts during the run (a shared VM) affects
+        both alike. Each side's p50 and p99 are the medians of its rounds'; the rounds are
+        kept in the result."""
+        rounds = max(1, self.args.rounds)
+        seconds = max(1, round(self.args.duration / rounds))
+        mine, theirs = [], []
+        for k in range(rounds):
+            warm = self.args.warmup if k == 0 else 0
+            mine.append(ours(seconds, warm))
+            theirs.append(bound(seconds, warm))
+        return _combine(mine), _combine(theirs)
 
     # -- plans -----------------------------------------------------------------------------------
     def explain(self, statement: Captured) -> dict:
@@ -492,6 +511,24 @@ class Context:
         return {"nodes": nodes, "indexes": sorted(set(indexes)),
                 "count_in_plan": "count(" in text.lower(),
                 "aggregate_in_plan": any(n == "Aggregate" for n in nodes)}
+
+
+def _combine(runs: list[dict]) -> dict:
+    """One figure from several rounds of a measurement: median p50/p99, summed counts."""
+    if len(runs) == 1:
+        return runs[0]
+    out = dict(runs[0])
+    for key in ("p50_ms", "p99_ms"):
+        out[key] = float(np.median([r[key] for r in runs]))
+    for key in ("requests", "n2xx", "n3xx", "n4xx", "n5xx", "transactions", "failed",
+                "duration_us", "duration_s"):
+        if key in out:
+            out[key] = sum(r[key] for r in runs)
+    for key in ("rps", "tps"):
+        if key in out:
+            out[key] = float(np.mean([r[key] for r in runs]))
+    out["rounds"] = runs
+    return out
 
 
 def pg_text(value: Any) -> str:
@@ -593,8 +630,12 @@ def group_lists(ctx: Context) -> list[dict]:
         counts = any("count(" in c.sql.lower() for _, every in captured for c in every)
         plan = ctx.explain(mains[0])
         plans_indexes = sorted({i for m in mains[:10] for i in ctx.explain(m)["indexes"]})
-        ours = ctx.wrk(name, [("GET", p, "") for p in paths[key]])
-        raw = ctx.pgbench(name, transactions)
+        requests = [("GET", p, "") for p in paths[key]]
+        ours, raw = ctx.interleaved(
+            name,
+            lambda sec, warm, n=name, r=requests: ctx.wrk(n, r, duration=sec, warmup=warm),
+            lambda sec, warm, n=name, t=transactions: ctx.pgbench(n, t, duration=sec,
+                                                                 warmup=warm))
         plan_ok = index in plans_indexes and not counts and not plan["count_in_plan"]
         row = Row(name, p50_ms=ours["p50_ms"], p99_ms=ours["p99_ms"], rps=ours["rps"],
                   bound="RAW (pgbench -M prepared)", bound_p50_ms=raw["p50_ms"],
@@ -617,8 +658,10 @@ def group_single(ctx: Context) -> list[dict]:
         return []
     paths = read_paths(ctx)["by_id"]
     print(f"scenario single request by id: {len(paths)} ids", flush=True)
-    floor = ctx.wrk("floor", [("GET", FLOOR, "")])
-    ours = ctx.wrk("by id", [("GET", p, "") for p in paths])
+    ours, floor = ctx.interleaved(
+        "by id", lambda sec, warm: ctx.wrk("by id", [("GET", p, "") for p in paths],
+                                           duration=sec, warmup=warm),
+        lambda sec, warm: ctx.wrk("floor", [("GET", FLOOR, "")], duration=sec, warmup=warm))
     row = Row("single request by id", p50_ms=ours["p50_ms"], p99_ms=ours["p99_ms"],
               rps=ours["rps"], bound="FLOOR (GET health.json)", bound_p50_ms=floor["p50_ms"],
               target=2.0, target_text="<= 2x floor", wrk=ours, floor=floor)
@@ -807,6 +850,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=None,
                         help="seconds per measured run (default 15; the create scenario 60)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="turns of ours and its bound per scenario (interleaved)")
     parser.add_argument("--connections", type=int, default=2,
                         help="wrk and pgbench connections for the read scenarios")
     parser.add_argument("--create-connections", type=int, default=4)
