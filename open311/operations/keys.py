@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -72,7 +73,17 @@ def revoke_key(session: Session, ident: str) -> ApiKey:
     return found[0]
 
 
-def authenticate(session: Session, raw: str | None) -> ApiKey:
+class Caller(Protocol):
+    """The key a call was made with, as ``authenticate`` answers it (a row, not an ORM
+    object: every POST asks)."""
+
+    id: int
+    name: str
+    scopes: list[str] | None
+    revoked_at: dt.datetime | None
+
+
+def authenticate(session: Session, raw: str | None) -> Caller:
     """The active key ``raw`` names, or 403."""
     if not raw:
         raise Forbidden("api_key is required to submit a request")

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from open311.errors import BadRequest, NotFound
 from open311.imaging import ImageRejected, clean_image
-from open311.models import ApiKey
 from open311.operations.attributes import check_attributes
 from open311.operations.directory import DirectoryCache, JurisdictionRef, jurisdiction_ref
 from open311.operations.directory import service_pks as directory_service_pks
 from open311.operations.jurisdictions import optional_jurisdiction, resolve_jurisdiction
+from open311.operations.keys import Caller
 from open311.operations.locating import fill_address, locate, route
 from open311.operations.payloads import format_datetime, request_payload, time_bound, zone
 from open311.repository import geography as geo_repo
@@ -343,7 +343,7 @@ def get_request_id_from_token(session: Session, jurisdiction_id: str | None,
     }]
 
 
-def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
+def post_service_request(session: Session, new: NewRequest, api_key: Caller,
                          context: PostContext | None = None,
                          now: dt.datetime | None = None) -> list[dict]:
     """Store a request; answer its id (realtime), a token (batch) or neither (blackbox).
@@ -426,7 +426,7 @@ def post_service_request(session: Session, new: NewRequest, api_key: ApiKey,
     return payload
 
 
-def _replay(session: Session, api_key: ApiKey, context: PostContext) -> list[dict] | None:
+def _replay(session: Session, api_key: Caller, context: PostContext) -> list[dict] | None:
     stored = repo.remembered_answer(session, api_key.id, context.idempotency_key)
     if stored is None:
         return None

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.errors import BadRequest, Forbidden, NotFound
-from open311.models import ApiKey, RequestEvent, ServiceRequest
+from open311.models import RequestEvent, ServiceRequest
 from open311.operations.jurisdictions import resolve_jurisdiction
+from open311.operations.keys import Caller
 from open311.operations.payloads import format_datetime, time_bound, zone
 
 BACKOFFICE = "backoffice"
@@ -50,7 +51,7 @@ def _event_payload(event: RequestEvent, tz) -> dict:
     }
 
 
-def post_update(session: Session, new: NewUpdate, api_key: ApiKey,
+def post_update(session: Session, new: NewUpdate, api_key: Caller,
                 now: dt.datetime | None = None) -> list[dict]:
     """Record an update: the request takes the new status (detailed status kept, mapped onto
     open/closed) and the note. A second POST with the same ``update_id`` from the same app

@@ -7,9 +7,15 @@ from sqlalchemy.orm import Session
 
 from open311.models import ApiKey
 
+# What a call needs of its key (every POST asks): columns, not an ORM object.
+_BY_HASH = sa.select(ApiKey.id, ApiKey.name, ApiKey.contact, ApiKey.prefix, ApiKey.scopes,
+                     ApiKey.revoked_at).where(
+    ApiKey.key_hash == sa.bindparam("key_hash", type_=ApiKey.key_hash.type))
 
-def by_hash(session: Session, key_hash: str) -> ApiKey | None:
-    return session.scalars(sa.select(ApiKey).where(ApiKey.key_hash == key_hash)).one_or_none()
+
+def by_hash(session: Session, key_hash: str) -> sa.Row | None:
+    """The key with this hash as a row (id, name, contact, prefix, scopes, revoked_at)."""
+    return session.connection().execute(_BY_HASH, {"key_hash": key_hash}).first()
 
 
 def add(session: Session, *, name: str, contact: str | None, prefix: str,
