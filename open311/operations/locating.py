@@ -38,6 +38,9 @@ class Routed:
     service: Service
     place: Place
     area_pks: list[int] = field(default_factory=list)
+    # The nearest address point, when routing already looked it up (see fill_address).
+    nearest: repo.AddressAt | None = None
+    nearest_known: bool = False
 
 
 def _setting(jurisdiction: Jurisdiction | None, name: str, default):
@@ -150,15 +153,19 @@ def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str
 
     if jurisdiction is not None:
         service = _service_of(session, directory, jurisdiction, service_code)
-        if not repo.jurisdiction_covers(session, jurisdiction.id, place.long, place.lat):
+        # The boundary, the areas and the nearest address: one round trip.
+        distance = _reverse_geocode_distance(jurisdiction, place)
+        facts = repo.point_facts(session, jurisdiction.id,
+                                 tier_pks(directory, session, jurisdiction.id),
+                                 place.long, place.lat, distance)
+        if not facts.inside:
             raise BadRequest(f"the location lat={place.lat}, long={place.long} is outside the "
                              f"boundary of {jurisdiction.name} ({jurisdiction.jurisdiction_id})")
-        areas = repo.areas_at(session, tier_pks(directory, session, jurisdiction.id),
-                              place.long, place.lat)
-        if not offered_at(session, service, areas):
+        if not offered_at(session, service, facts.areas):
             raise BadRequest(f"service_code {service_code!r} is not offered at this location "
                              f"by {jurisdiction.jurisdiction_id}")
-        return Routed(jurisdiction, service, place, [a.id for a in areas])
+        return Routed(jurisdiction, service, place, [a.id for a in facts.areas],
+                      nearest=facts.nearest, nearest_known=True)
 
     covering = repo.jurisdictions_at(session, place.long, place.lat)
     if not covering:
@@ -201,16 +208,23 @@ def _service_of(session: Session, directory: DirectoryCache, jurisdiction: Juris
     return service
 
 
+def _reverse_geocode_distance(jurisdiction: Jurisdiction, place: Place) -> float:
+    """How far to look for the nearest address point (0: not at all: the request came with
+    an address, or without a point, or the jurisdiction does not fill addresses in)."""
+    if place.address or place.address_id or place.long is None:
+        return 0.0
+    return max(0.0, float(_setting(jurisdiction, "reverse_geocode_distance_m", 50.0)))
+
+
 def fill_address(session: Session, routed: Routed) -> None:
     """A request sent with coordinates only gets the address (and ZIP code) of the nearest
     address point within the jurisdiction's distance."""
     place = routed.place
-    if place.address or place.address_id or place.long is None:
-        return
-    distance = float(_setting(routed.jurisdiction, "reverse_geocode_distance_m", 50.0))
+    distance = _reverse_geocode_distance(routed.jurisdiction, place)
     if distance <= 0:
         return
-    row = repo.nearest_address(session, place.long, place.lat, distance)
+    row = (routed.nearest if routed.nearest_known
+           else repo.nearest_address(session, place.long, place.lat, distance))
     if row is not None:
         place.address, place.address_id, place.zipcode = row.address, row.address_id, \
             row.zipcode

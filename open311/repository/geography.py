@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -65,6 +66,31 @@ SELECT EXISTS (SELECT 1 FROM jurisdiction_part p
                WHERE p.jurisdiction_pk = %(pk)s
                  AND ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)))"""
 
+# What a POST needs to know about its point, in one round trip: whether the jurisdiction's
+# boundary covers it, the named areas of its tiers there (as _AREAS_AT), and the nearest
+# address point within %(metres)s (not looked for when that is 0: a one-time filter).
+_POINT_FACTS = """
+SELECT
+  EXISTS (SELECT 1 FROM jurisdiction_part p
+          WHERE p.jurisdiction_pk = %(pk)s
+            AND ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326))) AS inside,
+  (SELECT json_agg(json_build_array(a.id, a.jurisdiction_pk, a.layer, a.area_id, a.name)
+                   ORDER BY a.jurisdiction_pk, a.layer, a.area_id)
+   FROM area a
+   WHERE a.id IN (SELECT p.area_pk FROM area_part p
+                  WHERE ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)))
+     AND a.jurisdiction_pk = ANY(%(pks)s)) AS areas,
+  (SELECT json_build_array(n.jurisdiction_pk, n.address_id, n.address, n.zipcode,
+                           ST_Y(n.location), ST_X(n.location))
+   FROM (SELECT a.jurisdiction_pk, a.address_id, a.address, a.zipcode, a.location
+         FROM address_point a
+         WHERE %(metres)s > 0
+         ORDER BY a.location <-> ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)
+         LIMIT 1) AS n
+   WHERE ST_DWithin(n.location::geography,
+                    ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)::geography,
+                    %(metres)s)) AS nearest"""
+
 # The nearest address point (KNN on the GiST index), kept only within the distance.
 _NEAREST_ADDRESS = """
 SELECT n.jurisdiction_pk, n.address_id, n.address, n.zipcode, ST_Y(n.location) AS lat,
@@ -107,6 +133,39 @@ def areas_at(session: Session, jurisdiction_pks: Iterable[int], long: float,
     jurisdiction_pk, layer, area_id, name)."""
     return list(session.connection().exec_driver_sql(
         _AREAS_AT, {"long": long, "lat": lat, "pks": list(jurisdiction_pks)}))
+
+
+class AreaAt(NamedTuple):
+    id: int
+    jurisdiction_pk: int
+    layer: str
+    area_id: str
+    name: str
+
+
+class AddressAt(NamedTuple):
+    jurisdiction_pk: int
+    address_id: str
+    address: str
+    zipcode: str | None
+    lat: float
+    long: float
+
+
+class PointFacts(NamedTuple):
+    inside: bool  # the jurisdiction's boundary covers the point
+    areas: list[AreaAt]  # the named areas of its tiers there
+    nearest: AddressAt | None  # the nearest address point within the distance asked
+
+
+def point_facts(session: Session, jurisdiction_pk: int, tier_pks: Sequence[int], long: float,
+                lat: float, address_metres: float) -> PointFacts:
+    """jurisdiction_covers, areas_at and nearest_address in one statement (a POST's)."""
+    inside, areas, nearest = session.connection().exec_driver_sql(_POINT_FACTS, {
+        "pk": jurisdiction_pk, "pks": list(tier_pks), "long": long, "lat": lat,
+        "metres": float(address_metres)}).one()
+    return PointFacts(bool(inside), [AreaAt(*a) for a in areas or []],
+                      AddressAt(*nearest) if nearest else None)
 
 
 def areas_by_pk(session: Session, pks: Sequence[int]) -> dict[int, Area]:
