@@ -247,6 +247,48 @@ def vacuum(url: str) -> bool:
         engine.dispose()
 
 
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+@contextlib.contextmanager
+def durable(url: str, private: bool) -> Iterator[dict]:
+    """Measure with a production server's crash safety. The private cluster is a development
+    cluster (fsync, synchronous_commit and full_page_writes off, see open311/pgcluster.py):
+    for the run they are turned on (ALTER SYSTEM + reload) and set back after. Another
+    database is measured as it is, its settings reported (and a warning if not durable)."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+
+    def current(conn) -> dict:
+        return {name: conn.execute(sa.text(f"SHOW {name}")).scalar() for name in DURABLE}
+
+    changed: dict = {}
+    try:
+        with engine.connect() as conn:
+            before = current(conn)
+            if private:
+                changed = {k: v for k, v in before.items() if v != DURABLE[k]}
+                for name in changed:
+                    conn.execute(sa.text(f"ALTER SYSTEM SET {name} = on"))
+                if changed:
+                    conn.execute(sa.text("SELECT pg_reload_conf()"))
+                    time.sleep(1)
+            during = current(conn)
+        if during != DURABLE:
+            print(f"warning: the server is not durable ({during}): commits are faster than a "
+                  "production server's", flush=True)
+        else:
+            print(f"server: fsync, synchronous_commit, full_page_writes on"
+                  f"{' (for this run)' if changed else ''}", flush=True)
+        yield {"before": before, "during": during}
+    finally:
+        if changed:
+            with engine.connect() as conn:
+                for name, value in changed.items():
+                    conn.execute(sa.text(f"ALTER SYSTEM SET {name} = '{value}'"))
+                conn.execute(sa.text("SELECT pg_reload_conf()"))
+        engine.dispose()
+
+
 def libpq_args(url: str) -> tuple[list[str], dict[str, str]]:
     """pgbench's connection options and environment for a SQLAlchemy URL."""
     u = sa.make_url(url)
@@ -907,7 +949,10 @@ def main(argv: list[str] | None = None) -> int:
                     "settings": {k: (str(v) if isinstance(v, Path) else v)
                                  for k, v in vars(args).items()},
                     "database": sa.make_url(url).database, "data": data, "rows": rows}
-    with tempfile.TemporaryDirectory(prefix="open311-bench-") as tmp:
+    private = not (args.database_url or os.environ.get("OPEN311_BENCH_DATABASE_URL"))
+    with tempfile.TemporaryDirectory(prefix="open311-bench-") as tmp, \
+            durable(url, private) as server_settings:
+        report["server_settings"] = server_settings
         workdir = Path(tmp)
         try:
             with gunicorn(url, args.workers, ROOT / "var" / "bench-gunicorn.log") as base:
