@@ -266,6 +266,10 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
         pk = int(rows.value(-1, "service_request_id"))
         key = (rows.value(-1, "updated_at") if filters.sync
                else repo.requested_key(session, pk))  # exact, UTC
+        if key is None:  # the last row was deleted meanwhile: its shown time, rounded up to
+            # the next second (the next page may repeat a row; it never skips one)
+            shown = dt.datetime.fromisoformat(rows.value(-1, "requested_datetime"))
+            key = (shown + dt.timedelta(seconds=1)).astimezone(dt.UTC).isoformat()
         listing.next_cursor = _encode_cursor({**base, "m": "u" if filters.sync else "n",
                                               "v": key, "i": pk})
     if page > 1:

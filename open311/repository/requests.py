@@ -312,9 +312,11 @@ def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, lim
     return driver_rows(use_timezone(session, timezone), statement, values)
 
 
-def requested_key(session: Session, pk: int) -> str:
-    """A request's requested_datetime, exact text (a keyset cursor's key; it never changes)."""
-    return driver_rows(session.connection(), _REQUESTED_KEY, {"pk": pk})[0][0]
+def requested_key(session: Session, pk: int) -> str | None:
+    """A request's requested_datetime, exact text (a keyset cursor's key; it never changes);
+    None if the request is gone (deleted by an operator since the page was read)."""
+    rows = driver_rows(session.connection(), _REQUESTED_KEY, {"pk": pk})
+    return rows[0][0] if rows else None
 
 
 _REQUESTED_KEY = (sa.select(_exact(SR.requested_datetime).label("requested_at"))
