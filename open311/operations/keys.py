@@ -49,12 +49,21 @@ def create_key(session: Session, name: str, contact: str | None = None, *,
         now = dt.datetime.now(dt.UTC)
         for old in repo.active_named(session, name):
             repo.revoke(old, now)
-    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    raw = new_raw_key()
     record = repo.add(session, name=name, contact=contact or None,
                       prefix=raw[len(KEY_PREFIX):len(KEY_PREFIX) + 8], key_hash=hash_key(raw),
                       scopes=sorted(set(scopes)))
     session.commit()
     return NewKey(raw, record)
+
+
+def new_raw_key() -> str:
+    """A new secret key. Its display prefix (the 8 characters after KEY_PREFIX) never starts
+    with "-", so that `open311 keys revoke <prefix>` is not read as an option."""
+    while True:
+        raw = KEY_PREFIX + secrets.token_urlsafe(32)
+        if raw[len(KEY_PREFIX)] != "-":
+            return raw
 
 
 def list_keys(session: Session) -> list[ApiKey]:

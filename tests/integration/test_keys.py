@@ -195,3 +195,13 @@ def test_list_keys_returns_every_key_in_id_order(session):
     assert [k.id for k in keys] == [*before, first.record.id, second.record.id]
     assert [k.name for k in keys[-2:]] == ["first", "second"]
     assert keys[-2].revoked_at is not None and keys[-1].revoked_at is None
+
+
+def test_key_prefixes_never_start_with_a_dash(monkeypatch):
+    """A prefix like "-9abc..." would be read as an option by `open311 keys revoke`."""
+    from open311.operations import keys
+
+    drawn = iter(["-9abcdefgh" + "x" * 33, "A9abcdefgh" + "x" * 33])
+    monkeypatch.setattr(keys.secrets, "token_urlsafe", lambda n: next(drawn))
+    raw = keys.new_raw_key()
+    assert raw == keys.KEY_PREFIX + "A9abcdefgh" + "x" * 33
