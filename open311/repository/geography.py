@@ -45,62 +45,54 @@ def replace_area_parts(session: Session, area_pks: Sequence[int]) -> None:
 
 
 # -- what is at a point ----------------------------------------------------------------------
-# The two lookups every POST makes, as fixed SQL sent straight to the driver: no statement
-# is built per call, and psycopg prepares them on the server after a few executions.
-# Parameters are bound, never formatted in.
-_JURISDICTION_PKS_AT = """
+# The point lookups, as fixed SQL sent straight to the driver: no statement is built per
+# call, and psycopg prepares them on the server after a few executions. Parameters are
+# bound, never formatted in; the pieces below are constants written once and composed.
+_HERE = "ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)"
+# Whether jurisdiction %(pk)s's boundary covers the point (its subdivided parts).
+_INSIDE = f"""EXISTS (SELECT 1 FROM jurisdiction_part p
+               WHERE p.jurisdiction_pk = %(pk)s AND ST_Covers(p.geom, {_HERE}))"""  # noqa: S608 - module constants
+# The named areas of jurisdictions %(pks)s covering the point.
+_AREAS_HERE = f"""FROM area a
+WHERE a.id IN (SELECT p.area_pk FROM area_part p WHERE ST_Covers(p.geom, {_HERE}))
+  AND a.jurisdiction_pk = ANY(%(pks)s)"""  # noqa: S608 - module constants
+_AREA_ORDER = "a.jurisdiction_pk, a.layer, a.area_id"
+# The nearest address point (KNN on the GiST index), kept only within %(metres)s (not looked
+# for at all when that is 0: a one-time filter).
+_NEAREST_HERE = f"""FROM (SELECT a.jurisdiction_pk, a.address_id, a.address, a.zipcode, a.location
+      FROM address_point a
+      WHERE %(metres)s > 0
+      ORDER BY a.location <-> {_HERE}
+      LIMIT 1) AS n
+WHERE ST_DWithin(n.location::geography, {_HERE}::geography, %(metres)s)"""  # noqa: S608 - module constants
+
+_JURISDICTION_PKS_AT = f"""
 SELECT j.id FROM jurisdiction j
 WHERE j.id IN (SELECT p.jurisdiction_pk FROM jurisdiction_part p
-               WHERE ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)))
-ORDER BY j.depth DESC, j.id"""
+               WHERE ST_Covers(p.geom, {_HERE}))
+ORDER BY j.depth DESC, j.id"""  # noqa: S608 - module constants
 
-_AREAS_AT = """
-SELECT a.id, a.jurisdiction_pk, a.layer, a.area_id, a.name FROM area a
-WHERE a.id IN (SELECT p.area_pk FROM area_part p
-               WHERE ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)))
-  AND a.jurisdiction_pk = ANY(%(pks)s)
-ORDER BY a.jurisdiction_pk, a.layer, a.area_id"""
+_AREAS_AT = f"""
+SELECT a.id, a.jurisdiction_pk, a.layer, a.area_id, a.name {_AREAS_HERE}
+ORDER BY {_AREA_ORDER}"""
 
-_COVERS = """
-SELECT EXISTS (SELECT 1 FROM jurisdiction_part p
-               WHERE p.jurisdiction_pk = %(pk)s
-                 AND ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)))"""
+_COVERS = f"SELECT {_INSIDE}"
 
-# What a POST needs to know about its point, in one round trip: whether the jurisdiction's
-# boundary covers it, the named areas of its tiers there (as _AREAS_AT), and the nearest
-# address point within %(metres)s (not looked for when that is 0: a one-time filter).
-_POINT_FACTS = """
-SELECT
-  EXISTS (SELECT 1 FROM jurisdiction_part p
-          WHERE p.jurisdiction_pk = %(pk)s
-            AND ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326))) AS inside,
-  (SELECT json_agg(json_build_array(a.id, a.jurisdiction_pk, a.layer, a.area_id, a.name)
-                   ORDER BY a.jurisdiction_pk, a.layer, a.area_id)
-   FROM area a
-   WHERE a.id IN (SELECT p.area_pk FROM area_part p
-                  WHERE ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)))
-     AND a.jurisdiction_pk = ANY(%(pks)s)) AS areas,
-  (SELECT json_build_array(n.jurisdiction_pk, n.address_id, n.address, n.zipcode,
-                           ST_Y(n.location), ST_X(n.location))
-   FROM (SELECT a.jurisdiction_pk, a.address_id, a.address, a.zipcode, a.location
-         FROM address_point a
-         WHERE %(metres)s > 0
-         ORDER BY a.location <-> ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)
-         LIMIT 1) AS n
-   WHERE ST_DWithin(n.location::geography,
-                    ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)::geography,
-                    %(metres)s)) AS nearest"""
-
-# The nearest address point (KNN on the GiST index), kept only within the distance.
-_NEAREST_ADDRESS = """
+_NEAREST_ADDRESS = f"""
 SELECT n.jurisdiction_pk, n.address_id, n.address, n.zipcode, ST_Y(n.location) AS lat,
        ST_X(n.location) AS long
-FROM (SELECT a.jurisdiction_pk, a.address_id, a.address, a.zipcode, a.location
-      FROM address_point a
-      ORDER BY a.location <-> ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)
-      LIMIT 1) AS n
-WHERE ST_DWithin(n.location::geography,
-                 ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)::geography, %(metres)s)"""
+{_NEAREST_HERE}"""
+
+# What a POST needs to know about its point, in one round trip: the three above.
+_POINT_FACTS = f"""
+SELECT
+  {_INSIDE} AS inside,
+  (SELECT json_agg(json_build_array(a.id, a.jurisdiction_pk, a.layer, a.area_id, a.name)
+                   ORDER BY {_AREA_ORDER})
+   {_AREAS_HERE}) AS areas,
+  (SELECT json_build_array(n.jurisdiction_pk, n.address_id, n.address, n.zipcode,
+                           ST_Y(n.location), ST_X(n.location))
+   {_NEAREST_HERE}) AS nearest"""
 
 
 def jurisdiction_pks_at(session: Session, long: float, lat: float) -> list[int]:
