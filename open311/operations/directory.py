@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from open311.errors import BadRequest, NotFound
+from open311.errors import BadRequest, NotFound, Open311Error
 from open311.repository import catalogue
 from open311.repository import jurisdictions as repo
 
@@ -46,10 +46,11 @@ class Directory:
     first_two: tuple[JurisdictionRef, ...]  # by id: tells "exactly one" from "several"
     services: dict[tuple[int, str], int] = field(default_factory=dict)  # (j pk, code) -> pk
     loaded_at: float = 0.0
+    by_pk: dict[int, JurisdictionRef] = field(default_factory=dict)
 
     def tiers(self, jurisdiction_pk: int) -> list[int] | None:
         """The jurisdiction and the tiers above it, nearest first (None: not known)."""
-        by_pk = {r.id: r for r in self.by_code.values()}
+        by_pk = self.by_pk
         chain = [jurisdiction_pk]
         while chain[-1] in by_pk and by_pk[chain[-1]].parent_pk is not None and len(chain) < 20:
             chain.append(by_pk[chain[-1]].parent_pk)
@@ -60,7 +61,8 @@ def load_directory(session: Session, now: float = 0.0) -> Directory:
     refs = [JurisdictionRef(*row) for row in repo.refs(session)]
     return Directory(by_code={r.jurisdiction_id: r for r in refs},
                      first_two=tuple(sorted(refs, key=lambda r: r.id)[:2]),
-                     services=catalogue.service_refs(session), loaded_at=now)
+                     services=catalogue.service_refs(session), loaded_at=now,
+                     by_pk={r.id: r for r in refs})
 
 
 class DirectoryCache:
@@ -101,10 +103,6 @@ class DirectoryCache:
                 self._directory = loaded
         return loaded
 
-    def clear(self) -> None:
-        self._directory = None
-        self._memo.clear()
-
 
 def _find(cache: DirectoryCache, session: Session, find: Callable[[Directory], object]):
     """``find`` on the cached directory; on a miss, on a reloaded one (a miss may be news)."""
@@ -129,12 +127,18 @@ def jurisdiction_ref(cache: DirectoryCache, session: Session,
     found, directory = _find(cache, session, find)
     if found is not None:
         return found
+    raise unresolved(jurisdiction_id, bool(directory.first_two))
+
+
+def unresolved(jurisdiction_id: str | None, any_loaded: bool) -> Open311Error:
+    """Why a call's jurisdiction could not be resolved: an unknown jurisdiction_id (404), no
+    jurisdiction at all (404), or none named where several are served (400)."""
     if jurisdiction_id:
-        raise NotFound(f"jurisdiction_id {jurisdiction_id!r} is not served here")
-    if not directory.first_two:
-        raise NotFound("this server has no jurisdiction loaded yet")
-    raise BadRequest("jurisdiction_id is required: this server serves several "
-                     "jurisdictions (see discovery)")
+        return NotFound(f"jurisdiction_id {jurisdiction_id!r} is not served here")
+    if not any_loaded:
+        return NotFound("this server has no jurisdiction loaded yet")
+    return BadRequest("jurisdiction_id is required: this server serves several "
+                      "jurisdictions (see discovery)")
 
 
 def tier_pks(cache: DirectoryCache, session: Session, jurisdiction_pk: int) -> list[int]:

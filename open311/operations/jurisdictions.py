@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from open311.errors import BadRequest, NotFound
 from open311.models import Jurisdiction
+from open311.operations.directory import DirectoryCache, unresolved
 from open311.repository import jurisdictions as repo
 
 
@@ -17,26 +17,23 @@ def resolve_jurisdiction(session: Session, jurisdiction_id: str | None) -> Juris
     """
     jurisdiction = optional_jurisdiction(session, jurisdiction_id)
     if jurisdiction is None:
-        raise BadRequest("jurisdiction_id is required: this server serves several "
-                         "jurisdictions (see discovery)")
+        raise unresolved(None, True)
     return jurisdiction
 
 
 def optional_jurisdiction(session: Session, jurisdiction_id: str | None,
-                          directory=None) -> Jurisdiction | None:
+                          directory: DirectoryCache | None = None) -> Jurisdiction | None:
     """As resolve_jurisdiction, but None where several jurisdictions could be meant (the
-    caller then decides by location). With ``directory`` (an operations.directory
-    DirectoryCache), the records are kept there for its TTL."""
-    def remember(key: tuple, load):
-        return directory.remember(key, load) if directory is not None else load()
-
+    caller then decides by location). With ``directory``, the records are kept there for
+    its TTL."""
+    directory = directory or DirectoryCache(0)
     if jurisdiction_id:
-        jurisdiction = remember(("jurisdiction", jurisdiction_id),
-                                lambda: repo.by_code(session, jurisdiction_id))
+        jurisdiction = directory.remember(("jurisdiction", jurisdiction_id),
+                                          lambda: repo.by_code(session, jurisdiction_id))
         if jurisdiction is None:
-            raise NotFound(f"jurisdiction_id {jurisdiction_id!r} is not served here")
+            raise unresolved(jurisdiction_id, True)
         return jurisdiction
-    found = remember(("first_two",), lambda: repo.first_two(session) or None) or []
+    found = directory.remember(("first_two",), lambda: repo.first_two(session) or None) or []
     if not found:
-        raise NotFound("this server has no jurisdiction loaded yet")
+        raise unresolved(None, False)
     return found[0] if len(found) == 1 else None
