@@ -6,16 +6,7 @@ import datetime as dt
 import hashlib
 
 from flask import Response, request
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def http_date(value: dt.datetime) -> str:
-    """IMF-fixdate (RFC 9110), whatever the process locale."""
-    t = value.astimezone(dt.UTC)
-    return (f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
-            f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT")
+from werkzeug.http import http_date
 
 
 def conditional(response: Response, last_modified: dt.datetime | None) -> Response:

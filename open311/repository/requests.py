@@ -111,8 +111,11 @@ def within(long: float, lat: float, metres: float) -> tuple[sa.ColumnElement, ..
     return _within(_near_box(long, lat, metres), (long, lat), metres)
 
 
-def _last_change_query(jurisdiction_pk) -> sa.Select:
-    return (sa.select(sa.func.max(SR.updated_datetime))
+def _last_change_query(jurisdiction_pk, *, exact_text: bool = False) -> sa.Select:
+    """The newest updated_datetime of the jurisdiction's public requests (``exact_text``:
+    formatted as the cursors' keys, inside the query: once, not once per row)."""
+    latest = sa.func.max(SR.updated_datetime)
+    return (sa.select(_exact(latest) if exact_text else latest)
             .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
 
 
@@ -170,9 +173,8 @@ def _statement(shape: tuple) -> sa.Select:
     if kind == "list" and flags[11]:  # sync: the cursor's key, as of these rows
         columns = (*columns, SYNC_KEY)
     jurisdiction_pk = _p("jurisdiction_pk", sa.Integer)
-    if with_last_change:  # formatted inside the subquery: once, not once per row
-        latest = (sa.select(_exact(sa.func.max(SR.updated_datetime)))
-                  .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public).scalar_subquery())
+    if with_last_change:
+        latest = _last_change_query(jurisdiction_pk, exact_text=True).scalar_subquery()
         columns = (*columns, latest.label("last_change"))
     query = (sa.select(*columns).join(Service, Service.id == SR.service_pk)
              .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
