@@ -191,6 +191,48 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def cpu_summary(row: dict) -> dict | None:
+    """CPU ms per request of a row's own run and of its bound's (RAW or FLOOR), each side
+    split into server, database and load generator, and the ratio of the totals."""
+    ours = row.get("wrk")
+    bound = row.get("raw") or row.get("floor")
+    if not ours or "cpu_s" not in ours:
+        return None
+    mine = cpu_per_request(ours)
+    theirs = cpu_per_request(bound) if bound and "cpu_s" in bound else None
+
+    def total(split: dict | None) -> float | None:
+        if split is None or any(v is None for v in split.values()):
+            return None
+        return sum(split.values())
+
+    out = {"ours": mine, "ours_total": total(mine), "bound": theirs,
+           "bound_total": total(theirs)}
+    out["ratio"] = (out["ours_total"] / out["bound_total"]
+                    if out["ours_total"] and out["bound_total"] else None)
+    return out
+
+
+def cpu_table(rows: list[dict]) -> str:
+    """Where the CPU of each request went (ms per request): with both cores busy, the p50
+    ratio follows the ratio of these totals."""
+    head = (f"{'CPU ms per request':46} {'server':>7} {'db':>6} {'load':>6} {'total':>6}   "
+            f"{'bound: db':>9} {'load':>6} {'total':>6}  {'cpu ratio':>9} {'p50 ratio':>9}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        c = r.get("cpu")
+        if not c:
+            continue
+        o, b = c["ours"], c["bound"] or {}
+        lines.append(
+            f"{r['scenario'][:46]:46} {_fmt(o.get('server'), '7.2f')} "
+            f"{_fmt(o.get('database'), '6.2f')} {_fmt(o.get('load'), '6.2f')} "
+            f"{_fmt(c['ours_total'], '6.2f')}   {_fmt(b.get('database'), '9.2f')} "
+            f"{_fmt(b.get('load'), '6.2f')} {_fmt(c['bound_total'], '6.2f')}  "
+            f"{_fmt(c['ratio'], '9.2f')} {_fmt(r.get('ratio'), '9.2f')}")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 # -- the data ------------------------------------------------------------------------------------
 def database_url(args: argparse.Namespace) -> str:
     url = args.database_url or os.environ.get("OPEN311_BENCH_DATABASE_URL")
@@ -311,7 +353,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, workers: int, log: Path) -> Iterator[str]:
+def gunicorn(url: str, workers: int, log: Path) -> Iterator[tuple[str, int]]:
+    """The server's base URL and the gunicorn master's pid, while it runs."""
     port = free_port()
     env = {**os.environ, "OPEN311_DATABASE_URL": url}
     env.pop("OPEN311_CORS_ORIGINS", None)  # the default
@@ -336,7 +379,7 @@ def gunicorn(url: str, workers: int, log: Path) -> Iterator[str]:
                 raise RuntimeError(f"gunicorn did not answer {FLOOR} in 60 s; see {log}")
             time.sleep(0.2)
         print(f"server: gunicorn pid {proc.pid}, {workers} workers, {base}", flush=True)
-        yield base
+        yield base, proc.pid
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -346,6 +389,105 @@ def gunicorn(url: str, workers: int, log: Path) -> Iterator[str]:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         print("server: stopped", flush=True)
+
+
+# -- CPU accounting ------------------------------------------------------------------------------
+# On a machine this size, latency under load is close to the CPU time a request costs in all
+# (both cores are busy), so each measured run also records where that time went: the gunicorn
+# processes, the PostgreSQL processes, and the load generator (wrk or pgbench), per request.
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name: state, ppid, ... (None: the process is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()
+
+
+def _children() -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            out.setdefault(int(fields[1]), []).append(int(entry.name))
+    return out
+
+
+def tree_cpu_s(root: int | None, children: dict[int, list[int]]) -> float | None:
+    """CPU seconds (user + system) of a process, of its live descendants, and of the children
+    it has waited for (a backend that exited between two readings is counted in its parent's
+    cutime/cstime). None: unknown (no such process on this machine)."""
+    if root is None or (top := _stat(root)) is None:
+        return None
+    ticks = sum(int(x) for x in top[11:15])  # utime stime cutime cstime
+    stack = list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        if fields := _stat(pid):
+            ticks += int(fields[11]) + int(fields[12])
+            stack += children.get(pid, [])
+    return ticks * TICK_S
+
+
+@dataclass
+class CpuMeter:
+    """Readings of the CPU the server (the gunicorn master and workers), the database (the
+    postmaster and its processes, when it runs on this machine) and this script's finished
+    children (the load generator runs) have used."""
+    server_pid: int | None
+    postmaster_pid: int | None
+
+    def reading(self) -> dict[str, float | None]:
+        # A process that has exited but is not yet reaped (a zombie: a backend whose client
+        # just left) shows no CPU, and its parent's cutime does not have it yet: wait for
+        # the database and the server to reap their children (at most 2 s).
+        deadline = time.monotonic() + 2
+        while True:
+            children = _children()
+            zombies = [pid for root in (self.server_pid, self.postmaster_pid) if root
+                       for pid in children.get(root, []) if (_stat(pid) or ["Z"])[0] == "Z"]
+            if not zombies or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        usage = os.times()
+        return {"server": tree_cpu_s(self.server_pid, children),
+                "database": tree_cpu_s(self.postmaster_pid, children),
+                "load": usage.children_user + usage.children_system}
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict[str, float | None]:
+        return {k: (after[k] - before[k] if after[k] is not None and before[k] is not None
+                    else None) for k in before}
+
+
+def postmaster_pid(url: str) -> int | None:
+    """The pid of the PostgreSQL server behind ``url`` if it runs on this machine (the
+    parent of our backend), else None."""
+    conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    with psycopg.connect(conninfo) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        fields = _stat(backend)
+    if fields is None:
+        return None
+    parent = int(fields[1])
+    return parent if "postgres" in Path(f"/proc/{parent}/cmdline").read_bytes().decode(
+        errors="replace") else None
+
+
+def cpu_per_request(result: dict) -> dict[str, float | None]:
+    """CPU milliseconds per request (wrk) or transaction (pgbench) of a measured run."""
+    count = result.get("requests") or result.get("transactions") or 0
+    spent = result.get("cpu_s") or {}
+    return {k: (v * 1000 / count if v is not None and count else None) for k, v in spent.items()}
+
+
+def cpu_text(result: dict) -> str:
+    per = cpu_per_request(result)
+    parts = [f"{k} {v:.2f}" for k, v in per.items() if v is not None]
+    return f"; CPU ms/request: {', '.join(parts)}" if parts else ""
 
 
 # -- measuring -----------------------------------------------------------------------------------
@@ -367,6 +509,15 @@ class Context:
     samples: dict
     api_key: str | None = None
     facts: dict = field(default_factory=dict)
+    meter: CpuMeter | None = None
+
+    def metered(self, run: Callable[[], Any]) -> tuple[Any, dict | None]:
+        """``run()``'s value and the CPU seconds each side spent meanwhile (None: no meter)."""
+        if self.meter is None:
+            return run(), None
+        before = self.meter.reading()
+        value = run()
+        return value, CpuMeter.spent(before, self.meter.reading())
 
     # -- HTTP ------------------------------------------------------------------------------------
     def wrk(self, name: str, requests: list[tuple[str, str, str]], *, duration: int | None = None,
@@ -396,14 +547,18 @@ class Context:
 
         if warmup:
             run(warmup)
-        result = run(duration)
+        # (a peer's server is not ours: its runs are not metered)
+        result, cpu = self.metered(lambda: run(duration)) if base is None else (run(duration),
+                                                                                 None)
+        if cpu is not None:
+            result["cpu_s"] = cpu
         result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
         result["p50_ms"], result["p99_ms"] = result["p50_us"] / 1000, result["p99_us"] / 1000
         result["connections"], result["duration_s"] = connections, duration
         result["urls"], result["target_rate"] = len(requests), rate
         print(f"  wrk {name}: p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
               f"{result['rps']:.0f} req/s, 2xx {result['n2xx']}, 4xx {result['n4xx']}, "
-              f"5xx {result['n5xx']}", flush=True)
+              f"5xx {result['n5xx']}{cpu_text(result)}", flush=True)
         return result
 
     # -- the statements the server sends ---------------------------------------------------------
@@ -496,7 +651,7 @@ class Context:
         warmup = self.args.warmup if warmup is None else warmup
         if warmup:
             run(warmup, False)
-        out = run(duration, True)
+        out, cpu = self.metered(lambda: run(duration, True))
         latencies = []
         for logfile in glob.glob(str(folder / "log.*")):
             with open(logfile) as f:
@@ -509,8 +664,10 @@ class Context:
                   "tps": float(tps.group(1)) if tps else len(ms) / duration,
                   "failed": int(failed.group(1)) if failed else 0, "scripts": len(scripts) // 2,
                   "connections": connections, "duration_s": duration}
+        if cpu is not None:
+            result["cpu_s"] = cpu
         print(f"  pgbench {name}: p50 {result['p50_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms, "
-              f"{result['tps']:.0f} tps", flush=True)
+              f"{result['tps']:.0f} tps{cpu_text(result)}", flush=True)
         return result
 
     # -- ours and its bound, interleaved ---------------------------------------------------------
@@ -569,6 +726,9 @@ def _combine(runs: list[dict]) -> dict:
     for key in ("rps", "tps"):
         if key in out:
             out[key] = float(np.mean([r[key] for r in runs]))
+    if all("cpu_s" in r for r in runs):
+        out["cpu_s"] = {k: (None if any(r["cpu_s"][k] is None for r in runs)
+                            else sum(r["cpu_s"][k] for r in runs)) for k in runs[0]["cpu_s"]}
     out["rounds"] = runs
     return out
 
@@ -961,10 +1121,12 @@ def main(argv: list[str] | None = None) -> int:
         report["server_settings"] = server_settings
         workdir = Path(tmp)
         try:
-            with gunicorn(url, args.workers, ROOT / "var" / "bench-gunicorn.log") as base:
+            with gunicorn(url, args.workers,
+                          ROOT / "var" / "bench-gunicorn.log") as (base, server_pid):
                 ctx = Context(args, url, base, workdir, app, jurisdiction_pk,
                               samples(url, jurisdiction_pk, args.urls, args.seed),
-                              api_key=new.key)
+                              api_key=new.key,
+                              meter=CpuMeter(server_pid, postmaster_pid(url)))
                 for group in GROUPS:
                     rows += group(ctx)
         finally:
@@ -984,7 +1146,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{data['rows']:,} rows ({report['database']}), {args.workers} gunicorn workers, "
           f"{args.connections} connections (create: {args.create_connections}), "
           f"{args.duration} s per run (create: {args.create_duration} s)")
+    for r in rows:
+        if cpu := cpu_summary(r):
+            r["cpu"] = cpu
     print(table(rows))
+    if cpu_lines := cpu_table(rows):
+        print()
+        print(cpu_lines)
     for line in report["worsened"]:
         print("WORSENED:", line)
     args.output_dir.mkdir(parents=True, exist_ok=True)

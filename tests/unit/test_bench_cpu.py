@@ -1,0 +1,93 @@
+"""The benchmark's CPU accounting (bench/run.py): where a request's CPU went.
+
+Each measured run reads the CPU of the server's and the database's process trees before and
+after. A backend whose client has just left exits; until its parent reaps it, it is a zombie
+whose CPU shows nowhere, so a reading waits for the reap. Linux only (/proc).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop("bench_run", None)
+
+
+# A parent like the postmaster: on "go", starts a child that burns CPU_S of CPU and exits,
+# and reaps it only REAP_DELAY_S after it has exited (a zombie meanwhile).
+CPU_S, REAP_DELAY_S = 0.3, 0.4
+PARENT = textwrap.dedent(f"""
+    import os, subprocess, sys, time
+    sys.stdin.readline()
+    child = subprocess.Popen([sys.executable, "-c",
+        "import time\\nt = time.process_time()\\nwhile time.process_time() - t < {CPU_S}: pass"])
+    print(child.pid, flush=True)
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
+    time.sleep({REAP_DELAY_S})
+    child.wait()
+    sys.stdin.readline()
+""")
+
+
+def test_a_reading_counts_a_child_that_exited_between_readings(bench):
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        meter = bench.CpuMeter(server_pid=None, postmaster_pid=parent.pid)
+        before = meter.reading()
+        parent.stdin.write("go\n")
+        parent.stdin.flush()
+        child = int(parent.stdout.readline())
+        deadline = time.monotonic() + 10
+        while (bench._stat(child) or ["?"])[0] != "Z":  # wait for the zombie
+            assert time.monotonic() < deadline, "the child never exited"
+            time.sleep(0.01)
+        after = meter.reading()  # waits for the reap
+        spent = bench.CpuMeter.spent(before, after)
+        assert spent["server"] is None  # no server given: unknown, not zero
+        assert CPU_S * 0.8 <= spent["database"] < CPU_S + 0.5
+        assert bench._stat(child) is None  # reaped by the time the reading was taken
+    finally:
+        parent.stdin.close()
+        parent.kill()
+        parent.wait()
+
+
+def test_a_process_that_is_not_there_is_unknown(bench):
+    assert bench.tree_cpu_s(None, {}) is None
+    assert bench.tree_cpu_s(2**22 + 12345, {}) is None  # beyond pid_max: never a process
+
+
+def test_per_request_figures_and_their_ratio(bench):
+    ours = {"requests": 200, "cpu_s": {"server": 0.8, "database": 0.4, "load": 0.2}}
+    raw = {"transactions": 400, "cpu_s": {"server": 0.0, "database": 0.6, "load": 0.2}}
+    assert bench.cpu_per_request(ours) == pytest.approx(
+        {"server": 4.0, "database": 2.0, "load": 1.0})
+    summary = bench.cpu_summary({"wrk": ours, "raw": raw})
+    assert summary["ours_total"] == pytest.approx(7.0)
+    assert summary["bound_total"] == pytest.approx(2.0)
+    assert summary["ratio"] == pytest.approx(3.5)
+    # A side with an unknown part has no total, so no ratio.
+    unknown = {"requests": 10, "cpu_s": {"server": 0.1, "database": None, "load": 0.1}}
+    assert bench.cpu_summary({"wrk": unknown, "raw": raw})["ratio"] is None
+    assert bench.cpu_summary({"wrk": {"requests": 1}}) is None  # not metered
