@@ -3,9 +3,23 @@ replaced before a request uses it."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import threading
 
-from open311.db import PING_AFTER_IDLE_SECONDS, _ping_when_idle, make_engine
+import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
+
+from open311.db import PING_AFTER_IDLE_SECONDS, HeldReadSessions, _ping_when_idle, make_engine
+
+
+def _terminate(database_url: str, pid: int) -> None:
+    """End a backend from another connection (as a database restart would)."""
+    admin = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            conn.commit()
+    finally:
+        admin.dispose()
 
 
 def test_a_dead_idle_connection_is_replaced_on_checkout(database_url):
@@ -14,9 +28,7 @@ def test_a_dead_idle_connection_is_replaced_on_checkout(database_url):
     try:
         with engine.connect() as conn:
             first = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-        with make_engine(database_url).connect() as admin:
-            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-            admin.commit()
+        _terminate(database_url, first)
         with engine.connect() as conn:  # the ping fails, the pool connects again
             second = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
         assert second != first
@@ -44,7 +56,6 @@ def test_reads_run_in_autocommit(database_url):
     transaction status stays idle after a statement), and closing it returns the connection
     to the pool."""
     from flask import Flask
-    from psycopg.pq import TransactionStatus
 
     from open311.db import Database
 
@@ -61,8 +72,109 @@ def test_reads_run_in_autocommit(database_url):
                 assert connection.execute(sa.text("SELECT 1")).scalar() == 1
                 idle = raw.info.transaction_status == TransactionStatus.IDLE
                 assert idle is autocommit, method  # a write session did BEGIN
-        pool = Database.engines(app)[1].pool
-        assert pool.checkedout() == 0  # every read connection went back
+        # The thread keeps its read connection for its next GET; the write one went back.
+        reads, writes = Database.engines(app)[1].pool, Database.engines(app)[0].pool
+        assert (reads.checkedout(), writes.checkedout()) == (1, 0)
+        app.extensions["open311_db"]["read_sessions"].release_all()
+        assert reads.checkedout() == 0
     finally:
         for engine in Database.engines(app):
             engine.dispose()
+
+
+def _backend(session) -> int:
+    return session.connection().execute(sa.text("SELECT pg_backend_pid()")).scalar()
+
+
+def test_a_thread_keeps_its_read_session_from_one_get_to_the_next(database_url):
+    """No checkout and no new Session per GET: the same session and connection, its ORM
+    state emptied in between."""
+    from open311.models import Jurisdiction
+
+    engine = make_engine(database_url, 2, 0, isolation_level="AUTOCOMMIT")
+    held = HeldReadSessions(engine, PING_AFTER_IDLE_SECONDS)
+    try:
+        first = held.get()
+        pid = _backend(first)
+        first.add(Jurisdiction(jurisdiction_id="never.stored"))  # ORM state (never flushed)
+        assert len(first.new) == 1
+        first.close()
+        first.close()  # closing twice keeps it once
+        assert engine.pool.checkedout() == 1
+        second = held.get()
+        assert second is first and _backend(second) == pid
+        assert len(second.new) == 0 and len(second.identity_map) == 0
+        other = held.get()  # a second session while the first is in use: its own connection
+        assert other is not second and _backend(other) != pid
+        other.close()  # the thread keeps one of the two; the other goes back to the pool
+        second.close()
+        assert engine.pool.checkedout() == 1
+        kept = _backend(held.local.session)
+        results: list[int] = []
+
+        def another_thread() -> None:
+            session = held.get()
+            results.append(_backend(session))
+            session.close()
+            held.release_all()
+
+        thread = threading.Thread(target=another_thread)
+        thread.start()
+        thread.join()
+        assert results and results[0] != kept  # another thread, another connection
+    finally:
+        held.release_all()
+        engine.dispose()
+
+
+def test_a_kept_connection_is_pinged_after_idling_and_replaced_if_dead(database_url):
+    engine = make_engine(database_url, 2, 0, isolation_level="AUTOCOMMIT")
+    held = HeldReadSessions(engine, 0.0)  # every reuse counts as after idling
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: statements.append(statement))
+    try:
+        session = held.get()
+        pid = _backend(session)
+        session.close()
+        again = held.get()  # alive: pinged (by the driver, not through SQLAlchemy), kept
+        assert again is session and _backend(again) == pid
+        again.close()
+        _terminate(database_url, pid)
+        replaced = held.get()  # the ping fails: a new connection, before any use
+        assert replaced is not session
+        assert _backend(replaced) != pid
+        replaced.close()
+        assert engine.pool.checkedout() == 1
+    finally:
+        held.release_all()
+        engine.dispose()
+
+
+def test_a_connection_left_unsound_is_not_kept(database_url):
+    """Invalidated (the server went away during the request), closed, or with a
+    transaction left open: the session lets its connection go, and the next GET checks out
+    another."""
+    engine = make_engine(database_url, 3, 0, isolation_level="AUTOCOMMIT")
+    held = HeldReadSessions(engine, PING_AFTER_IDLE_SECONDS)
+    try:
+        session = held.get()
+        session.connection().invalidate()
+        session.close()
+        assert getattr(held.local, "session", None) is None
+        assert engine.pool.checkedout() == 0
+
+        session = held.get()
+        pid = _backend(session)
+        session.connection().exec_driver_sql("BEGIN")  # explicit, on an autocommit connection
+        session.close()
+        assert getattr(held.local, "session", None) is None
+        assert engine.pool.checkedout() == 0
+        fresh = held.get()
+        status = fresh.connection().connection.dbapi_connection.info.transaction_status
+        assert status == TransactionStatus.IDLE  # whichever connection: no open transaction
+        fresh.close()
+        assert pid  # (the pool reset the one left in a transaction: rolled back)
+    finally:
+        held.release_all()
+        engine.dispose()
