@@ -16,6 +16,7 @@ from open311.models import (
     JurisdictionPart,
 )
 from open311.models.geography import SUBDIVIDE_VERTICES
+from open311.repository.driver import sql_rows
 
 
 def point(long: float, lat: float) -> sa.ColumnElement:
@@ -97,8 +98,7 @@ SELECT
 
 def jurisdiction_pks_at(session: Session, long: float, lat: float) -> list[int]:
     """The jurisdictions whose boundary covers the point, deepest tier first."""
-    rows = session.connection().exec_driver_sql(_JURISDICTION_PKS_AT,
-                                                {"long": long, "lat": lat})
+    rows = sql_rows(session.connection(), _JURISDICTION_PKS_AT, {"long": long, "lat": lat})
     return [pk for (pk,) in rows]
 
 
@@ -115,16 +115,16 @@ def jurisdictions_at(session: Session, long: float, lat: float) -> list[Jurisdic
 def jurisdiction_covers(session: Session, jurisdiction_pk: int, long: float,
                         lat: float) -> bool:
     """Whether the jurisdiction's boundary covers the point (boundary points count)."""
-    return bool(session.connection().exec_driver_sql(
-        _COVERS, {"pk": jurisdiction_pk, "long": long, "lat": lat}).scalar())
+    return bool(sql_rows(session.connection(), _COVERS,
+                         {"pk": jurisdiction_pk, "long": long, "lat": lat})[0][0])
 
 
 def areas_at(session: Session, jurisdiction_pks: Iterable[int], long: float,
-             lat: float) -> list[sa.Row]:
-    """The named areas of these jurisdictions that cover the point, as rows (id,
-    jurisdiction_pk, layer, area_id, name)."""
-    return list(session.connection().exec_driver_sql(
-        _AREAS_AT, {"long": long, "lat": lat, "pks": list(jurisdiction_pks)}))
+             lat: float) -> list[AreaAt]:
+    """The named areas of these jurisdictions that cover the point (id, jurisdiction_pk,
+    layer, area_id, name)."""
+    return [AreaAt(*row) for row in sql_rows(session.connection(), _AREAS_AT, {
+        "long": long, "lat": lat, "pks": list(jurisdiction_pks)})]
 
 
 class AreaAt(NamedTuple):
@@ -153,9 +153,9 @@ class PointFacts(NamedTuple):
 def point_facts(session: Session, jurisdiction_pk: int, tier_pks: Sequence[int], long: float,
                 lat: float, address_metres: float) -> PointFacts:
     """jurisdiction_covers, areas_at and nearest_address in one statement (a POST's)."""
-    inside, areas, nearest = session.connection().exec_driver_sql(_POINT_FACTS, {
+    [(inside, areas, nearest)] = sql_rows(session.connection(), _POINT_FACTS, {
         "pk": jurisdiction_pk, "pks": list(tier_pks), "long": long, "lat": lat,
-        "metres": float(address_metres)}).one()
+        "metres": float(address_metres)})
     return PointFacts(bool(inside), [AreaAt(*a) for a in areas or []],
                       AddressAt(*nearest) if nearest else None)
 
@@ -282,10 +282,11 @@ def search_addresses(session: Session, jurisdiction_pks: Sequence[int], key: str
 
 
 def nearest_address(session: Session, long: float, lat: float,
-                    max_metres: float) -> sa.Row | None:
+                    max_metres: float) -> AddressAt | None:
     """The nearest address point of any jurisdiction within ``max_metres``."""
-    return session.connection().exec_driver_sql(
-        _NEAREST_ADDRESS, {"long": long, "lat": lat, "metres": max_metres}).first()
+    rows = sql_rows(session.connection(), _NEAREST_ADDRESS,
+                    {"long": long, "lat": lat, "metres": max_metres})
+    return AddressAt(*rows[0]) if rows else None
 
 
 def _geography():

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import functools
-import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from open311.models import (
     Service,
     ServiceRequest,
 )
+from open311.repository.driver import Rows, driver_rows
 
 SR = ServiceRequest
 BIGINT_MAX = 2**63 - 1
@@ -260,47 +259,6 @@ def use_timezone(session: Session, timezone: str) -> sa.Connection:
         connection.exec_driver_sql("SELECT set_config('TimeZone', %(tz)s, false)",
                                    {"tz": timezone})
     return connection
-
-
-# Statements sent through the driver (below) are logged here at DEBUG, with their parameters;
-# the benchmark harness captures them this way.
-SQL_LOG = logging.getLogger("open311.sql")
-
-
-class Rows(list):
-    """Rows as the driver returns them (plain tuples), with their columns' positions."""
-
-    def __init__(self, rows: list[tuple], names: list[str]):
-        super().__init__(rows)
-        self.names = names
-        self.position = {name: index for index, name in enumerate(names)}
-
-    def value(self, index: int, name: str):
-        return self[index][self.position[name]]
-
-    def named(self) -> list:
-        """The rows as named tuples (``row.area_pks``), for the paths that read many."""
-        record = collections.namedtuple("Record", self.names, rename=True)
-        return [record._make(row) for row in self]
-
-
-@functools.lru_cache(maxsize=512)
-def _compiled(statement: sa.Select, dialect: sa.Dialect) -> tuple[sa.Compiled, list[str]]:
-    return statement.compile(dialect=dialect), list(statement.selected_columns.keys())
-
-
-def driver_rows(connection: sa.Connection, statement: sa.Select, values: dict) -> Rows:
-    """Run a prebuilt statement straight on the driver: compiled once per process, no
-    SQLAlchemy execution context or Row objects per call (the hot GET paths)."""
-    compiled, names = _compiled(statement, connection.dialect)
-    params = compiled.construct_params(values)
-    if SQL_LOG.isEnabledFor(logging.DEBUG):
-        SQL_LOG.debug("%s", compiled.string, extra={"sql": compiled.string, "params": params})
-    # Binary results: PostgreSQL sends numbers without formatting them and the driver reads
-    # them without parsing (1000 requests: about a third less time on both sides).
-    with connection.connection.dbapi_connection.cursor(binary=True) as cursor:
-        cursor.execute(compiled.string, params)
-        return Rows(cursor.fetchall(), names)
 
 
 def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, limit: int,
