@@ -431,10 +431,17 @@ def measure(series: list[Series], points: list[tuple[float, float]], rounds: int
                     times.append(clock() - t0)
 
 
-def raw_runner(conn: psycopg.Connection, captured: Captured) -> Callable[[float, float], list]:
+def raw_runner(conn: psycopg.Connection, captured: Captured,
+               label: str) -> Callable[[float, float], list]:
+    """The captured SQL as a prepared statement of its own: variants that send the same
+    text would otherwise share one prepared statement on ``conn``, and with it PostgreSQL's
+    plan-cache history (custom or generic plan), so a series' timing would depend on which
+    series ran before it. The label, as a comment, makes the text unique."""
+    sql = f"{captured.sql}\n/* RAW: {label.replace('*/', '')} */"
+
     def run(long: float, lat: float) -> list:
         with conn.cursor() as cur:
-            cur.execute(captured.sql, captured.params_for(long, lat), prepare=True)
+            cur.execute(sql, captured.params_for(long, lat), prepare=True)
             return cur.fetchall()
     return run
 
@@ -484,11 +491,12 @@ def bench_dataset(engine: sa.Engine, conninfo: str, jurisdiction_pk: int,
                     captured[label] = capture(engine, lambda s, x, y, run_=fname, a=arguments:
                                               getattr(geography, run_)(s, *a(x, y)))
                 series.append(Series(label, "OURS", run, every, session.expunge_all, context))
-                series.append(Series(label, "RAW", raw_runner(conn, captured[label]), every))
+                series.append(Series(label, "RAW", raw_runner(conn, captured[label], label),
+                                     every))
             captured["unsubdivided"] = capture(
                 engine, lambda s, x, y, f=unsubdivided, a=arguments: f(s, *a(x, y)))
             series.append(Series("whole polygons", "RAW_UNSUBDIVIDED",
-                                 raw_runner(conn, captured["unsubdivided"])))
+                                 raw_runner(conn, captured["unsubdivided"], "unsubdivided")))
             check(series, points[: args.check])
             measure(series, points, args.rounds, args.warmup)
             sample = points[: args.check]
