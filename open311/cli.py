@@ -39,12 +39,40 @@ def db_group() -> None:
     pass
 
 
-@db_group.command("upgrade", help="Apply every migration (idempotent).")
-def db_upgrade() -> None:
+@db_group.command("upgrade", help="Apply every migration (idempotent), then check that the "
+                  "schema matches the models.")
+@click.option("--reset-if-drifted", is_flag=True,
+              help="A database whose schema differs from the models is dropped and made again "
+                   "(its data is lost): for the demo database of `make run` only.")
+def db_upgrade(reset_if_drifted: bool) -> None:
     from open311 import migrate
 
-    migrate.upgrade(_url())
+    url = _url()
+    migrate.upgrade(url)
+    differences = migrate.drift(url)
+    if differences and reset_if_drifted:
+        click.echo("note: the database's schema differs from the models (made by an earlier "
+                   "development version of a migration): it is made again, its data is lost")
+        migrate.reset(url)
+        differences = migrate.drift(url)
+    if differences:
+        _fail("the database is at the latest revision but its schema differs from the models "
+              "(it was made by an earlier development version of a migration); the server "
+              f"would fail on it. {differences}. A database you can lose: `open311 db reset "
+              "--yes`; else repair it by hand.")
     click.echo("database schema is up to date")
+
+
+@db_group.command("reset", help="Drop everything in the database (data included) and migrate "
+                  "it from scratch.")
+@click.option("--yes", is_flag=True, help="Confirm: every table and its data is dropped.")
+def db_reset(yes: bool) -> None:
+    from open311 import migrate
+
+    if not yes:
+        _fail("db reset drops every table and its data: pass --yes to confirm")
+    migrate.reset(_url())
+    click.echo("database made again from the migrations")
 
 
 @db_group.command("check", help="Fail when the models and the migrations disagree.")

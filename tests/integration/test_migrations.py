@@ -111,3 +111,94 @@ def test_cli_db_check_exits_non_zero_on_drift(scratch_url):
     assert "New upgrade operations detected" in result.stderr
     assert "note" in result.stderr
     assert "models and migrations agree" not in result.output
+
+
+# A database at the head revision whose schema is an earlier development version of a
+# migration (0003 once made service_request.search a generated column and lacked the
+# filtered-list index): the server would fail on it at the first POST.
+DRIFTED = ["DROP INDEX ix_service_request_service_status_newest",
+           "ALTER TABLE service_request DROP COLUMN search",
+           "ALTER TABLE service_request ADD COLUMN search tsvector GENERATED ALWAYS AS "
+           "(to_tsvector('english', coalesce(description, ''))) STORED"]
+
+
+KEPT_JURISDICTION = (
+    "INSERT INTO jurisdiction (jurisdiction_id, name, timezone, contact, key_service, settings, "
+    "boundary) VALUES ('kept.example', 'Kept', 'UTC', '', '', '{}', "
+    "ST_GeomFromText('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))', 4326))")
+
+
+def _drift_then(scratch_url):
+    migrate.upgrade(scratch_url)
+    assert migrate.drift(scratch_url) is None
+    for sql in DRIFTED:
+        execute(scratch_url, sql)
+    differences = migrate.drift(scratch_url)
+    assert differences is not None
+    assert "ix_service_request_service_status_newest" in differences
+
+
+def test_cli_db_upgrade_refuses_a_drifted_database_and_changes_nothing(scratch_url):
+    _drift_then(scratch_url)
+    execute(scratch_url, "CREATE TABLE keep_me (x int)")
+
+    result = run_cli(scratch_url, "db", "upgrade")
+
+    assert result.exit_code == 1
+    assert "schema differs from the models" in result.stderr
+    assert "ix_service_request_service_status_newest" in result.stderr
+    assert "open311 db reset --yes" in result.stderr
+    engine = sa.create_engine(scratch_url)
+    with engine.connect() as conn:
+        assert "keep_me" in sa.inspect(conn).get_table_names()  # nothing dropped
+    engine.dispose()
+
+
+def test_cli_db_upgrade_remakes_a_drifted_demo_database(scratch_url):
+    _drift_then(scratch_url)
+    execute(scratch_url, "CREATE TABLE keep_me (x int)")
+
+    result = run_cli(scratch_url, "db", "upgrade", "--reset-if-drifted")
+
+    assert result.exit_code == 0, result.output
+    assert "made again, its data is lost" in result.stdout
+    assert result.stdout.endswith("database schema is up to date\n")
+    assert migrate.drift(scratch_url) is None
+    engine = sa.create_engine(scratch_url)
+    with engine.connect() as conn:
+        assert "keep_me" not in sa.inspect(conn).get_table_names()
+        generated = conn.scalar(sa.text(
+            "SELECT attgenerated FROM pg_attribute WHERE attrelid = 'service_request'::regclass "
+            "AND attname = 'search'"))
+    engine.dispose()
+    assert generated == ""  # a plain column again, as the models and 0003 have it
+
+
+def test_cli_db_upgrade_leaves_a_sound_database_alone(scratch_url):
+    migrate.upgrade(scratch_url)
+    execute(scratch_url, KEPT_JURISDICTION)
+
+    result = run_cli(scratch_url, "db", "upgrade", "--reset-if-drifted")
+
+    assert result.exit_code == 0, result.output
+    assert "made again" not in result.stdout
+    engine = sa.create_engine(scratch_url)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM jurisdiction")) == 1  # data kept
+    engine.dispose()
+
+
+def test_cli_db_reset_asks_for_confirmation(scratch_url):
+    migrate.upgrade(scratch_url)
+    execute(scratch_url, KEPT_JURISDICTION)
+
+    refused = run_cli(scratch_url, "db", "reset")
+    assert refused.exit_code == 1 and "--yes" in refused.stderr
+    done = run_cli(scratch_url, "db", "reset", "--yes")
+    assert done.exit_code == 0, done.output
+
+    engine = sa.create_engine(scratch_url)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM jurisdiction")) == 0
+    engine.dispose()
+    assert migrate.drift(scratch_url) is None
