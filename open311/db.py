@@ -14,6 +14,7 @@ after each test.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -131,11 +132,23 @@ class HeldReadSessions:
         self.idle_seconds = idle_seconds
         self.local = threading.local()
 
+    def _kept(self) -> _Kept:
+        kept = getattr(self.local, "kept", None)
+        if kept is None:
+            kept = self.local.kept = _Kept()
+        return kept
+
+    @property
+    def kept_session(self) -> ReadSession | None:
+        """The session this thread keeps for its next GET (None while one is in use)."""
+        return self._kept().session
+
     def get(self) -> ReadSession:
-        session: ReadSession | None = getattr(self.local, "session", None)
+        kept = self._kept()
+        session = kept.session
         if session is not None:
-            self.local.session = None  # in use: a nested get() makes a session of its own
-            if time.monotonic() - self.local.idle_since < self.idle_seconds or \
+            kept.session = None  # in use: a nested get() makes a session of its own
+            if time.monotonic() - kept.idle_since < self.idle_seconds or \
                     _alive(session.bind.connection.dbapi_connection):
                 return session
             session.bind.invalidate()
@@ -147,22 +160,40 @@ class HeldReadSessions:
         thread holds no other and its connection is sound and idle on the server (no
         statement or transaction left open), else let it go (False): the pool's reset or
         invalidation then deals with the connection."""
-        held = getattr(self.local, "session", None)
-        if held is session:
+        kept = self._kept()
+        if kept.session is session:
             return True  # closed twice
         bind = session.bind
-        if held is not None or bind.closed or bind.invalidated or \
+        if kept.session is not None or bind.closed or bind.invalidated or \
                 bind.connection.dbapi_connection.info.transaction_status != IDLE:
             return False
-        self.local.session, self.local.idle_since = session, time.monotonic()
+        kept.session, kept.idle_since = session, time.monotonic()
         return True
 
     def release_all(self) -> None:
         """Give this thread's kept connection back to the pool (tests, shutdown)."""
-        session = getattr(self.local, "session", None)
-        self.local.session = None
+        self._kept().release()
+
+
+class _Kept:
+    """A thread's kept read session. When the thread ends, its thread-local storage goes and
+    this gives the connection back to the pool (a server that runs each request in a thread
+    of its own, as Flask's development server does, keeps nothing from one to the next)."""
+
+    __slots__ = ("session", "idle_since")
+
+    def __init__(self) -> None:
+        self.session: ReadSession | None = None
+        self.idle_since = 0.0
+
+    def release(self) -> None:
+        session, self.session = self.session, None
         if session is not None:
             session.release()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit the pool may be gone
+            self.release()
 
 
 def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10,

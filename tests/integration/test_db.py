@@ -109,7 +109,7 @@ def test_a_thread_keeps_its_read_session_from_one_get_to_the_next(database_url):
         other.close()  # the thread keeps one of the two; the other goes back to the pool
         second.close()
         assert engine.pool.checkedout() == 1
-        kept = _backend(held.local.session)
+        kept = _backend(held.kept_session)
         results: list[int] = []
 
         def another_thread() -> None:
@@ -161,14 +161,14 @@ def test_a_connection_left_unsound_is_not_kept(database_url):
         session = held.get()
         session.connection().invalidate()
         session.close()
-        assert getattr(held.local, "session", None) is None
+        assert held.kept_session is None
         assert engine.pool.checkedout() == 0
 
         session = held.get()
         pid = _backend(session)
         session.connection().exec_driver_sql("BEGIN")  # explicit, on an autocommit connection
         session.close()
-        assert getattr(held.local, "session", None) is None
+        assert held.kept_session is None
         assert engine.pool.checkedout() == 0
         fresh = held.get()
         status = fresh.connection().connection.dbapi_connection.info.transaction_status
@@ -177,4 +177,36 @@ def test_a_connection_left_unsound_is_not_kept(database_url):
         assert pid  # (the pool reset the one left in a transaction: rolled back)
     finally:
         held.release_all()
+        engine.dispose()
+
+
+def test_a_thread_that_ends_gives_its_connection_back(database_url):
+    """A server that runs each request in a thread of its own (Flask's development server):
+    the connection a thread kept goes back to the pool when the thread ends, without the
+    garbage collector's warning about a connection it had to clean up."""
+    import gc
+    import warnings
+
+    engine = make_engine(database_url, 1, 0, isolation_level="AUTOCOMMIT")
+    held = HeldReadSessions(engine, PING_AFTER_IDLE_SECONDS)
+
+    backends: list[int] = []
+
+    def one_request() -> None:
+        session = held.get()
+        backends.append(_backend(session))
+        session.close()  # kept by this thread
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):  # a pool of one: each thread needs the last one's connection
+                thread = threading.Thread(target=one_request)
+                thread.start()
+                thread.join()
+                gc.collect()
+                assert engine.pool.checkedout() == 0
+        assert not [w for w in caught if issubclass(w.category, sa.exc.SAWarning)]
+        assert len(set(backends)) == 1  # returned to the pool and used again, not dropped
+    finally:
         engine.dispose()
