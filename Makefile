@@ -39,8 +39,9 @@ venv: $(VENV)/.installed ## Make the virtualenv with the project installed
 db: deps venv ## Start the private PostGIS cluster (unless OPEN311_DATABASE_URL is set)
 	@if [ -z "$$OPEN311_DATABASE_URL" ]; then $(PY) -m open311.pgcluster start; fi
 	@# The private cluster's database is the demo's (make run reloads it): one made by an
-	@# earlier development version of a migration is made again; a database of yours is not.
-	$(OPEN311) db upgrade $$([ -z "$$OPEN311_DATABASE_URL" ] && echo --reset-if-drifted)
+	@# earlier development version of a migration is made again. The flag does nothing to a
+	@# configured database (OPEN311_DATABASE_URL or the config file): that one is refused.
+	$(OPEN311) db upgrade --reset-if-drifted
 
 run: db ## Install what is missing, load the demo region, make a demo key, serve on $(BIND)
 	@for bundle in $(DEMO); do $(OPEN311) jurisdictions load $$bundle | grep -v '^note:' || exit 1; done

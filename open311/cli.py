@@ -40,26 +40,30 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade", help="Apply every migration (idempotent), then check that the "
-                  "schema matches the models.")
+                  "database has everything the models need.")
 @click.option("--reset-if-drifted", is_flag=True,
-              help="A database whose schema differs from the models is dropped and made again "
-                   "(its data is lost): for the demo database of `make run` only.")
+              help="On the private cluster's demo database only (no DATABASE_URL configured): "
+                   "one that lacks what the models need is dropped and made again (its data "
+                   "is lost). Ignored for a configured database.")
 def db_upgrade(reset_if_drifted: bool) -> None:
     from open311 import migrate
 
     url = _url()
     migrate.upgrade(url)
-    differences = migrate.drift(url)
-    if differences and reset_if_drifted:
-        click.echo("note: the database's schema differs from the models (made by an earlier "
-                   "development version of a migration): it is made again, its data is lost")
+    missing = migrate.drift(url)
+    demo = not current_app.config.get("DATABASE_URL")  # the private cluster's own database
+    if missing and reset_if_drifted and demo:
+        click.echo("note: the demo database lacks what the models need (it was made by an "
+                   "earlier development version of a migration): it is made again, its data "
+                   "is lost")
         migrate.reset(url)
-        differences = migrate.drift(url)
-    if differences:
-        _fail("the database is at the latest revision but its schema differs from the models "
-              "(it was made by an earlier development version of a migration); the server "
-              f"would fail on it. {differences}. A database you can lose: `open311 db reset "
-              "--yes`; else repair it by hand.")
+        missing = migrate.drift(url)
+    if missing:
+        _fail("the database is at the latest revision but lacks what the models need (it was "
+              "made by an earlier development version of a migration), so the server would "
+              "fail on it: " + "; ".join(missing) + ". Repair it by hand, or, for a "
+              "database you can lose, make it again: `open311 db reset --yes` (drops every "
+              "table of schema public).")
     click.echo("database schema is up to date")
 
 

@@ -112,8 +112,15 @@ class ReadSession(Session):
                 self.release()
 
     def release(self) -> None:
-        """Give the connection back to the pool (or drop it if it was invalidated)."""
-        self.bind.close()
+        """Give the connection back to the pool; one the server dropped (seen by a statement
+        sent straight to the driver, which SQLAlchemy did not see fail) is invalidated
+        first, so the pool discards it instead of failing to reset it."""
+        bind = self.bind
+        if not bind.closed and not bind.invalidated:
+            raw = bind.connection.dbapi_connection
+            if raw is not None and (raw.closed or raw.broken):
+                bind.invalidate()
+        bind.close()
 
 
 class HeldReadSessions:

@@ -6,19 +6,11 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import engine_from_config, pool
 
+from open311.migrate import include_object
 from open311.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-# Tables that PostGIS and its extensions own.
-FOREIGN_TABLES = {"spatial_ref_sys", "layer", "topology"}
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    if type_ == "table" and name in FOREIGN_TABLES:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def _configure(**kwargs) -> None:

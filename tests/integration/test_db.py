@@ -210,3 +210,34 @@ def test_a_thread_that_ends_gives_its_connection_back(database_url):
         assert len(set(backends)) == 1  # returned to the pool and used again, not dropped
     finally:
         engine.dispose()
+
+
+def test_a_connection_the_server_dropped_during_a_request_is_discarded(database_url, caplog):
+    """A statement sent straight to the driver fails on a connection the server dropped
+    (SQLAlchemy does not see it): the session is not kept, the connection is invalidated
+    rather than reset (no pool error in the log), and the next GET gets a new one."""
+    import logging
+
+    import psycopg
+    import pytest
+
+    from open311.repository.driver import sql_rows
+
+    engine = make_engine(database_url, 1, 0, isolation_level="AUTOCOMMIT")
+    held = HeldReadSessions(engine, PING_AFTER_IDLE_SECONDS)
+    try:
+        session = held.get()
+        pid = _backend(session)
+        _terminate(database_url, pid)
+        with pytest.raises(psycopg.OperationalError):
+            sql_rows(session.connection(), "SELECT 1", {})
+        with caplog.at_level(logging.ERROR, logger="sqlalchemy.pool"):
+            session.close()
+        assert held.kept_session is None
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        fresh = held.get()
+        assert _backend(fresh) != pid
+        fresh.close()
+    finally:
+        held.release_all()
+        engine.dispose()
