@@ -53,7 +53,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import platform
 import random
@@ -355,27 +354,10 @@ class Captured:
 def capture(engine: sa.Engine, call: Callable[[Session, float, float], object]) -> Captured:
     """The one statement ``call`` sends for a point, as the DBAPI cursor receives it
     (through SQLAlchemy, or straight to the driver: logged to ``open311.sql``)."""
-    seen: list[tuple[str, dict]] = []
+    from statements import recorded  # noqa: PLC0415 (bench/, next to this script)
 
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, dict(parameters)))
-
-    class Driver(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append((record.sql, dict(record.params)))
-
-    handler, sql_log = Driver(logging.DEBUG), logging.getLogger("open311.sql")
-    level = sql_log.level
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    sql_log.addHandler(handler)
-    sql_log.setLevel(logging.DEBUG)
-    try:
-        with Session(engine) as session:
-            call(session, *SENTINEL)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
-        sql_log.removeHandler(handler)
-        sql_log.setLevel(level)
+    with recorded([engine]) as seen, Session(engine) as session:
+        call(session, *SENTINEL)
     assert len(seen) == 1, f"expected one statement, got {len(seen)}: {seen}"
     sql, params = seen[0]
     long_key = next(k for k, v in params.items() if v == SENTINEL[0])

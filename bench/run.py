@@ -38,7 +38,6 @@ import contextlib
 import datetime as dt
 import glob
 import json
-import logging
 import os
 import platform
 import random
@@ -566,35 +565,16 @@ class Context:
         """Every statement the app sends for GET ``path`` (in-process, the same code and
         configuration as the gunicorn workers), in the steady state: after one call that
         fills the per-process caches."""
+        from statements import recorded  # noqa: PLC0415 (bench/, next to this script)
+
         from open311.extensions import db
 
-        engines = db.engines(self.app)
         self.app.test_client().get(path)  # warm: the directory cache, prepared statements
-        seen: list[Captured] = []
-
-        def listener(conn, cursor, statement, parameters, context, executemany):
-            seen.append(Captured(statement, dict(parameters or {})))
-
-        class Driver(logging.Handler):  # statements the app sends straight to the driver
-            def emit(self, record: logging.LogRecord) -> None:
-                seen.append(Captured(record.sql, dict(record.params or {})))
-
-        handler, sql_log = Driver(logging.DEBUG), logging.getLogger("open311.sql")
-        level = sql_log.level
-        for engine in engines:
-            sa.event.listen(engine, "before_cursor_execute", listener)
-        sql_log.addHandler(handler)
-        sql_log.setLevel(logging.DEBUG)
-        try:
+        with recorded(db.engines(self.app)) as seen:
             answer = self.app.test_client().get(path)
-        finally:
-            for engine in engines:
-                sa.event.remove(engine, "before_cursor_execute", listener)
-            sql_log.removeHandler(handler)
-            sql_log.setLevel(level)
         if answer.status_code != 200:
             raise RuntimeError(f"GET {path}: {answer.status_code} {answer.get_data(True)[:300]}")
-        return seen
+        return [Captured(sql, params) for sql, params in seen]
 
     def main_statement(self, path: str) -> tuple[Captured, list[Captured]]:
         """The SELECT of the list behind ``path`` (the one with LIMIT on service_request),
