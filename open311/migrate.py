@@ -23,6 +23,10 @@ def include_object(obj, name, type_, reflected, compare_to):
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
+# How models and database are compared, by migrations and by ``drift`` alike.
+COMPARE_OPTIONS = {"compare_type": True, "include_object": include_object}
+
+
 def alembic_config(url: str, connection: sa.Connection | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -65,8 +69,7 @@ def drift(url: str) -> list[str]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={
-                "compare_type": True, "include_object": include_object})
+            context = MigrationContext.configure(conn, opts=COMPARE_OPTIONS)
             found = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()

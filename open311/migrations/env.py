@@ -6,7 +6,7 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import engine_from_config, pool
 
-from open311.migrate import include_object
+from open311.migrate import COMPARE_OPTIONS
 from open311.models import Base
 
 config = context.config
@@ -16,10 +16,9 @@ target_metadata = Base.metadata
 def _configure(**kwargs) -> None:
     context.configure(
         target_metadata=target_metadata,
-        include_object=include_object,
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
-        compare_type=True,
+        **COMPARE_OPTIONS,
         **kwargs,
     )
 
