@@ -40,23 +40,23 @@ def _compiled(statement: sa.Select, dialect: sa.Dialect) -> tuple[sa.Compiled, l
 
 def driver_rows(connection: sa.Connection, statement: sa.Select, values: dict) -> Rows:
     """Run a prebuilt statement straight on the driver: compiled once per process, no
-    SQLAlchemy execution context or Row objects per call (the hot GET paths)."""
+    SQLAlchemy execution context or Row objects per call (the hot GET paths). Binary
+    results: PostgreSQL sends numbers without formatting them and the driver reads them
+    without parsing (1000 requests: about a third less time on both sides)."""
     compiled, names = _compiled(statement, connection.dialect)
-    params = compiled.construct_params(values)
-    if SQL_LOG.isEnabledFor(logging.DEBUG):
-        SQL_LOG.debug("%s", compiled.string, extra={"sql": compiled.string, "params": params})
-    # Binary results: PostgreSQL sends numbers without formatting them and the driver reads
-    # them without parsing (1000 requests: about a third less time on both sides).
-    with connection.connection.dbapi_connection.cursor(binary=True) as cursor:
-        cursor.execute(compiled.string, params)
-        return Rows(cursor.fetchall(), names)
+    return Rows(_fetch(connection, compiled.string, compiled.construct_params(values),
+                       binary=True), names)
 
 
 def sql_rows(connection: sa.Connection, sql: str, params: dict) -> list[tuple]:
     """Run fixed SQL (a module constant, parameters bound as ``%(name)s``, never formatted
     in) straight on the driver; psycopg prepares it on the server after a few calls."""
+    return _fetch(connection, sql, params, binary=False)
+
+
+def _fetch(connection: sa.Connection, sql: str, params: dict, *, binary: bool) -> list[tuple]:
     if SQL_LOG.isEnabledFor(logging.DEBUG):
         SQL_LOG.debug("%s", sql, extra={"sql": sql, "params": params})
-    with connection.connection.dbapi_connection.cursor() as cursor:
+    with connection.connection.dbapi_connection.cursor(binary=binary) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
