@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
+import xxhash
 from flask import Response, request
 from werkzeug.http import http_date
 
@@ -16,7 +16,9 @@ def conditional(response: Response, last_modified: dt.datetime | None) -> Respon
     jurisdiction's latest change of any request, so a request leaving a filtered list
     (closed, say) changes it too."""
     headers = response.headers
-    headers["ETag"] = f'"{hashlib.sha256(response.get_data()).hexdigest()[:32]}"'
+    # XXH3-128: a change detector, not a signature (nobody gains by forging a collision of
+    # a public answer); 5 us for a 1000-request answer where SHA-256 took 290 us.
+    headers["ETag"] = f'"{xxhash.xxh3_128_hexdigest(response.get_data())}"'
     if last_modified is not None:
         headers["Last-Modified"] = http_date(last_modified)
     headers["Cache-Control"] = "no-cache"  # cache, but revalidate every time
