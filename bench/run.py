@@ -25,7 +25,8 @@ Not part of the test suite. What it does, in order:
    checked: no count(*), the expected index.
 4. Prints one table, writes ``bench/results/run-<timestamp>.json`` and
    ``bench/results/latest.json``, and flags any ratio that worsened by more than 20 % against
-   the previous ``latest.json``.
+   the previous ``latest.json``. latest.json holds every scenario's most recent measurement:
+   a partial run (``--only``) carries the scenarios it did not run forward.
 
 Usage: ``.venv/bin/python bench/run.py [--rows N] [--duration S] [--connections C]``;
 ``make bench BENCH_ARGS="--rows 200000 --duration 10"`` for a quick run.
@@ -999,9 +1000,23 @@ def compare(rows: list[dict], previous: dict | None) -> list[str]:
     for r in rows:
         old = before.get(r["scenario"])
         if old and old.get("ratio") and r.get("ratio") and r["ratio"] > old["ratio"] * WORSENED:
-            r["flag"] = f"WORSE: ratio {old['ratio']:.2f} -> {r['ratio']:.2f}"
+            when = old.get("measured") or previous.get("when")
+            r["flag"] = f"WORSE: ratio {old['ratio']:.2f} ({when}) -> {r['ratio']:.2f}"
             flags.append(f"{r['scenario']}: {r['flag']}")
     return flags
+
+
+def latest_report(report: dict, previous: dict | None) -> dict:
+    """What latest.json keeps: every scenario's most recent measurement. A partial run
+    (``--only``, ``--geo-points 0``) replaces the scenarios it measured and carries the
+    others forward from the previous latest.json, each with the time it was measured, so
+    the next full run still compares every scenario with its last figure."""
+    measured = {r["scenario"] for r in report["rows"]}
+    rows = [{**r, "measured": report["when"]} for r in report["rows"]]
+    for r in (previous or {}).get("rows", []):
+        if r["scenario"] not in measured:
+            rows.append({**r, "measured": r.get("measured") or previous.get("when")})
+    return {**report, "rows": rows}
 
 
 def machine() -> dict:
@@ -1136,10 +1151,10 @@ def main(argv: list[str] | None = None) -> int:
     for line in report["worsened"]:
         print("WORSENED:", line)
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(report, indent=2, default=str) + "\n"
     stamped = args.output_dir / f"run-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    stamped.write_text(text, "utf-8")
-    latest.write_text(text, "utf-8")
+    stamped.write_text(json.dumps(report, indent=2, default=str) + "\n", "utf-8")
+    latest.write_text(json.dumps(latest_report(report, previous), indent=2, default=str) + "\n",
+                      "utf-8")
     print(f"written {stamped} and {latest} ({report['bench_s']} s)")
     return 0
 

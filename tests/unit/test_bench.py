@@ -1,8 +1,9 @@
-"""The benchmark's CPU accounting (bench/run.py): where a request's CPU went.
+"""The benchmark harness's own arithmetic (bench/run.py).
 
-Each measured run reads the CPU of the server's and the database's process trees before and
-after. A backend whose client has just left exits; until its parent reaps it, it is a zombie
-whose CPU shows nowhere, so a reading waits for the reap. Linux only (/proc).
+CPU accounting: each measured run reads the CPU of the server's and the database's process
+trees before and after. A backend whose client has just left exits; until its parent reaps
+it, it is a zombie whose CPU shows nowhere, so a reading waits for the reap. Linux only
+(/proc). And latest.json, which keeps every scenario's most recent figure across partial runs.
 """
 
 from __future__ import annotations
@@ -91,3 +92,30 @@ def test_per_request_figures_and_their_ratio(bench):
     unknown = {"requests": 10, "cpu_s": {"server": 0.1, "database": None, "load": 0.1}}
     assert bench.cpu_summary({"wrk": unknown, "raw": raw})["ratio"] is None
     assert bench.cpu_summary({"wrk": {"requests": 1}}) is None  # not metered
+
+
+# -- latest.json across partial runs -------------------------------------------------------------
+def _row(scenario: str, ratio: float) -> dict:
+    return {"scenario": scenario, "p50_ms": 1.0, "ratio": ratio}
+
+
+def test_a_partial_run_carries_the_other_scenarios_forward(bench):
+    full = {"when": "T1", "rows": [_row("default list", 2.3), _row("by id", 2.1)]}
+    partial = {"when": "T2", "rows": [_row("by id", 2.0)]}
+    latest = bench.latest_report(partial, full)
+    assert {r["scenario"]: (r["ratio"], r["measured"]) for r in latest["rows"]} == {
+        "by id": (2.0, "T2"), "default list": (2.3, "T1")}
+    assert partial["rows"] == [_row("by id", 2.0)]  # the run's own report is unchanged
+    # The next full run still compares the list with its last measurement, and says when.
+    again = [_row("default list", 2.9), _row("by id", 2.05)]
+    assert bench.compare(again, latest) == ["default list: WORSE: ratio 2.30 (T1) -> 2.90"]
+    # A scenario carried forward twice keeps the time it was measured.
+    later = bench.latest_report({"when": "T3", "rows": [_row("by id", 1.9)]}, latest)
+    assert {r["scenario"]: r["measured"] for r in later["rows"]} == {
+        "by id": "T3", "default list": "T1"}
+
+
+def test_a_first_run_has_nothing_to_compare_with(bench):
+    run = {"when": "T1", "rows": [_row("by id", 2.0)]}
+    assert bench.compare(run["rows"], None) == []
+    assert bench.latest_report(run, None)["rows"] == [{**_row("by id", 2.0), "measured": "T1"}]
