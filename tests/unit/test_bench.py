@@ -119,3 +119,29 @@ def test_a_first_run_has_nothing_to_compare_with(bench):
     run = {"when": "T1", "rows": [_row("by id", 2.0)]}
     assert bench.compare(run["rows"], None) == []
     assert bench.latest_report(run, None)["rows"] == [{**_row("by id", 2.0), "measured": "T1"}]
+
+
+# -- wrk's script ---------------------------------------------------------------------------------
+def test_only_runs_that_ask_count_status_classes(bench):
+    # A response() hook makes wrk hand every body to Lua (costly for 0.55 MB lists): GET runs
+    # go without it and rely on wrk's own count of answers >= 400.
+    reads, creates = bench.wrk_script(None), bench.wrk_script(150.0, classes=True)
+    assert "function response(" not in reads and "function delay(" not in reads
+    assert "function response(" in creates and "function delay(" in creates
+    for script in (reads, creates):
+        assert "%(" not in script and '"status_errors": %d' in script
+
+
+def test_wrk_figures_without_classes(bench):
+    line = ('WRKJSON {"requests": 10, "duration_us": 1000000, "p50_us": 500, "status_errors": 2,'
+            ' "n2xx": -1, "n3xx": -1, "n4xx": -1, "n5xx": -1}')
+    result = bench.wrk_result(line)
+    assert result["status_errors"] == 2 and result["n2xx"] is None and result["n5xx"] is None
+    assert bench.statuses_text(result) == "answers >= 400: 2"
+    counted = bench.wrk_result(line.replace("-1", "3"))
+    assert bench.statuses_text(counted) == "2xx 3, 4xx 3, 5xx 3"
+    # Rounds: counts that were not counted stay unknown; the others add up.
+    combined = bench._combine([{**result, "p50_ms": 1.0, "p99_ms": 2.0},
+                               {**result, "p50_ms": 3.0, "p99_ms": 4.0}])
+    assert combined["status_errors"] == 4 and combined["n2xx"] is None
+    assert combined["p50_ms"] == 2.0
