@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""A yardstick for the default list: the least any Python WSGI server must do for it.
+
+``app`` below is a bare WSGI application under the same gunicorn (2 sync workers): it sends
+the very statements our server sends for the default list (captured from the app, as the RAW
+bound's pgbench does) on one psycopg connection per worker (binary results, prepared after a
+few calls), makes the items with the server's own ``request_payload`` and writes them with
+orjson. No routing, parameter checks, jurisdiction lookup, ETag, Last-Modified, Link header
+or session handling. ``main`` runs ours, this, and RAW (pgbench) in interleaved rounds and
+prints each one's p50 and CPU per request: how far the bare minimum already is from RAW, and
+what the rest of a real server adds on top of it.
+
+Usage (the bench database must exist: ``make bench`` makes it):
+``.venv/bin/python bench/bare_list.py [--rounds 4] [--seconds 5]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import orjson
+
+STATEMENTS = "OPEN311_BARE_STATEMENTS"  # a pickle of [(sql, params), ...]: the list first
+JURISDICTION = "OPEN311_BARE_JURISDICTION"
+_state: dict = {}
+
+
+def app(environ, start_response):
+    """The bare server: the captured statements, the items, the JSON."""
+    if not _state:
+        import psycopg  # noqa: PLC0415
+        import sqlalchemy as sa  # noqa: PLC0415
+
+        from open311.operations.payloads import request_payload  # noqa: PLC0415
+
+        url = sa.make_url(os.environ["OPEN311_DATABASE_URL"])
+        conn = psycopg.connect(host=url.query.get("host") or url.host, port=url.port or 5432,
+                               user=url.username, password=url.password, dbname=url.database,
+                               autocommit=True)
+        # Datetimes are formatted in the session's TimeZone: the jurisdiction's, as ours sets.
+        conn.execute("SELECT set_config('TimeZone', timezone, false) FROM jurisdiction "
+                     "WHERE jurisdiction_id = %s", (os.environ[JURISDICTION],))
+        _state["conn"], _state["item"] = conn, request_payload
+        _state["statements"] = pickle.loads(Path(os.environ[STATEMENTS]).read_bytes())
+    rows = None
+    for sql, params in _state["statements"]:
+        with _state["conn"].cursor(binary=True) as cursor:
+            cursor.execute(sql, params)
+            answer = cursor.fetchall()
+        rows = answer if rows is None else rows
+    body = orjson.dumps([_state["item"](row) for row in rows])
+    start_response("200 OK", [("Content-Type", "application/json; charset=utf-8"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def ready(url: str, server: subprocess.Popen) -> None:
+    """Wait until the bare server answers (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"the bare server exited ({server.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=5, help="per side and round")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=2, help="wrk and pgbench")
+    options = parser.parse_args()
+
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    import run  # noqa: PLC0415 (bench/run.py: its server, wrk, pgbench and CPU meter)
+
+    settings = argparse.Namespace(database_url=None, rows=5_000_000, duration=options.seconds,
+                                  warmup=options.warmup, rounds=options.rounds,
+                                  connections=options.connections, seed=311)
+    url = run.database_url(settings)
+    os.environ["OPEN311_DATABASE_URL"] = url
+    from open311 import create_app  # noqa: PLC0415
+
+    path = f"{run.LIST}?jurisdiction_id={run.JURISDICTION}"
+    sides: dict[str, list[dict]] = {"ours": [], "bare": [], "raw": []}
+    with tempfile.TemporaryDirectory(prefix="open311-bare-") as tmp, \
+            run.gunicorn(url, 2, run.ROOT / "var" / "bench-gunicorn.log") as (base, pid):
+        workdir = Path(tmp)
+        ours = run.Context(settings, url, base, workdir, create_app(), 0, {},
+                           meter=run.CpuMeter(pid, run.postmaster_pid(url)))
+        statements = [c for c in ours.main_statement(path)[1] if "set_config(" not in c.sql]
+        (workdir / "statements.pickle").write_bytes(
+            pickle.dumps([(c.sql, c.params) for c in statements]))
+        port = run.free_port()
+        bare = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--chdir", str(here), "-w", "2", "-b",
+             f"127.0.0.1:{port}", "bare_list:app"],
+            env={**os.environ, STATEMENTS: str(workdir / "statements.pickle"),
+                 JURISDICTION: run.JURISDICTION, "PYTHONPATH": str(run.ROOT)},
+            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            ready(f"http://127.0.0.1:{port}/", bare)
+            other = run.Context(settings, url, f"http://127.0.0.1:{port}", workdir, None, 0, {},
+                                meter=run.CpuMeter(bare.pid, run.postmaster_pid(url)))
+            for k in range(options.rounds):
+                warm = options.warmup if k == 0 else 0
+                sides["ours"].append(ours.wrk("ours", [("GET", path, "")], warmup=warm))
+                sides["bare"].append(other.wrk("bare", [("GET", "/", "")], warmup=warm))
+                sides["raw"].append(ours.pgbench("raw", [statements], warmup=warm))
+        finally:
+            os.killpg(bare.pid, signal.SIGTERM)
+            bare.wait(30)
+    p50 = {side: statistics.median(r["p50_ms"] for r in runs) for side, runs in sides.items()}
+    print()
+    for side, runs in sides.items():
+        cpu = [run.cpu_per_request(r) for r in runs]
+        split = ", ".join(f"{part} {statistics.median(c[part] for c in cpu):.2f}"
+                          for part in ("server", "database", "load"))
+        print(f"{side:5} p50 {p50[side]:6.2f} ms (median of {len(runs)} rounds); "
+              f"CPU ms per request: {split}")
+    print(f"bare / raw {p50['bare'] / p50['raw']:.2f}, ours / raw {p50['ours'] / p50['raw']:.2f}, "
+          f"ours / bare {p50['ours'] / p50['bare']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
