@@ -96,6 +96,14 @@ def main() -> int:
                                   warmup=options.warmup, rounds=options.rounds,
                                   connections=options.connections, seed=311)
     url = run.database_url(settings)
+    try:
+        rows = run.generated_rows(url)
+    except run.sa.exc.OperationalError as exc:
+        print(f"cannot reach the bench database: {exc.orig}", file=sys.stderr)
+        return 2
+    if not rows:
+        print("no benchmark table in the bench database: run `make bench` first", file=sys.stderr)
+        return 2
     os.environ["OPEN311_DATABASE_URL"] = url
     from open311 import create_app  # noqa: PLC0415
 
