@@ -19,13 +19,9 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import orjson
@@ -43,10 +39,8 @@ def app(environ, start_response):
 
         from open311.operations.payloads import request_payload  # noqa: PLC0415
 
-        url = sa.make_url(os.environ["OPEN311_DATABASE_URL"])
-        conn = psycopg.connect(host=url.query.get("host") or url.host, port=url.port or 5432,
-                               user=url.username, password=url.password, dbname=url.database,
-                               autocommit=True)
+        url = sa.make_url(os.environ["OPEN311_DATABASE_URL"]).set(drivername="postgresql")
+        conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
         # Datetimes are formatted in the session's TimeZone: the jurisdiction's, as ours sets.
         conn.execute("SELECT set_config('TimeZone', timezone, false) FROM jurisdiction "
                      "WHERE jurisdiction_id = %s", (os.environ[JURISDICTION],))
@@ -62,22 +56,6 @@ def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json; charset=utf-8"),
                               ("Content-Length", str(len(body)))])
     return [body]
-
-
-def ready(url: str, server: subprocess.Popen) -> None:
-    """Wait until the bare server answers (60 s at most)."""
-    deadline = time.monotonic() + 60
-    while True:
-        if server.poll() is not None:
-            raise RuntimeError(f"the bare server exited ({server.returncode})")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.2)
 
 
 def main() -> int:
@@ -109,33 +87,26 @@ def main() -> int:
 
     path = f"{run.LIST}?jurisdiction_id={run.JURISDICTION}"
     sides: dict[str, list[dict]] = {"ours": [], "bare": [], "raw": []}
+    log = run.ROOT / "var" / "bench-gunicorn.log"
     with tempfile.TemporaryDirectory(prefix="open311-bare-") as tmp, \
-            run.gunicorn(url, 2, run.ROOT / "var" / "bench-gunicorn.log") as (base, pid):
+            run.gunicorn(url, 2, log) as (base, pid):
         workdir = Path(tmp)
         ours = run.Context(settings, url, base, workdir, create_app(), 0, {},
                            meter=run.CpuMeter(pid, run.postmaster_pid(url)))
         statements = [c for c in ours.main_statement(path)[1] if "set_config(" not in c.sql]
         (workdir / "statements.pickle").write_bytes(
             pickle.dumps([(c.sql, c.params) for c in statements]))
-        port = run.free_port()
-        bare = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--chdir", str(here), "-w", "2", "-b",
-             f"127.0.0.1:{port}", "bare_list:app"],
-            env={**os.environ, STATEMENTS: str(workdir / "statements.pickle"),
-                 JURISDICTION: run.JURISDICTION, "PYTHONPATH": str(run.ROOT)},
-            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            ready(f"http://127.0.0.1:{port}/", bare)
-            other = run.Context(settings, url, f"http://127.0.0.1:{port}", workdir, None, 0, {},
-                                meter=run.CpuMeter(bare.pid, run.postmaster_pid(url)))
+        env = {STATEMENTS: str(workdir / "statements.pickle"), JURISDICTION: run.JURISDICTION,
+               "PYTHONPATH": str(run.ROOT)}
+        with run.gunicorn(url, 2, log.with_name("bench-bare.log"), app="bare_list:app",
+                          folder=here, ready="/", env=env) as (bare_base, bare_pid):
+            bare = run.Context(settings, url, bare_base, workdir, None, 0, {},
+                               meter=run.CpuMeter(bare_pid, run.postmaster_pid(url)))
             for k in range(options.rounds):
                 warm = options.warmup if k == 0 else 0
                 sides["ours"].append(ours.wrk("ours", [("GET", path, "")], warmup=warm))
-                sides["bare"].append(other.wrk("bare", [("GET", "/", "")], warmup=warm))
+                sides["bare"].append(bare.wrk("bare", [("GET", "/", "")], warmup=warm))
                 sides["raw"].append(ours.pgbench("raw", [statements], warmup=warm))
-        finally:
-            os.killpg(bare.pid, signal.SIGTERM)
-            bare.wait(30)
     p50 = {side: statistics.median(r["p50_ms"] for r in runs) for side, runs in sides.items()}
     print()
     for side, runs in sides.items():

@@ -99,8 +99,7 @@ function init(args)
   end
   f:close()
   math.randomseed(os.time() * 100 + tid)
-  n2, n3, n4, n5 = -1, -1, -1, -1
-  if response ~= nil then n2, n3, n4, n5 = 0, 0, 0, 0 end
+  n2, n3, n4, n5 = 0, 0, 0, 0
 end
 function request()
   return reqs[math.random(#reqs)]
@@ -110,7 +109,7 @@ end
   for _, t in ipairs(threads) do
     c2 = c2 + t:get("n2"); c3 = c3 + t:get("n3"); c4 = c4 + t:get("n4"); c5 = c5 + t:get("n5")
   end
-  if c2 < 0 then c2, c3, c4, c5 = -1, -1, -1, -1 end
+  if response == nil then c2, c3, c4, c5 = -1, -1, -1, -1 end  -- not counted
   local e = summary.errors
   io.write(string.format('WRKJSON {"requests": %d, "duration_us": %d, "p50_us": %d, ' ..
     '"p90_us": %d, "p99_us": %d, "mean_us": %.1f, "max_us": %d, "connect_errors": %d, ' ..
@@ -380,15 +379,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, workers: int, log: Path) -> Iterator[tuple[str, int]]:
-    """The server's base URL and the gunicorn master's pid, while it runs."""
+def gunicorn(url: str, workers: int, log: Path, *, app: str = "wsgi:app", folder: Path = ROOT,
+             ready: str = FLOOR, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """The server's base URL and the gunicorn master's pid, while it runs: ``app`` (our
+    server by default) from ``folder``, once it answers ``ready``; ``env`` is added to the
+    environment."""
     port = free_port()
-    env = {**os.environ, "OPEN311_DATABASE_URL": url}
+    env = {**os.environ, "OPEN311_DATABASE_URL": url, **(env or {})}
     env.pop("OPEN311_CORS_ORIGINS", None)  # the default
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT), "-w", str(workers),
-             "-b", f"127.0.0.1:{port}", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "--chdir", str(folder), "-w", str(workers),
+             "-b", f"127.0.0.1:{port}", app],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -397,15 +399,15 @@ def gunicorn(url: str, workers: int, log: Path) -> Iterator[tuple[str, int]]:
             if proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited ({proc.returncode}); see {log}")
             try:
-                with urllib.request.urlopen(base + FLOOR, timeout=2) as answer:
+                with urllib.request.urlopen(base + ready, timeout=2) as answer:
                     if answer.status == 200:
                         break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer {FLOOR} in 60 s; see {log}")
+                raise RuntimeError(f"gunicorn did not answer {ready} in 60 s; see {log}")
             time.sleep(0.2)
-        print(f"server: gunicorn pid {proc.pid}, {workers} workers, {base}", flush=True)
+        print(f"server: gunicorn pid {proc.pid} ({app}), {workers} workers, {base}", flush=True)
         yield base, proc.pid
     finally:
         if proc.poll() is None:
