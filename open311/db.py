@@ -2,10 +2,12 @@
 
 GET and HEAD requests get a read session whose connection is in autocommit: each statement
 is its own snapshot and no BEGIN / ROLLBACK round trips are spent on a read (a GET that
-needs one snapshot for two answers asks for them in one statement). Each thread keeps its
-read session, and the connection under it, from one GET to the next (``HeldReadSessions``):
-a GET does not check a connection out of the pool and build a session for itself. Every
-other request, and the CLI, gets an ordinary transactional session.
+needs one snapshot for two answers asks for them in one statement). So does a view marked
+``@autocommit``, whose writes are one statement (POST Service Request: atomic on its own,
+no BEGIN / COMMIT round trips). Each thread keeps its read session, and the connection
+under it, from one such request to the next (``HeldReadSessions``): it does not check a
+connection out of the pool and build a session for itself. Every other request, and the
+CLI, gets an ordinary transactional session.
 
 The session factory is replaceable (``db.set_session_factory(app, factory)``): the test
 suite hands the app sessions bound to one connection whose transaction it rolls back
@@ -15,6 +17,7 @@ after each test.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -75,9 +78,10 @@ class Database:
     @property
     def session(self) -> Session:
         """The current request's (or CLI command's) session, opened on first use: a read
-        session (autocommit) for GET and HEAD."""
+        session (autocommit) for GET and HEAD, and for a view marked ``@autocommit``."""
         if "db_session" not in g:
-            read = has_request_context() and request.method in READ_METHODS
+            read = has_request_context() and (request.method in READ_METHODS
+                                              or g.get(AUTOCOMMIT_FLAG, False))
             g.db_session = self.new_session(read=read)
         return g.db_session
 
@@ -86,6 +90,22 @@ class Database:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+AUTOCOMMIT_FLAG = "db_autocommit"
+
+
+def autocommit(view: Callable) -> Callable:
+    """Mark a view whose request runs on an autocommit session, as a GET does: each
+    statement commits on its own. Only for a view that writes in ONE statement (or none): a
+    write of several statements would not be atomic. The view's ``session.commit()`` still
+    runs (a no-op in autocommit; the test harness's transactional sessions need it)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g.setdefault(AUTOCOMMIT_FLAG, True)
+        return view(*args, **kwargs)
+    return wrapper
 
 
 class ReadSession(Session):

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from open311.errors import BadRequest, NotFound
@@ -383,48 +382,52 @@ def post_service_request(session: Session, new: NewRequest, api_key: Caller,
     for image in images:
         unique.setdefault(f"{hashlib.sha256(image.data).hexdigest()[:32]}.{image.extension}",
                           image)
-    names, images = list(unique), list(unique.values())
-    media_url = f"{context.media_base_url}/{names[0]}" if names else new.media_url
+    media_url = f"{context.media_base_url}/{next(iter(unique))}" if unique else new.media_url
     token = secrets.token_urlsafe(16) if batch else None
-    request_pk = repo.add_request(
-        session, jurisdiction_pk=jurisdiction.id, service=service, place=place,
-        area_pks=routed.area_pks, description=new.description, media_url=media_url,
-        attributes=attributes, api_key_pk=api_key.id, token=token,
-        accepted_at=None if batch else now, public=service.type == "realtime", now=now)
-    repo.add_contact(session, request_pk, **new.personal)
-    for position, (name, image) in enumerate(zip(names, images, strict=True), start=1):
-        context.storage.put(name, image.data)
-        repo.add_media(session, request_pk, position, name, image)
+    # An answer stored for an Idempotency-Key names the request: its id is taken first.
+    request_pk = repo.new_request_id(session) if context.idempotency_key else None
 
     answer: dict[str, Any] = {}
     if service.type == "realtime":
-        answer["service_request_id"] = str(request_pk)
+        answer["service_request_id"] = None if request_pk is None else str(request_pk)
     elif batch:
         answer["token"] = token
     answer["service_notice"] = service.service_notice
     answer["account_id"] = None
-    if new.extensions and place.long is not None:
+    if new.extensions and place.long is not None:  # read before this request exists
         answer["extended_attributes"] = {"nearby_requests": [
             {"service_request_id": str(row.id), "status": row.status,
              "requested_datetime": format_datetime(row.requested_datetime, tz),
              "distance_m": round(row.distance, 1)}
             for row in repo.nearby_open(session, service.id, place.long, place.lat,
                                         context.duplicate_radius_m,
-                                        now - dt.timedelta(days=context.duplicate_window_days),
-                                        exclude=request_pk)]}
+                                        now - dt.timedelta(days=context.duplicate_window_days))]}
     payload = [answer]
-    if context.idempotency_key:
-        repo.remember_answer(session, api_key.id, context.idempotency_key,
-                             context.fingerprint, payload)
+
+    for name, image in unique.items():
+        context.storage.put(name, image.data)
+    remember = (repo.Remember(context.idempotency_key, context.fingerprint, payload)
+                if context.idempotency_key else None)
     try:
+        # One statement (the request, its event, contact, photos, the key's answer): atomic
+        # without a transaction, so the POST's session may be an autocommit one.
+        request_pk = repo.add_request(
+            session, jurisdiction_pk=jurisdiction.id, service=service, place=place,
+            area_pks=routed.area_pks, description=new.description, media_url=media_url,
+            attributes=attributes, api_key_pk=api_key.id, token=token,
+            accepted_at=None if batch else now, public=service.type == "realtime", now=now,
+            personal=new.personal, media=list(unique.items()), remember=remember,
+            request_pk=request_pk)
         session.commit()
-    except IntegrityError:
-        # The same Idempotency-Key, committed meanwhile by a concurrent POST: answer as it did.
+    except repo.AnswerExists:
+        # The same Idempotency-Key, stored meanwhile by a concurrent POST: answer as it did.
         session.rollback()
-        replay = _replay(session, api_key, context) if context.idempotency_key else None
+        replay = _replay(session, api_key, context)
         if replay is None:
             raise
         return replay
+    if "service_request_id" in answer:
+        answer["service_request_id"] = str(request_pk)
     logger.info("request %s created: %s/%s by app %s", request_pk,
                 jurisdiction.jurisdiction_id, service.service_code, api_key.id)
     return payload

@@ -1,21 +1,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.models import ApiKey
+from open311.repository.driver import driver_rows
 
-# What a call needs of its key (every POST asks): columns, not an ORM object.
-_BY_HASH = sa.select(ApiKey.id, ApiKey.name, ApiKey.contact, ApiKey.prefix, ApiKey.scopes,
-                     ApiKey.revoked_at).where(
+
+class KeyRow(NamedTuple):
+    """What a call needs of its key (every POST asks): columns, not an ORM object."""
+
+    id: int
+    name: str
+    contact: str | None
+    prefix: str
+    scopes: list[str] | None
+    revoked_at: dt.datetime | None
+
+
+_BY_HASH = sa.select(*(getattr(ApiKey, name) for name in KeyRow._fields)).where(
     ApiKey.key_hash == sa.bindparam("key_hash", type_=ApiKey.key_hash.type))
 
 
-def by_hash(session: Session, key_hash: str) -> sa.Row | None:
-    """The key with this hash as a row (id, name, contact, prefix, scopes, revoked_at)."""
-    return session.connection().execute(_BY_HASH, {"key_hash": key_hash}).first()
+def by_hash(session: Session, key_hash: str) -> KeyRow | None:
+    """The key with this hash (straight on the driver: no SQLAlchemy execution context)."""
+    rows = driver_rows(session.connection(), _BY_HASH, {"key_hash": key_hash})
+    return KeyRow._make(rows[0]) if rows else None
 
 
 def add(session: Session, *, name: str, contact: str | None, prefix: str,

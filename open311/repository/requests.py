@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from psycopg.errors import UniqueViolation
+from psycopg.types.json import Json, Jsonb
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -302,14 +304,37 @@ def by_token(session: Session, jurisdiction_pk: int, token: str) -> ServiceReque
                                                SR.token == token)).one_or_none()
 
 
-def _new_request_statement() -> sa.Insert:
-    """INSERT the request and its "opened" event in one statement (a data-modifying CTE),
-    RETURNING the request's id. Built once; every value is a bound parameter."""
+PERSONAL_COLUMNS = ("email", "first_name", "last_name", "phone", "device_id", "account_id")
+_PRIVATE = frozenset(PERSONAL_COLUMNS)  # never in a log
+_MEDIA_COLUMNS = ("name", "position", "content_type", "extension", "width", "height", "size")
+
+
+class AnswerExists(Exception):
+    """The Idempotency-Key's answer was stored meanwhile (by a concurrent POST)."""
+
+
+@dataclass
+class Remember:
+    """An Idempotency-Key's first answer, stored with the request it created."""
+
+    key: str
+    fingerprint: str
+    payload: list
+
+
+@functools.cache
+def _new_request_statement(*, explicit_id: bool, contact: bool, media: bool,
+                           answer: bool) -> sa.Select:
+    """Everything a POST writes, in ONE statement (data-modifying CTEs): the request, its
+    "opened" event, and as sent the contact, the photos and the Idempotency-Key's answer;
+    SELECTs the request's id. One statement is atomic on its own: a POST needs no
+    transaction (no BEGIN / COMMIT round trips), and a failure stores nothing. Built once
+    per shape; every value is a bound parameter."""
     table, events = SR.__table__, RequestEvent.__table__
     plain = ("jurisdiction_pk", "service_pk", "description", "agency_responsible",
              "service_notice", "address", "address_id", "zipcode", "address_verified",
              "area_pks", "media_url", "attributes", "api_key_pk", "token", "accepted_at",
-             "public")
+             "public", *(("id",) if explicit_id else ()))
     now = sa.bindparam("now", type_=table.c.requested_datetime.type)
     values = {name: sa.bindparam(name, type_=table.c[name].type) for name in plain}
     values.update(
@@ -319,34 +344,92 @@ def _new_request_statement() -> sa.Insert:
                                     4326),
         search=sa.func.to_tsvector("english", sa.bindparam("search_text", type_=sa.Text)))
     new = sa.insert(table).values(values).returning(table.c.id).cte("new_request")
-    opened = sa.select(new.c.id, sa.literal("opened"), sa.literal("open"), now,
-                       sa.bindparam("api_key_pk", type_=table.c.api_key_pk.type))
-    return (sa.insert(events)
-            .from_select(["request_pk", "kind", "status", "at", "api_key_pk"], opened)
-            .returning(events.c.request_pk))
+    writes = [sa.insert(events).from_select(
+        ["request_pk", "kind", "status", "at", "api_key_pk"],
+        sa.select(new.c.id, sa.literal("opened"), sa.literal("open"), now,
+                  sa.bindparam("api_key_pk", type_=table.c.api_key_pk.type))).cte("opened")]
+    if contact:
+        contacts = RequestContact.__table__
+        writes.append(sa.insert(contacts).from_select(
+            ["request_pk", *PERSONAL_COLUMNS],
+            sa.select(new.c.id, *(sa.bindparam(name, type_=contacts.c[name].type)
+                                  for name in PERSONAL_COLUMNS))).cte("contact"))
+    if media:
+        photos = Media.__table__
+        rows = sa.func.unnest(*(sa.bindparam(f"media_{name}", type_=ARRAY(photos.c[name].type))
+                                for name in _MEDIA_COLUMNS)).table_valued(
+            *_MEDIA_COLUMNS).render_derived("photo")
+        writes.append(sa.insert(photos).from_select(
+            ["request_pk", *_MEDIA_COLUMNS],
+            sa.select(new.c.id, *(rows.c[name] for name in _MEDIA_COLUMNS))
+            .select_from(new).join(rows, sa.true())).cte("photos"))
+    if answer:
+        answers = IdempotentAnswer.__table__
+        writes.append(sa.insert(answers).from_select(
+            ["api_key_pk", "key", "fingerprint", "payload"],
+            sa.select(sa.bindparam("api_key_pk", type_=answers.c.api_key_pk.type),
+                      *(sa.bindparam(f"answer_{name}", type_=answers.c[name].type)
+                        for name in ("key", "fingerprint", "payload")))
+            .select_from(new)).cte("answer"))
+    return sa.select(new.c.id).add_cte(*writes)
 
 
-_NEW_REQUEST = _new_request_statement()
+def new_request_id(session: Session) -> int:
+    """A request id taken ahead of the INSERT (an answer stored with the request names it)."""
+    [(pk,)] = driver_rows(session.connection(), _NEXT_ID, {})
+    return pk
+
+
+_NEXT_ID = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence("service_request", "id")))
 
 
 def add_request(session: Session, *, jurisdiction_pk: int, service: Service, place,
                 area_pks: list[int], description: str | None, media_url: str | None,
                 attributes: dict, api_key_pk: int, token: str | None,
-                accepted_at: dt.datetime | None, public: bool, now: dt.datetime) -> int:
-    """Insert a new request and its "opened" event (one prebuilt statement, no unit of
-    work); the request's id."""
-    return session.connection().execute(_NEW_REQUEST, {
+                accepted_at: dt.datetime | None, public: bool, now: dt.datetime,
+                personal: dict[str, str | None] | None = None, media: Sequence = (),
+                remember: Remember | None = None, request_pk: int | None = None) -> int:
+    """Insert a new request with everything that comes with it, in one statement (straight
+    on the driver); the request's id. ``media``: (name, image) pairs, each name
+    ``{digest}.{extension}``. Raises AnswerExists when ``remember``'s key was stored by a
+    concurrent POST (then nothing was written)."""
+    contact = personal is not None and any(personal.values())
+    statement = _new_request_statement(explicit_id=request_pk is not None, contact=contact,
+                                       media=bool(media), answer=remember is not None)
+    values = {
         "jurisdiction_pk": jurisdiction_pk, "service_pk": service.id,
         "description": description, "agency_responsible": service.agency_responsible,
         "service_notice": service.service_notice, "address": place.address,
         "address_id": place.address_id, "zipcode": place.zipcode,
         "address_verified": place.verified, "area_pks": area_pks, "media_url": media_url,
-        "attributes": attributes, "api_key_pk": api_key_pk, "token": token,
-        "accepted_at": accepted_at, "public": public, "now": now,
+        "attributes": Jsonb(attributes), "api_key_pk": api_key_pk, "token": token,
+        "accepted_at": accepted_at, "public": public, "now": now, "id": request_pk,
         "long": place.long if place.lat is not None else None,
         "lat": place.lat if place.long is not None else None,
         "search_text": search_text(description, place.address, service),
-    }).scalar_one()
+    }
+    if contact:
+        values.update({name: personal.get(name) for name in PERSONAL_COLUMNS})
+    if media:
+        images = [image for _, image in media]
+        stems = [name.partition(".")[0] for name, _ in media]
+        values.update(media_name=stems, media_extension=[i.extension for i in images],
+                      media_position=list(range(1, len(media) + 1)),
+                      media_content_type=[i.content_type for i in images],
+                      media_width=[i.width for i in images],
+                      media_height=[i.height for i in images],
+                      media_size=[len(i.data) for i in images])
+    if remember is not None:
+        values.update(answer_key=remember.key, answer_fingerprint=remember.fingerprint,
+                      answer_payload=Json(remember.payload))
+    try:
+        [(pk,)] = driver_rows(session.connection(), statement, values,
+                              private=_PRIVATE if contact else frozenset())
+    except UniqueViolation as exc:
+        if remember is not None and exc.diag.table_name == IdempotentAnswer.__tablename__:
+            raise AnswerExists from None
+        raise
+    return pk
 
 
 def search_text(description: str | None, address: str | None, service: Service) -> str:
@@ -354,12 +437,6 @@ def search_text(description: str | None, address: str | None, service: Service) 
     keywords (stored as to_tsvector('english', ...))."""
     return " ".join(part for part in (description, address, service.service_name,
                                       service.group, *(service.keywords or [])) if part)
-
-
-def add_contact(session: Session, request_pk: int, **personal: str | None) -> None:
-    if any(personal.values()):
-        session.execute(sa.insert(RequestContact.__table__).values(request_pk=request_pk,
-                                                                   **personal))
 
 
 def add_event(session: Session, request_pk: int, *, kind: str, status: str,
@@ -382,19 +459,12 @@ def pending(session: Session, *, jurisdiction_pk: int | None = None,
     return list(session.scalars(query))
 
 
-def add_media(session: Session, request_pk: int, position: int, name: str, image) -> None:
-    stem, _, extension = name.partition(".")
-    session.add(Media(name=stem, request_pk=request_pk, position=position,
-                      content_type=image.content_type, extension=extension,
-                      width=image.width, height=image.height, size=len(image.data)))
-
-
 def media_by_name(session: Session, stem: str) -> Media | None:
     return session.scalars(sa.select(Media).where(Media.name == stem).limit(1)).first()
 
 
 def nearby_open(session: Session, service_pk: int, long: float, lat: float, metres: float,
-                since: dt.datetime, *, exclude: int | None = None, limit: int = 10) -> list:
+                since: dt.datetime, *, limit: int = 10) -> list:
     """Open public requests of a service within ``metres`` of a point since ``since``,
     nearest first (possible duplicates)."""
     here = sa.cast(sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326), _geography())
@@ -403,16 +473,8 @@ def nearby_open(session: Session, service_pk: int, long: float, lat: float, metr
              .where(SR.service_pk == service_pk, SR.public, SR.status == "open",
                     SR.requested_datetime >= since, *within(long, lat, metres))
              .order_by(distance, SR.id.desc()).limit(limit))
-    if exclude is not None:
-        query = query.where(SR.id != exclude)
     return list(session.execute(query))
 
 
 def remembered_answer(session: Session, api_key_pk: int, key: str) -> IdempotentAnswer | None:
     return session.get(IdempotentAnswer, (api_key_pk, key))
-
-
-def remember_answer(session: Session, api_key_pk: int, key: str, fingerprint: str,
-                    payload: list) -> None:
-    session.add(IdempotentAnswer(api_key_pk=api_key_pk, key=key, fingerprint=fingerprint,
-                                 payload=payload))

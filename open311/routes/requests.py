@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from flask import Response, current_app, g, request
 
 from open311.caching import conditional
+from open311.db import autocommit
 from open311.errors import BadRequest, NotFound, PayloadTooLarge
 from open311.formats import Format, render
 from open311.operations import requests as ops
@@ -123,6 +124,7 @@ def _media_base_url() -> str:
 
 
 @blp.route("/requests.<fmt:fmt>", methods=["POST"])
+@autocommit  # its writes are one statement (repository.requests.add_request)
 @require_api_key
 @blp.arguments(PostServiceRequestForm, location="form")
 @blp.response(200, resources.PostResponse(many=True))

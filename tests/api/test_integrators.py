@@ -1193,6 +1193,33 @@ def test_a_refused_post_does_not_use_up_the_key(api, session, key):
     assert created(api, {**OTHER, "api_key": key}, headers=headers)
 
 
+def test_a_concurrent_post_with_the_same_key_answers_as_the_first_did(api, session, key,
+                                                                       monkeypatch):
+    """Two POSTs with one Idempotency-Key at once: both find no answer yet, the first
+    stores its request and answer, the second's one statement then fails on the answer and
+    stores nothing; it answers what the first did."""
+    from open311.repository import requests as requests_repo
+
+    headers = {"Idempotency-Key": "retry-0005"}
+    data = {**OTHER, "api_key": key, "description": "Broken bench"}
+    first = api.post("requests", data, headers=headers)
+    assert first.status == 200, first.body
+    before = stored(session)
+    checks = []
+    found = requests_repo.remembered_answer
+
+    def not_yet_then_found(*args):  # as if the first committed after the second looked
+        checks.append(args)
+        return None if len(checks) == 1 else found(*args)
+
+    monkeypatch.setattr(requests_repo, "remembered_answer", not_yet_then_found)
+    second = api.post("requests", dict(data), headers=headers)
+    assert second.status == 200, second.body
+    assert second.raw == first.raw
+    assert len(checks) == 2  # looked again after the write failed
+    assert stored(session) == before
+
+
 @pytest.mark.parametrize("value", ["k" * 256, "clé-1", "two words", "", "tab\there"])
 def test_bad_idempotency_key_is_400(api, session, key, value):
     before = stored(session)
