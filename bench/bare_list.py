@@ -85,6 +85,13 @@ def main() -> int:
     os.environ["OPEN311_DATABASE_URL"] = url
     from open311 import create_app  # noqa: PLC0415
 
+    engine = run.sa.create_engine(url, poolclass=run.sa.pool.NullPool)
+    with engine.connect() as conn:
+        timezone = conn.execute(run.sa.text(
+            "SELECT timezone FROM jurisdiction WHERE jurisdiction_id = :j"),
+            {"j": run.JURISDICTION}).scalar_one()
+    engine.dispose()
+
     path = f"{run.LIST}?jurisdiction_id={run.JURISDICTION}"
     sides: dict[str, list[dict]] = {"ours": [], "bare": [], "raw": []}
     log = run.ROOT / "var" / "bench-gunicorn.log"
@@ -92,7 +99,8 @@ def main() -> int:
             run.gunicorn(url, 2, log) as (base, pid):
         workdir = Path(tmp)
         ours = run.Context(settings, url, base, workdir, create_app(), 0, {},
-                           meter=run.CpuMeter(pid, run.postmaster_pid(url)))
+                           meter=run.CpuMeter(pid, run.postmaster_pid(url)),
+                           timezone=timezone)
         statements = [c for c in ours.main_statement(path)[1] if "set_config(" not in c.sql]
         (workdir / "statements.pickle").write_bytes(
             pickle.dumps([(c.sql, c.params) for c in statements]))

@@ -539,6 +539,10 @@ class Context:
     api_key: str | None = None
     facts: dict = field(default_factory=dict)
     meter: CpuMeter | None = None
+    # The session TimeZone the server formats datetimes in (the jurisdiction's, set once per
+    # connection): RAW's connections get it too (PGTZ), so pgbench's statements produce the
+    # bytes ours do.
+    timezone: str | None = None
 
     def metered(self, run: Callable[[], Any]) -> tuple[Any, dict | None]:
         """``run()``'s value and the CPU seconds each side spent meanwhile (None: no meter)."""
@@ -644,6 +648,8 @@ class Context:
             script.write_text("\n".join(lines) + "\n", "utf-8")
             scripts += ["-f", f"{script}@1"]
         conn_argv, env = libpq_args(self.url)
+        if self.timezone:
+            env["PGTZ"] = self.timezone
         base = [pgbench_binary(), "-M", "prepared", "-n", "-c", str(connections), "-j",
                 str(min(2, connections)), *scripts, *defines]
 
@@ -835,7 +841,8 @@ def group_lists(ctx: Context) -> list[dict]:
         captured = [ctx.main_statement(p) for p in paths[key]]
         mains = [m for m, _ in captured]
         # RAW: every statement the request sends (the list, and the cursor's key when a next
-        # page exists), but not the per-connection TimeZone setting.
+        # page exists), but not the per-connection TimeZone setting (pgbench connects with
+        # that TimeZone instead: ctx.timezone).
         transactions = [[c for c in every if "set_config(" not in c.sql]
                         for _, every in captured]
         counts = any("count(" in c.sql.lower() for _, every in captured for c in every)
@@ -1128,8 +1135,9 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app()
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
-        jurisdiction_pk = conn.execute(sa.text(
-            "SELECT id FROM jurisdiction WHERE jurisdiction_id = :j"), {"j": JURISDICTION}).scalar()
+        jurisdiction_pk, timezone = conn.execute(sa.text(
+            "SELECT id, timezone FROM jurisdiction WHERE jurisdiction_id = :j"),
+            {"j": JURISDICTION}).one()
     from sqlalchemy.orm import Session
     with Session(engine) as session:
         new = create_key(session, BENCH_KEY, "benchmark", replace=True)
@@ -1149,7 +1157,7 @@ def main(argv: list[str] | None = None) -> int:
                           ROOT / "var" / "bench-gunicorn.log") as (base, server_pid):
                 ctx = Context(args, url, base, workdir, app, jurisdiction_pk,
                               samples(url, jurisdiction_pk, args.urls, args.seed),
-                              api_key=new.key,
+                              api_key=new.key, timezone=timezone,
                               meter=CpuMeter(server_pid, postmaster_pid(url)))
                 for group in GROUPS:
                     rows += group(ctx)
