@@ -4,11 +4,11 @@
 ``app`` below is a bare WSGI application under the same gunicorn (2 sync workers): it sends
 the very statements our server sends for the default list (captured from the app, as the RAW
 bound's pgbench does) on one psycopg connection per worker (binary results, prepared after a
-few calls), makes the items with the server's own ``request_payload`` and writes them with
-orjson. No routing, parameter checks, jurisdiction lookup, ETag, Last-Modified, Link header
-or session handling. ``main`` runs ours, this, and RAW (pgbench) in interleaved rounds and
-prints each one's p50 and CPU per request: how far the bare minimum already is from RAW, and
-what the rest of a real server adds on top of it.
+few calls), makes the items with the server's own ``request_items`` and writes them with
+its ``json_bytes``. No routing, parameter checks, jurisdiction lookup, ETag, Last-Modified,
+Link header or session handling. ``main`` runs ours, this, and RAW (pgbench) in interleaved
+rounds and prints each one's p50 and CPU per request: how far the bare minimum already is
+from RAW, and what the rest of a real server adds on top of it.
 
 Usage (the bench database must exist: ``make bench`` makes it):
 ``.venv/bin/python bench/bare_list.py [--rounds 4] [--seconds 5]``
@@ -24,8 +24,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import orjson
-
 STATEMENTS = "OPEN311_BARE_STATEMENTS"  # a pickle of [(sql, params), ...]: the list first
 JURISDICTION = "OPEN311_BARE_JURISDICTION"
 _state: dict = {}
@@ -37,14 +35,15 @@ def app(environ, start_response):
         import psycopg  # noqa: PLC0415
         import sqlalchemy as sa  # noqa: PLC0415
 
-        from open311.operations.payloads import request_payload  # noqa: PLC0415
+        from open311.formats import json_bytes  # noqa: PLC0415
+        from open311.operations.payloads import request_items  # noqa: PLC0415
 
         url = sa.make_url(os.environ["OPEN311_DATABASE_URL"]).set(drivername="postgresql")
         conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
         # Datetimes are formatted in the session's TimeZone: the jurisdiction's, as ours sets.
         conn.execute("SELECT set_config('TimeZone', timezone, false) FROM jurisdiction "
                      "WHERE jurisdiction_id = %s", (os.environ[JURISDICTION],))
-        _state["conn"], _state["item"] = conn, request_payload
+        _state["conn"], _state["items"], _state["json"] = conn, request_items, json_bytes
         _state["statements"] = pickle.loads(Path(os.environ[STATEMENTS]).read_bytes())
     rows = None
     for sql, params in _state["statements"]:
@@ -52,7 +51,7 @@ def app(environ, start_response):
             cursor.execute(sql, params)
             answer = cursor.fetchall()
         rows = answer if rows is None else rows
-    body = orjson.dumps([_state["item"](row) for row in rows])
+    body = _state["json"](_state["items"](rows))
     start_response("200 OK", [("Content-Type", "application/json; charset=utf-8"),
                               ("Content-Length", str(len(body)))])
     return [body]

@@ -23,7 +23,14 @@ from open311.operations.directory import service_pks as directory_service_pks
 from open311.operations.jurisdictions import optional_jurisdiction, resolve_jurisdiction
 from open311.operations.keys import Caller
 from open311.operations.locating import fill_address, locate, route
-from open311.operations.payloads import format_datetime, request_payload, time_bound, zone
+from open311.operations.payloads import (
+    RequestItem,
+    format_datetime,
+    request_items,
+    request_payload,
+    time_bound,
+    zone,
+)
 from open311.repository import geography as geo_repo
 from open311.repository import jurisdictions as jurisdictions_repo
 from open311.repository import keys as keys_repo
@@ -123,7 +130,7 @@ def _ids(values: list[str]) -> list[int]:
 class Listing:
     """One page of GET requests and where the next and previous pages are."""
 
-    items: list[dict]
+    items: list[RequestItem] | list[dict]
     page: int
     page_size: int
     next_cursor: str | None = None  # None: this is the last page
@@ -276,12 +283,13 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
     return listing
 
 
-def _payloads(session: Session, rows: repo.Rows, tz: ZoneInfo, extensions: bool) -> list[dict]:
-    """Request items; with ``extensions``, each also carries ``extended_attributes``
-    (detailed_status, channel, areas, duplicate_of), ``notes`` (the history) and the
-    submitted ``attributes``."""
+def _payloads(session: Session, rows: repo.Rows, tz: ZoneInfo,
+              extensions: bool) -> list[RequestItem] | list[dict]:
+    """Request items (structs); with ``extensions``, dicts that also carry
+    ``extended_attributes`` (detailed_status, channel, areas, duplicate_of), ``notes`` (the
+    history) and the submitted ``attributes``."""
     if not extensions:
-        return [request_payload(row) for row in rows]
+        return request_items(rows)
     rows = rows.named()
     areas = geo_repo.areas_by_pk(session, sorted({pk for row in rows for pk in row.area_pks}))
     codes = {j.id: j.jurisdiction_id for j in jurisdictions_repo.all_jurisdictions(session)}

@@ -1,8 +1,13 @@
-"""The GET requests item: its fields, in the spec's order, from the query's first columns."""
+"""The GET requests item: its fields, in the spec's order, from the query's first columns;
+the struct renders as the dict would, in both formats."""
 
 from __future__ import annotations
 
-from open311.operations.payloads import REQUEST_FIELDS, request_payload
+import orjson
+import pytest
+
+from open311.formats import json_bytes, to_xml
+from open311.operations.payloads import REQUEST_FIELDS, RequestItem, request_items, request_payload
 from open311.repository.requests import PAYLOAD_WIDTH, PUBLIC_COLUMNS
 
 
@@ -11,8 +16,40 @@ def test_payload_fields_follow_the_query_columns_in_order():
     assert tuple(c.key for c in PUBLIC_COLUMNS[:PAYLOAD_WIDTH]) == REQUEST_FIELDS
 
 
+ROW = tuple(f"value {i}" for i in range(PAYLOAD_WIDTH)) + ("pk", "requested", "updated")
+
+
 def test_request_payload_maps_each_column_to_its_field():
-    row = tuple(f"value {i}" for i in range(PAYLOAD_WIDTH)) + ("pk", "requested", "updated")
-    item = request_payload(row)
+    item = request_payload(ROW)
     assert list(item) == list(REQUEST_FIELDS)
     assert list(item.values()) == [f"value {i}" for i in range(PAYLOAD_WIDTH)]
+
+
+def test_request_items_map_each_column_to_its_field_and_read_like_a_dict():
+    [item] = request_items([ROW])
+    assert isinstance(item, RequestItem)
+    assert [item[name] for name in REQUEST_FIELDS] == [f"value {i}"
+                                                       for i in range(PAYLOAD_WIDTH)]
+    assert item["media_url"] == item.media_url == "value 16"
+    with pytest.raises(KeyError):
+        item["extended_attributes"]
+
+
+ODD = ("7", "open", None, "Graffiti «Süd»", "GRAFFITI", 'He said "hi" & <left>\n\ttab',
+       None, "", "2026-01-02T03:04:05-08:00", "2026-01-02T03:04:05-08:00", None,
+       "200 N Spring St", None, "90012", 34.0537, -118.2428000001, None)
+
+
+def test_a_struct_renders_exactly_as_its_dict_in_json():
+    structs, dicts = request_items([ODD, ROW]), [request_payload(ODD), request_payload(ROW)]
+    assert json_bytes(structs) == orjson.dumps(dicts)
+    assert orjson.loads(json_bytes(structs))[0]["description"] == ODD[5]
+
+
+def test_a_struct_renders_exactly_as_its_dict_in_xml():
+    structs, dicts = request_items([ODD, ROW]), [request_payload(ODD), request_payload(ROW)]
+    assert to_xml(structs, "service_requests") == to_xml(dicts, "service_requests")
+    xml = to_xml(structs, "service_requests")
+    assert '<description>He said "hi" &amp; &lt;left&gt;\n\ttab</description>' in xml
+    assert "<status_notes/><service_name>Graffiti «Süd»</service_name>" in xml
+    assert "<lat>34.0537</lat><long>-118.2428000001</long><media_url/></request>" in xml
