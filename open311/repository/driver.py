@@ -59,12 +59,33 @@ def sql_rows(connection: sa.Connection, sql: str, params: dict) -> list[tuple]:
     return _fetch(connection, sql, params, binary=False)
 
 
+_CURSOR_KEYS = {True: "open311_binary_cursor", False: "open311_text_cursor"}
+
+
+def _cursor(connection: sa.Connection, binary: bool):
+    """The driver cursor this connection keeps for these statements, one per result format:
+    made once per connection, not per statement (15-20 us of a 60-75 us lookup by id).
+
+    Kept in the pool's ``info`` of the connection, which SQLAlchemy empties when it closes
+    or invalidates the driver connection; a cursor is also replaced if it was closed or
+    belongs to another driver connection. A connection serves one thread at a time, and
+    each execute starts the cursor afresh; its last result stays with it until the next
+    statement (one page's rows, at most max_requests)."""
+    fairy = connection.connection
+    raw = fairy.dbapi_connection
+    key = _CURSOR_KEYS[binary]
+    cursor = fairy.info.get(key)
+    if cursor is None or cursor.closed or cursor.connection is not raw:
+        cursor = fairy.info[key] = raw.cursor(binary=binary)
+    return cursor
+
+
 def _fetch(connection: sa.Connection, sql: str, params: dict, *, binary: bool,
            private: frozenset[str] = frozenset()) -> list[tuple]:
     if SQL_LOG.isEnabledFor(logging.DEBUG):
         logged = {name: REDACTED if name in private and value is not None else value
                   for name, value in params.items()} if private else params
         SQL_LOG.debug("%s", sql, extra={"sql": sql, "params": logged})
-    with connection.connection.dbapi_connection.cursor(binary=binary) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    cursor = _cursor(connection, binary)
+    cursor.execute(sql, params)
+    return cursor.fetchall()

@@ -241,3 +241,39 @@ def test_a_connection_the_server_dropped_during_a_request_is_discarded(database_
     finally:
         held.release_all()
         engine.dispose()
+
+
+def test_statements_sent_to_the_driver_reuse_one_cursor_per_connection(database_url):
+    """The driver paths keep one cursor per connection and result format: the same cursor
+    for the next statement, a fresh one when it was closed, and a fresh one on the
+    connection that replaces a dropped one (the pool empties the connection's info)."""
+    import psycopg
+    import pytest
+
+    from open311.repository.driver import _cursor, sql_rows
+
+    engine = make_engine(database_url, 1, 0, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            assert sql_rows(conn, "SELECT %(n)s::int", {"n": 1}) == [(1,)]
+            text = _cursor(conn, binary=False)
+            assert sql_rows(conn, "SELECT %(n)s::int + 1", {"n": 1}) == [(2,)]
+            assert _cursor(conn, binary=False) is text
+            binary = _cursor(conn, binary=True)
+            assert binary is not text and binary.format == psycopg.pq.Format.BINARY
+            text.close()
+            assert sql_rows(conn, "SELECT 3", {}) == [(3,)]
+            assert _cursor(conn, binary=False) is not text
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            kept = _cursor(conn, binary=False)
+        with engine.connect() as conn:  # the same pooled connection: the same cursor
+            assert _cursor(conn, binary=False) is kept
+            _terminate(database_url, pid)
+            with pytest.raises(sa.exc.OperationalError):
+                conn.execute(sa.text("SELECT 1"))  # SQLAlchemy sees it and invalidates
+        with engine.connect() as conn:  # a new driver connection, a new cursor
+            assert sql_rows(conn, "SELECT 4", {}) == [(4,)]
+            assert _cursor(conn, binary=False) is not kept
+            assert _cursor(conn, binary=False).connection is conn.connection.dbapi_connection
+    finally:
+        engine.dispose()
