@@ -277,3 +277,41 @@ def test_statements_sent_to_the_driver_reuse_one_cursor_per_connection(database_
             assert _cursor(conn, binary=False).connection is conn.connection.dbapi_connection
     finally:
         engine.dispose()
+
+
+def test_lists_by_box_circle_area_or_text_are_planned_for_their_values(database_url):
+    """The default list's statement is prepared after a few calls (one plan serves every
+    call); a list by box, circle, area or text is never prepared, so PostgreSQL plans it
+    for its own values each time instead of settling on one generic plan for every box."""
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from open311.repository import requests as repo
+    from open311.repository.driver import sql_rows
+
+    engine = make_engine(database_url, 1, 0, isolation_level="AUTOCOMMIT")
+    now = dt.datetime.now(dt.UTC)
+    window = {"start": now - dt.timedelta(days=90), "visible_by": now}
+    try:
+        with Session(engine) as session:
+            pk = 1  # no rows needed: a statement is prepared for its calls, not its rows
+            by_value = [repo.Filters(bbox=(-118.3, 34.0, -118.2, 34.1), **window),
+                        repo.Filters(near=(-118.24, 34.05, 500.0), **window),
+                        repo.Filters(text="graffiti", **window)]
+            assert all(repo.plans_by_value(f) for f in by_value)
+            assert not repo.plans_by_value(repo.Filters(**window))
+            assert not repo.plans_by_value(repo.Filters(ids=[1], bbox=(0, 0, 1, 1)))
+            for _ in range(8):  # psycopg prepares a statement on its 5th call
+                for filters in [repo.Filters(**window), *by_value]:
+                    repo.public_rows(session, pk, filters, limit=1000,
+                                     timezone="America/Los_Angeles", with_last_change=True)
+            prepared = [s for (s,) in sql_rows(session.connection(),
+                                               "SELECT statement FROM pg_prepared_statements",
+                                               {})]
+        lists = [s for s in prepared if "FROM service_request JOIN service" in s]
+        assert len(lists) == 1  # the default list's, and none of the others
+        assert "requested_datetime >=" in lists[0]
+        assert not [s for s in lists if "ST_MakeEnvelope" in s or "websearch" in s]
+    finally:
+        engine.dispose()
