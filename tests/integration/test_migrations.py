@@ -92,7 +92,7 @@ def test_upgrade_is_idempotent(scratch_url):
     engine.dispose()
     assert {"jurisdiction", "service", "service_attribute", "service_request",
             "request_contact", "request_event", "api_key"} <= tables
-    assert version == "0003"  # the newest migration: 0003_integrators
+    assert version == "0004"  # the newest migration: 0004_location_newest
 
 
 def test_cli_db_upgrade_then_check(scratch_url):
