@@ -35,11 +35,13 @@ def app(environ, start_response):
         import psycopg  # noqa: PLC0415
         import sqlalchemy as sa  # noqa: PLC0415
 
+        from open311.db import session_options  # noqa: PLC0415
         from open311.formats import json_bytes  # noqa: PLC0415
         from open311.operations.payloads import request_items  # noqa: PLC0415
 
         url = sa.make_url(os.environ["OPEN311_DATABASE_URL"]).set(drivername="postgresql")
-        conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True,
+                               options=session_options(url))
         # Datetimes are formatted in the session's TimeZone: the jurisdiction's, as ours sets.
         conn.execute("SELECT set_config('TimeZone', timezone, false) FROM jurisdiction "
                      "WHERE jurisdiction_id = %s", (os.environ[JURISDICTION],))

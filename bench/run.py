@@ -65,6 +65,7 @@ import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from open311 import migrate  # noqa: E402
+from open311.db import session_options  # noqa: E402
 from open311.pgcluster import Cluster, _postgres_bindir  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -653,6 +654,9 @@ class Context:
         conn_argv, env = libpq_args(self.url)
         if self.timezone:
             env["PGTZ"] = self.timezone
+        # The server's own connection settings (no JIT, no parallel workers): its SQL as
+        # the server runs it.
+        env["PGOPTIONS"] = session_options(self.url)
         base = [pgbench_binary(), "-M", "prepared", "-n", "-c", str(connections), "-j",
                 str(min(2, connections)), *scripts, *defines]
 
@@ -711,7 +715,7 @@ class Context:
         the indexes used, whether anything counts."""
         conninfo = sa.make_url(self.url).set(drivername="postgresql").render_as_string(
             hide_password=False)
-        with psycopg.connect(conninfo) as conn:
+        with psycopg.connect(conninfo, options=session_options(self.url)) as conn:
             plan = conn.execute("EXPLAIN (FORMAT JSON) " + statement.sql,
                                 statement.params).fetchone()[0][0]["Plan"]
         nodes, indexes = [], []

@@ -223,9 +223,28 @@ class _Kept:
             self.release()
 
 
+# Settings of the server's own connections (sent when each connects, no round trip). An API
+# answers many small queries at once, where two of PostgreSQL's tools for big queries cost
+# more than they save: JIT compilation, which starts above a plan cost that a list by circle
+# easily reaches on millions of rows (seen: 244 ms of compiling for a 200 ms query), and
+# parallel workers, a process started for the query (seen: 36 ms for a page the same plan
+# reads in 3.5 ms without one). The benchmark's RAW bound runs with them too.
+SESSION_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+
+
+def session_options(url: str | sa.URL) -> str:
+    """libpq ``options`` for SESSION_SETTINGS, after any the URL already gives."""
+    given = sa.make_url(url).query.get("options")
+    ours = " ".join(f"-c {name}={value}" for name, value in SESSION_SETTINGS.items())
+    given = " ".join(given) if isinstance(given, tuple) else given
+    return f"{given} {ours}" if given else ours
+
+
 def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10,
                 **options) -> sa.Engine:
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow, **options)
+    connect_args = {**options.pop("connect_args", {}), "options": session_options(url)}
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+                              connect_args=connect_args, **options)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
 

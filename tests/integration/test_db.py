@@ -315,3 +315,20 @@ def test_lists_by_box_circle_area_or_text_are_planned_for_their_values(database_
         assert not [s for s in lists if "ST_MakeEnvelope" in s or "websearch" in s]
     finally:
         engine.dispose()
+
+
+def test_the_servers_connections_run_without_jit_or_parallel_workers(database_url):
+    """Both of the app's engines connect with SESSION_SETTINGS (JIT off, no parallel
+    workers), after the options the URL gives."""
+    from open311.db import SESSION_SETTINGS, session_options
+
+    assert session_options("postgresql+psycopg://u@/db?options=-c%20work_mem%3D8MB") == \
+        "-c work_mem=8MB -c jit=off -c max_parallel_workers_per_gather=0"
+    for isolation in ("READ COMMITTED", "AUTOCOMMIT"):
+        engine = make_engine(database_url, 1, 0, isolation_level=isolation)
+        try:
+            with engine.connect() as conn:
+                for name, value in SESSION_SETTINGS.items():
+                    assert conn.exec_driver_sql(f"SHOW {name}").scalar() == value
+        finally:
+            engine.dispose()
