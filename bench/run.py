@@ -111,14 +111,32 @@ end
   for _, t in ipairs(threads) do
     c2 = c2 + t:get("n2"); c3 = c3 + t:get("n3"); c4 = c4 + t:get("n4"); c5 = c5 + t:get("n5")
   end
-  if response == nil then c2, c3, c4, c5 = -1, -1, -1, -1 end  -- not counted
+  if not counting_classes then c2, c3, c4, c5 = -1, -1, -1, -1 end  -- not counted
+  local own = {}  -- each answer's time as the threads measured it (WRK_OWN_TIMING)
+  for _, t in ipairs(threads) do
+    local times = t:get("lat")
+    if times ~= nil then
+      for _, v in ipairs(times) do own[#own + 1] = v end
+    end
+  end
+  local o50, o90, o99, omean, omax = -1, -1, -1, -1, -1
+  if #own > 0 then
+    table.sort(own)
+    local sum = 0
+    for _, v in ipairs(own) do sum = sum + v end
+    local function at(q) return own[math.max(1, math.ceil(#own * q))] end
+    o50, o90, o99, omean, omax = at(0.5), at(0.9), at(0.99), sum / #own, own[#own]
+  end
   local e = summary.errors
   io.write(string.format('WRKJSON {"requests": %d, "duration_us": %d, "p50_us": %d, ' ..
     '"p90_us": %d, "p99_us": %d, "mean_us": %.1f, "max_us": %d, "connect_errors": %d, ' ..
     '"read_errors": %d, "write_errors": %d, "timeouts": %d, "status_errors": %d, ' ..
-    '"n2xx": %d, "n3xx": %d, "n4xx": %d, "n5xx": %d}\n', summary.requests, summary.duration,
+    '"n2xx": %d, "n3xx": %d, "n4xx": %d, "n5xx": %d, "own_count": %d, "own_p50_us": %d, ' ..
+    '"own_p90_us": %d, "own_p99_us": %d, "own_mean_us": %.1f, "own_max_us": %d}\n',
+    summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean,
-    latency.max, e.connect, e.read, e.write, e.timeout, e.status, c2, c3, c4, c5))
+    latency.max, e.connect, e.read, e.write, e.timeout, e.status, c2, c3, c4, c5,
+    #own, o50, o90, o99, omean, omax))
 end
 """
 # Counting answers per status class needs a response() hook, and with one wrk hands every
@@ -128,11 +146,42 @@ end
 # the others rely on wrk's own count of answers >= 400 (``status_errors``), and report their
 # class counts as -1 (not counted).
 WRK_CLASSES = r"""
+counting_classes = true
 function response(status, headers, body)
   if status >= 500 then n5 = n5 + 1
   elseif status >= 400 then n4 = n4 + 1
   elseif status >= 300 then n3 = n3 + 1
   else n2 = n2 + 1 end
+end
+"""
+# wrk 4.1 "corrects" its latency histogram for coordinated omission once a run is over (each
+# latency above the mean interval between requests adds synthetic samples below it);
+# pgbench does not. With steady latencies that adds almost nothing; with latencies from 2 to
+# 200 ms (the spatial lists) it moved the p50 by half (34.2 ms against 22.6 ms timed per
+# answer, RESULTS.md, fifth session). WRK_OWN_TIMING times each answer in Lua instead, from
+# the request's writing (request()) to its last byte (response()); with one connection per
+# thread, a thread's last request is the one being answered. It needs a response() hook,
+# with which wrk copies every body into Lua (0.2-0.4 ms of its CPU per 0.55 MB answer), so
+# only the scenarios whose latencies vary widely use it (``Context.wrk(own_timing=True)``).
+WRK_OWN_TIMING = r"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } open311_timespec;
+int clock_gettime(int clk_id, open311_timespec *tp);
+]]
+local ts = ffi.new("open311_timespec")
+local function now_us()
+  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
+end
+lat = {}
+local sent, pick = 0, request
+function request()
+  sent = now_us()
+  return pick()
+end
+function response(status, headers, body)
+  lat[#lat + 1] = now_us() - sent
 end
 """
 # An open-loop rate (``Context.wrk(rate=...)``): each thread claims the next slot of its
@@ -162,10 +211,16 @@ end
 """
 
 
-def wrk_script(rate_per_thread: float | None, classes: bool = False) -> str:
+def wrk_script(rate_per_thread: float | None, classes: bool = False,
+               own_timing: bool = False) -> str:
+    """The Lua script of a wrk run: pacing for an open loop, status classes (both define
+    what own timing defines, so they do not go with it) or own timing of each answer."""
+    if own_timing and (classes or rate_per_thread):
+        raise ValueError("own timing goes with neither status classes nor a paced rate")
     pacing = WRK_PACING % {"INTERVAL_MS": 1000.0 / rate_per_thread} if rate_per_thread else ""
+    hooks = WRK_CLASSES if classes else WRK_OWN_TIMING if own_timing else ""
     return (WRK_LUA_TEMPLATE.replace("%(PACING)s", pacing)
-            .replace("%(CLASSES)s", WRK_CLASSES if classes else ""))
+            .replace("%(CLASSES)s", hooks))
 
 
 def wrk_result(line: str) -> dict:
@@ -174,6 +229,14 @@ def wrk_result(line: str) -> dict:
     for key in ("n2xx", "n3xx", "n4xx", "n5xx"):
         if result[key] < 0:
             result[key] = None
+    own = {key: result.pop(f"own_{key}", 0) for key in
+           ("count", "p50_us", "p90_us", "p99_us", "mean_us", "max_us")}
+    if own["count"] > 0:  # timed per answer: those are the figures; wrk's kept beside them
+        for key in ("p50_us", "p90_us", "p99_us", "mean_us", "max_us"):
+            result[f"wrk_{key}"], result[key] = result[key], own[key]
+        result["timing"] = "per answer (Lua)"
+    else:
+        result["timing"] = "wrk's histogram"
     return result
 
 
@@ -559,12 +622,14 @@ class Context:
     # -- HTTP ------------------------------------------------------------------------------------
     def wrk(self, name: str, requests: list[tuple[str, str, str]], *, duration: int | None = None,
             connections: int | None = None, warmup: int | None = None,
-            base: str | None = None, rate: float | None = None) -> dict:
+            base: str | None = None, rate: float | None = None,
+            own_timing: bool = False) -> dict:
         """Run wrk on ``requests`` (method, path, body), picked at random per request, against
         ``base`` (default: our server; a peer passes its own): a warm-up of ``warmup`` s (not
         counted), then ``duration`` s. With ``rate``, the requests are sent at that many per
-        second in all (open loop) instead of as fast as the connections allow. Returns the
-        WRKJSON figures."""
+        second in all (open loop) instead of as fast as the connections allow. With
+        ``own_timing``, each answer is timed in Lua (WRK_OWN_TIMING) and those times give the
+        percentiles. Returns the WRKJSON figures."""
         duration = duration or self.args.duration
         connections = connections or self.args.connections
         warmup = self.args.warmup if warmup is None else warmup
@@ -573,7 +638,10 @@ class Context:
         listing.write_text("".join(f"{m}\t{p}\t{b}\n" for m, p, b in requests), "utf-8")
         script = self.workdir / f"{slug(name)}.lua"
         classes = any(method != "GET" for method, _, _ in requests)  # see WRK_CLASSES
-        script.write_text(wrk_script(rate / threads if rate else None, classes), "utf-8")
+        if own_timing and connections != threads:
+            raise ValueError("own timing needs one connection per wrk thread")
+        script.write_text(wrk_script(rate / threads if rate else None, classes, own_timing),
+                          "utf-8")
 
         def run(seconds: int) -> dict:
             argv = [wrk_binary(), "-t", str(threads), "-c", str(connections), "-d",
@@ -830,6 +898,8 @@ def read_paths(ctx: Context) -> dict[str, list[str]]:
 
 
 # -- the scenario groups -------------------------------------------------------------------------
+# Scenarios whose answers take from a few to hundreds of ms: timed per answer (WRK_OWN_TIMING).
+VARIED_LATENCY = frozenset({"bbox", "radius"})
 LIST_SCENARIOS = (  # key, name, target ratio to RAW, the index the plan must use
     ("default", "default list (90 d, 1000 newest)", 2.0, "ix_service_request_newest"),
     ("filtered", "filtered (service+open+90 d)", 2.5, "ix_service_request_service_status_newest"),
@@ -858,7 +928,8 @@ def group_lists(ctx: Context) -> list[dict]:
         requests = [("GET", p, "") for p in paths[key]]
         ours, raw = ctx.interleaved(
             name,
-            lambda sec, warm, n=name, r=requests: ctx.wrk(n, r, duration=sec, warmup=warm),
+            lambda sec, warm, n=name, r=requests, k=key: ctx.wrk(
+                n, r, duration=sec, warmup=warm, own_timing=k in VARIED_LATENCY),
             lambda sec, warm, n=name, t=transactions: ctx.pgbench(n, t, duration=sec,
                                                                  warmup=warm))
         plan_ok = index in plans_indexes and not counts and not plan["count_in_plan"]
@@ -1014,9 +1085,11 @@ def group_peer(ctx: Context) -> list[dict]:
     with server:
         versions = peer.peer_versions()
         for name, ours_paths, peer_paths in scenarios:
-            ours = ctx.wrk(f"ours: {name}", [("GET", x, "") for x in ours_paths])
+            timed = name.startswith("bbox")  # see VARIED_LATENCY
+            ours = ctx.wrk(f"ours: {name}", [("GET", x, "") for x in ours_paths],
+                           own_timing=timed)
             theirs = ctx.wrk(f"pygeoapi: {name}", [("GET", x, "") for x in peer_paths],
-                             base=server.base_url)
+                             base=server.base_url, own_timing=timed)
             answered = theirs["requests"] > 0  # none: its p50 is longer than the run
             rows.append(Row(f"vs pygeoapi: {name}", p50_ms=ours["p50_ms"],
                             p99_ms=ours["p99_ms"], rps=ours["rps"], bound="PEER (pygeoapi p50)",

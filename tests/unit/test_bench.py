@@ -145,3 +145,30 @@ def test_wrk_figures_without_classes(bench):
                                {**result, "p50_ms": 3.0, "p99_ms": 4.0}])
     assert combined["status_errors"] == 4 and combined["n2xx"] is None
     assert combined["p50_ms"] == 2.0
+
+
+def test_own_timing_times_each_answer_and_goes_alone(bench):
+    # wrk corrects its histogram for coordinated omission; pgbench does not. Runs whose
+    # latencies vary widely time each answer in Lua instead.
+    timed = bench.wrk_script(None, own_timing=True)
+    assert "function response(" in timed and "lat[#lat + 1]" in timed
+    assert "function delay(" not in timed and "%(" not in timed
+    assert "counting_classes = true" not in timed  # its response() counts no classes
+    assert "function response(" not in bench.wrk_script(None)
+    for kwargs in ({"classes": True}, {}):
+        with pytest.raises(ValueError):
+            bench.wrk_script(150.0 if not kwargs else None, own_timing=True, **kwargs)
+
+
+def test_wrk_figures_timed_per_answer_replace_the_histograms(bench):
+    line = ('WRKJSON {"requests": 10, "duration_us": 1000000, "p50_us": 900, "p90_us": 950, '
+            '"p99_us": 990, "mean_us": 910.0, "max_us": 999, "status_errors": 0, "n2xx": -1, '
+            '"n3xx": -1, "n4xx": -1, "n5xx": -1, "own_count": 10, "own_p50_us": 500, '
+            '"own_p90_us": 600, "own_p99_us": 700, "own_mean_us": 520.0, "own_max_us": 710}')
+    result = bench.wrk_result(line)
+    assert (result["p50_us"], result["p99_us"], result["mean_us"]) == (500, 700, 520.0)
+    assert (result["wrk_p50_us"], result["wrk_p99_us"]) == (900, 990)
+    assert result["timing"] == "per answer (Lua)" and "own_count" not in result
+    untimed = bench.wrk_result(line.replace('"own_count": 10', '"own_count": 0'))
+    assert untimed["p50_us"] == 900 and untimed["timing"] == "wrk's histogram"
+    assert "wrk_p50_us" not in untimed
