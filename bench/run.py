@@ -154,41 +154,9 @@ function response(status, headers, body)
   else n2 = n2 + 1 end
 end
 """
-# wrk 4.1 "corrects" its latency histogram for coordinated omission once a run is over (each
-# latency above the mean interval between requests adds synthetic samples below it);
-# pgbench does not. With steady latencies that adds almost nothing; with latencies from 2 to
-# 200 ms (the spatial lists) it moved the p50 by half (34.2 ms against 22.6 ms timed per
-# answer, RESULTS.md, fifth session). WRK_OWN_TIMING times each answer in Lua instead, from
-# the request's writing (request()) to its last byte (response()); with one connection per
-# thread, a thread's last request is the one being answered. It needs a response() hook,
-# with which wrk copies every body into Lua (0.2-0.4 ms of its CPU per 0.55 MB answer), so
-# only the scenarios whose latencies vary widely use it (``Context.wrk(own_timing=True)``).
-WRK_OWN_TIMING = r"""
-local ffi = require("ffi")
-ffi.cdef[[
-typedef struct { long tv_sec; long tv_nsec; } open311_timespec;
-int clock_gettime(int clk_id, open311_timespec *tp);
-]]
-local ts = ffi.new("open311_timespec")
-local function now_us()
-  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
-  return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
-end
-lat = {}
-local sent, pick = 0, request
-function request()
-  sent = now_us()
-  return pick()
-end
-function response(status, headers, body)
-  lat[#lat + 1] = now_us() - sent
-end
-"""
-# An open-loop rate (``Context.wrk(rate=...)``): each thread claims the next slot of its
-# schedule before each request and waits for it (wrk's delay() hook); a thread that falls
-# behind sends at once until it catches up, so the achieved rate shows the server's capacity.
-# wrk measures a latency from the request's sending, so waiting for a slot is not counted.
-WRK_PACING = r"""
+# A monotonic clock in milliseconds for the Lua hooks below (LuaJIT's ffi; one per script:
+# own timing and pacing never go together).
+WRK_CLOCK = r"""
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } open311_timespec;
@@ -199,6 +167,32 @@ local function now_ms()
   ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
   return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
 end
+"""
+# wrk 4.1 "corrects" its latency histogram for coordinated omission once a run is over (each
+# latency above the mean interval between requests adds synthetic samples below it);
+# pgbench does not. With steady latencies that adds almost nothing; with latencies from 2 to
+# 200 ms (the spatial lists) it moved the p50 by half (34.2 ms against 22.6 ms timed per
+# answer, RESULTS.md, fifth session). WRK_OWN_TIMING times each answer in Lua instead, from
+# the request's writing (request()) to its last byte (response()); with one connection per
+# thread, a thread's last request is the one being answered. It needs a response() hook,
+# with which wrk copies every body into Lua (0.2-0.4 ms of its CPU per 0.55 MB answer), so
+# only the scenarios whose latencies vary widely use it (``Context.wrk(own_timing=True)``).
+WRK_OWN_TIMING = WRK_CLOCK + r"""
+lat = {}
+local sent, pick = 0, request
+function request()
+  sent = now_ms()
+  return pick()
+end
+function response(status, headers, body)
+  lat[#lat + 1] = (now_ms() - sent) * 1000  -- microseconds, as wrk's figures
+end
+"""
+# An open-loop rate (``Context.wrk(rate=...)``): each thread claims the next slot of its
+# schedule before each request and waits for it (wrk's delay() hook); a thread that falls
+# behind sends at once until it catches up, so the achieved rate shows the server's capacity.
+# wrk measures a latency from the request's sending, so waiting for a slot is not counted.
+WRK_PACING = WRK_CLOCK + r"""
 local slot = nil
 function delay()
   local t = now_ms()
