@@ -67,16 +67,9 @@ def format_datetime(value: dt.datetime | None, tz: ZoneInfo) -> str | None:
 
 def request_payload(row) -> dict:
     """A GET requests item as a dict (the extensions add keys to it), from a row as
-    request_items reads it. A dict display with constant keys: twice as fast as
-    dict(zip(...)) over 1000 rows."""
-    return {
-        "service_request_id": row[0], "status": row[1], "status_notes": row[2],
-        "service_name": row[3], "service_code": row[4], "description": row[5],
-        "agency_responsible": row[6], "service_notice": row[7],
-        "requested_datetime": row[8], "updated_datetime": row[9],
-        "expected_datetime": row[10], "address": row[11], "address_id": row[12],
-        "zipcode": row[13], "lat": row[14], "long": row[15], "media_url": row[16],
-    }
+    request_items reads it: the struct's fields, so the two never disagree (the extensions'
+    path is not the hot one)."""
+    return msgspec.structs.asdict(RequestItem(*row[:_WIDTH]))
 
 
 def time_bound(value: dt.datetime | dt.date, tz: ZoneInfo, *, end: bool) -> dt.datetime:
