@@ -86,12 +86,7 @@ def main() -> int:
     os.environ["OPEN311_DATABASE_URL"] = url
     from open311 import create_app  # noqa: PLC0415
 
-    engine = run.sa.create_engine(url, poolclass=run.sa.pool.NullPool)
-    with engine.connect() as conn:
-        timezone = conn.execute(run.sa.text(
-            "SELECT timezone FROM jurisdiction WHERE jurisdiction_id = :j"),
-            {"j": run.JURISDICTION}).scalar_one()
-    engine.dispose()
+    _, timezone = run.jurisdiction_facts(url)
 
     path = f"{run.LIST}?jurisdiction_id={run.JURISDICTION}"
     sides: dict[str, list[dict]] = {"ours": [], "bare": [], "raw": []}

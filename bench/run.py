@@ -343,6 +343,18 @@ def generated_rows(url: str) -> int | None:
         engine.dispose()
 
 
+def jurisdiction_facts(url: str) -> tuple[int, str]:
+    """The bench jurisdiction's primary key and IANA time zone."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return tuple(conn.execute(sa.text(
+                "SELECT id, timezone FROM jurisdiction WHERE jurisdiction_id = :j"),
+                {"j": JURISDICTION}).one())
+    finally:
+        engine.dispose()
+
+
 def ensure_data(args: argparse.Namespace, url: str) -> dict:
     have = generated_rows(url)
     if have == args.rows and not args.regenerate:
@@ -1060,13 +1072,15 @@ def group_peer(ctx: Context) -> list[dict]:
     boxes = [(round(x - 0.01, 6), round(y - 0.01, 6), round(x + 0.01, 6), round(y + 0.01, 6))
              for x, y in ctx.samples["points"]]
     window = 90  # our default window (OPEN311_DEFAULT_WINDOW_DAYS)
-    scenarios = [  # name, our paths, the peer's paths asking the same question
-        ("list, 1000 newest of 90 d", peer.our_list_paths(), peer.list_paths(window)),
-        ("single item by id", peer.our_single_paths(ids), peer.single_paths(ids)),
+    # name, our paths, the peer's paths asking the same question, timed per answer (see
+    # VARIED_LATENCY)
+    scenarios = [
+        ("list, 1000 newest of 90 d", peer.our_list_paths(), peer.list_paths(window), False),
+        ("single item by id", peer.our_single_paths(ids), peer.single_paths(ids), False),
         ("bbox, 1000 newest of 90 d", peer.our_bbox_paths(boxes),
-         peer.bbox_paths(boxes, window, newest_first=True)),
+         peer.bbox_paths(boxes, window, newest_first=True), True),
         ("bbox as pygeoapi's default (no window, by id)", peer.our_bbox_paths(boxes),
-         peer.bbox_paths(boxes)),
+         peer.bbox_paths(boxes), True),
     ]
     print("scenario peer: starting pygeoapi (installs it in var/peer-venv on first use)",
           flush=True)
@@ -1078,8 +1092,7 @@ def group_peer(ctx: Context) -> list[dict]:
         return []
     with server:
         versions = peer.peer_versions()
-        for name, ours_paths, peer_paths in scenarios:
-            timed = name.startswith("bbox")  # see VARIED_LATENCY
+        for name, ours_paths, peer_paths, timed in scenarios:
             ours = ctx.wrk(f"ours: {name}", [("GET", x, "") for x in ours_paths],
                            own_timing=timed)
             theirs = ctx.wrk(f"pygeoapi: {name}", [("GET", x, "") for x in peer_paths],
@@ -1207,11 +1220,8 @@ def main(argv: list[str] | None = None) -> int:
     from open311.operations.keys import create_key
 
     app = create_app()
+    jurisdiction_pk, timezone = jurisdiction_facts(url)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    with engine.begin() as conn:
-        jurisdiction_pk, timezone = conn.execute(sa.text(
-            "SELECT id, timezone FROM jurisdiction WHERE jurisdiction_id = :j"),
-            {"j": JURISDICTION}).one()
     from sqlalchemy.orm import Session
     with Session(engine) as session:
         new = create_key(session, BENCH_KEY, "benchmark", replace=True)
