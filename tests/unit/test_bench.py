@@ -22,16 +22,21 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+def _loaded(name: str, filename: str):
+    """A bench/ script as a module, registered while in use (dataclasses look it up)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / filename)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_run"] = module
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
         yield module
     finally:
-        sys.modules.pop("bench_run", None)
+        sys.modules.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def bench():
+    yield from _loaded("bench_run", "run.py")
 
 
 # A parent like the postmaster: on "go", starts a child that burns CPU_S of CPU and exits,
@@ -172,3 +177,28 @@ def test_wrk_figures_timed_per_answer_replace_the_histograms(bench):
     untimed = bench.wrk_result(line.replace('"own_count": 10', '"own_count": 0'))
     assert untimed["p50_us"] == 900 and untimed["timing"] == "wrk's histogram"
     assert "wrk_p50_us" not in untimed
+
+
+@pytest.fixture(scope="module")
+def peer():
+    yield from _loaded("bench_peer", "peer_pygeoapi.py")
+
+
+def test_the_peer_reads_our_database_and_asks_our_questions(peer):
+    # Issue 5, point 4: pygeoapi serves the same table, asked the same questions.
+    params = peer.db_params("postgresql+psycopg://open311@/open311_bench_5m"
+                            "?host=/work/var/pgdata&port=5433")
+    assert params == {"host": "/work/var/pgdata", "port": 5433, "dbname": "open311_bench_5m",
+                      "user": "open311", "password": None}
+    box = (-118.26, 34.04, -118.24, 34.06)
+    [ours] = peer.our_bbox_paths([box])
+    [theirs] = peer.bbox_paths([box], 90, newest_first=True)
+    assert "bbox=-118.260000,34.040000,-118.240000,34.060000" in ours
+    assert "bbox=-118.260000,34.040000,-118.240000,34.060000" in theirs
+    assert "limit=1000" in theirs and "sortby=-requested_datetime" in theirs
+    assert "&datetime=" in theirs and theirs.endswith("/..")  # the last 90 days, as ours
+    [plain] = peer.bbox_paths([box])  # pygeoapi's default: no window, no order
+    assert "datetime=" not in plain and "sortby" not in plain
+    assert peer.single_paths([42]) == ["/collections/requests/items/42?f=json"]
+    assert peer.our_single_paths([42]) == ["/open311/v2/requests/42.json?jurisdiction_id="
+                                           "lacity.org"]
