@@ -10,6 +10,8 @@ BIND        ?= 127.0.0.1:8000
 WORKERS     ?= 2
 # The demo region: Los Angeles County and two of its cities (load the county first).
 DEMO        ?= jurisdictions/lacounty.gov jurisdictions/lacity.org jurisdictions/smgov.net
+# What reads without jurisdiction_id are about on the demo (a base-URL-only client's view).
+DEFAULT_JURISDICTION ?= lacity.org
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help deps venv db run test lint openapi bench clean stop
@@ -50,7 +52,8 @@ run: db ## Install what is missing, load the demo region, make a demo key, serve
 	  echo "Try:" && \
 	  echo "  curl -s 'http://$(BIND)/open311/v2/services.json?lat=34.0537&long=-118.2428'" && \
 	  echo "  curl -s -X POST http://$(BIND)/open311/v2/requests.json -d api_key=$$KEY -d service_code=GRAFFITI -d lat=34.0537 -d long=-118.2428 -d 'attribute[SURFACE]=BUILDING' -d 'description=Tag on the wall of City Hall'" && echo
-	$(OPEN311) serve --bind $(BIND) --workers $(WORKERS)
+	OPEN311_DEFAULT_JURISDICTION=$${OPEN311_DEFAULT_JURISDICTION-$(DEFAULT_JURISDICTION)} \
+	  $(OPEN311) serve --bind $(BIND) --workers $(WORKERS)
 
 test: deps venv ## Run the whole test suite (starts its own PostGIS cluster)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

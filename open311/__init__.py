@@ -22,6 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from open311.cli import register_commands
     from open311.config import database_url, load_config
     from open311.extensions import db
+    from open311.links import trusted_hosts
     from open311.routes import register
 
     settings = load_config(config)
@@ -41,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             },
         },
         JSON_SORT_KEYS=False,
+        TRUSTED_HOSTS=trusted_hosts(app.config),
     )
     logging.getLogger("open311").setLevel(app.config["LOG_LEVEL"])
     app.url_map.converters["fmt"] = FormatConverter
@@ -50,7 +52,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, url)
     from open311.operations.directory import DirectoryCache
 
-    app.extensions["open311_directory"] = DirectoryCache(app.config["CACHE_SECONDS"])
+    app.extensions["open311_directory"] = DirectoryCache(
+        app.config["CACHE_SECONDS"], default_jurisdiction=app.config["DEFAULT_JURISDICTION"])
     api = Open311Api(app)
     api.register_converter(FormatConverter, lambda _c: {"type": "string",
                                                         "enum": ["json", "xml"]})

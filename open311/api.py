@@ -13,16 +13,18 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, NoReturn
 
 import marshmallow as ma
-from flask import request
+from flask import current_app, request
 from flask_smorest import Api, Blueprint
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import BaseConverter
 
-from open311.errors import Open311Error, ValidationFailed
+from open311.db import database_unavailable, describe_error
+from open311.errors import RETRY_AFTER_SECONDS, BadRequest, Open311Error, ValidationFailed
 from open311.formats import Format, render
 from schemas.fields import CommaList
 from schemas.params import fold_attributes
@@ -36,9 +38,13 @@ HTTP_DESCRIPTIONS = {
     404: "resource not found",
     405: "method not allowed",
     413: "request too large",
+    414: "the URL is too long",
     429: "too many requests",
+    431: "the request's header fields are too large",
     500: "internal server error",
+    503: "service unavailable",
 }
+FORM = "application/x-www-form-urlencoded"
 
 
 class FormatConverter(BaseConverter):
@@ -137,6 +143,8 @@ class Open311Api(Api):
         self._app.register_error_handler(Open311Error, self.handle_open311_error)
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
         self._app.register_error_handler(Exception, self.handle_unexpected)
+        self._app.before_request(check_inputs)
+        self._app.after_request(no_html)
 
     @staticmethod
     def handle_open311_error(error: Open311Error):
@@ -153,8 +161,10 @@ class Open311Api(Api):
         elif status == 405:
             description = f"{request.method} is not allowed on {request.path}"
         elif status == 413:
-            limit = request.max_content_length
-            description = f"the request body is larger than {limit} bytes"
+            description = _too_large()
+        elif isinstance(error, SecurityError):
+            description = ("the Host header does not name this server (its operator lists "
+                           "the hosts in OPEN311_ALLOWED_HOSTS, or sets OPEN311_BASE_URL)")
         headers = {}
         if status == 405:
             allow = error.get_response().headers.get("Allow")
@@ -166,5 +176,56 @@ class Open311Api(Api):
     def handle_unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return Open311Api.handle_http_exception(error)
-        logger.exception("unhandled error on %s %s", request.method, request.path)
+        if database_unavailable(error):
+            # An outage fails every request: one line each, no traceback.
+            logger.error("503 on %s %s: database unavailable (%s)", request.method,
+                         request.path, describe_error(error))
+            return error_response(503, [{"code": 503, "description": (
+                "the service is unavailable for a moment (its database cannot be reached); "
+                "retry later")}], {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        logger.error("500 on %s %s: %s", request.method, request.path, describe_error(error))
         return error_response(500, [{"code": 500, "description": "internal server error"}])
+
+
+def _too_large() -> str:
+    """What a 413 says: the limit the request went over."""
+    if request.mimetype == FORM:
+        return f"the form is larger than {request.max_content_length} bytes"
+    body_limit = request.max_content_length
+    if request.content_length is not None and body_limit is not None \
+            and request.content_length > body_limit:
+        return f"the request body is larger than {body_limit} bytes"
+    if request.mimetype == "multipart/form-data":
+        return (f"a form field is larger than {request.max_form_memory_size} bytes, or the "
+                f"form has more than {request.max_form_parts} parts")
+    return f"the request body is larger than {body_limit} bytes"
+
+
+def check_inputs() -> None:
+    """Before every view: a urlencoded form is held to the form limit (werkzeug applies only
+    the body limit to one), and no NUL character gets further (PostgreSQL text cannot hold
+    one: refused here, whatever parameter or path segment carries it)."""
+    if request.mimetype == FORM:
+        limit = current_app.config["MAX_FORM_MEMORY_SIZE"]
+        body = request.max_content_length
+        request.max_content_length = limit if body is None else min(limit, body)
+    if "\x00" in request.path:
+        raise BadRequest("the path must not contain a NUL character (%00)")
+    sources = (request.args, request.form) if request.method == "POST" else (request.args,)
+    for source in sources:
+        for key, value in source.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                raise BadRequest(f"{_shown(key)}: must not contain control characters (a NUL, %00)")
+
+
+def no_html(response):
+    """An empty answer (OPTIONS, a CORS preflight) names no content type: Flask's default,
+    text/html, is nothing this server serves."""
+    if response.mimetype == "text/html" and not response.content_length:
+        del response.headers["Content-Type"]
+    return response
+
+
+def _shown(name: str) -> str:
+    """A parameter's name as an error message may quote it."""
+    return re.sub(r"[^\x20-\x7e]", "?", name[:60])

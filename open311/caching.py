@@ -25,3 +25,14 @@ def conditional(response: Response, last_modified: dt.datetime | None) -> Respon
     if "If-None-Match" not in request.headers and "If-Modified-Since" not in request.headers:
         return response  # nothing to compare: the common case, without werkzeug's checks
     return response.make_conditional(request)
+
+
+def document(body: str | bytes, content_type: str) -> Response:
+    """A whole document (a GeoJSON layer) that clients may read in parts: an ETag, and HTTP
+    Range requests answered (206 with Content-Range; GDAL's /vsicurl/ reads a large
+    document so), 304 when the client's copy is current."""
+    response = Response(body, content_type=content_type)
+    response.headers["ETag"] = f'"{xxhash.xxh3_128_hexdigest(response.get_data())}"'
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request, accept_ranges=True,
+                                      complete_length=response.content_length)

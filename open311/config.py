@@ -21,14 +21,20 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     # The largest form (every field but uploaded files), in bytes (larger: 413).
     "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+    # The jurisdiction_id reads without one use on a server of several jurisdictions (named
+    # in discovery); empty: such a read is a 400. POST routes by location either way.
+    "DEFAULT_JURISDICTION": "",
     # Discovery: who runs this endpoint, how to get a key, what kind of endpoint it is.
     "CONTACT": "",
     # Empty: the jurisdictions' own texts (jurisdiction.yaml).
     "KEY_SERVICE": "",
     "ENDPOINT_TYPE": "production",
     # The public base URL of the GeoReport endpoint as clients reach it (behind a proxy).
-    # Empty: derived from each request's host.
+    # Empty: derived from each request's Host header, which must then be one of
+    # ALLOWED_HOSTS (comma separated; a leading dot allows subdomains; "*" any host, unsafe:
+    # a forged Host would reach the links the server answers).
     "BASE_URL": "",
+    "ALLOWED_HOSTS": "localhost,127.0.0.1,[::1]",
     # Logging level of the application loggers.
     "LOG_LEVEL": "INFO",
     # Incremental sync: changes younger than this wait for the next poll (seconds).
@@ -43,7 +49,9 @@ DEFAULTS: dict[str, Any] = {
     # Photos uploaded with POST requests (multipart `media`).
     "MEDIA_DIR": "",  # empty: var/media in the project folder
     "MEDIA_MAX_BYTES": 10 * 1024 * 1024,  # per file (larger: 413)
-    "MEDIA_MAX_PIXELS": 40_000_000,  # per image (larger: 400)
+    # Per image (larger: 400, refused before decoding): a 24-megapixel photo (6000x4000).
+    # Decoding costs time in proportion (a 6320x6320 PNG of 116 KB: 1.2 s).
+    "MEDIA_MAX_PIXELS": 24_000_000,
     "MEDIA_MAX_FILES": 5,
     # How long a worker keeps the jurisdictions and service codes it resolves GET calls with
     # (seconds; 0: read them per call). New ones are seen at once; renamed or removed ones
@@ -86,6 +94,9 @@ def load_config(overrides: Mapping[str, Any] | None = None,
             raise ValueError(f"{PREFIX}{key} must be an integer, not {config[key]!r}") from exc
     if config["MAX_REQUESTS"] < 1:
         raise ValueError(f"{PREFIX}MAX_REQUESTS must be at least 1")
+    if not str(config["ALLOWED_HOSTS"]).strip(", ") and not config["BASE_URL"]:
+        raise ValueError(f"{PREFIX}ALLOWED_HOSTS is empty: name the hosts clients reach this "
+                         f"server by, or set {PREFIX}BASE_URL")
     if config["ENDPOINT_TYPE"] not in ("production", "test"):
         raise ValueError(f"{PREFIX}ENDPOINT_TYPE must be 'production' or 'test'")
     return config

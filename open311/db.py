@@ -20,8 +20,10 @@ import contextlib
 import functools
 import threading
 import time
+import traceback
 from collections.abc import Callable
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request
 from psycopg.pq import TransactionStatus
@@ -278,3 +280,37 @@ def _alive(dbapi_connection) -> bool:
     except Exception:  # any driver error: the connection is not usable
         return False
     return True
+
+
+# What a database that is down, restarting or out of connections raises: from SQLAlchemy
+# (its own pool timeout, or the driver's error wrapped) or straight from the driver.
+_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError,
+                sa.exc.DisconnectionError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached (a 503), not that a query or
+    the code is wrong."""
+    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _UNAVAILABLE)
+
+
+def describe_error(error: BaseException) -> str:
+    """One log line about ``error``: its type and where it was raised. Of a database error,
+    its SQLSTATE and constraint, and the server's message only when it is about the
+    connection: never the statement, its parameters or a message quoting a value, which
+    may carry personal data."""
+    cause = error.orig if isinstance(error, sa.exc.StatementError) and error.orig else error
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 2)[-1]}:{frames[-1].lineno}" if frames else ""
+    if isinstance(cause, psycopg.Error):
+        text = f"{type(cause).__name__}{' ' + cause.sqlstate if cause.sqlstate else ''}{where}"
+        if cause.diag.constraint_name:
+            text += f" (constraint {cause.diag.constraint_name})"
+        if database_unavailable(cause):
+            text += f": {' '.join(str(cause).split())[:200]}"
+        return text
+    if isinstance(cause, sa.exc.StatementError):  # its text quotes the parameters
+        return f"{type(cause).__name__}{where}"
+    return f"{type(cause).__name__}{where}: {' '.join(str(cause).split())[:200]}"

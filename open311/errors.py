@@ -40,16 +40,12 @@ class NotFound(Open311Error):
     status = 404
 
 
-class MethodNotAllowed(Open311Error):
-    status = 405
-
-
 class PayloadTooLarge(Open311Error):
     status = 413
 
 
-class InternalError(Open311Error):
-    status = 500
+# How long a client is asked to wait (Retry-After) when the database cannot be reached.
+RETRY_AFTER_SECONDS = 5
 
 
 class ValidationFailed(BadRequest):

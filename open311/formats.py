@@ -77,6 +77,8 @@ def _scalar(value: Any) -> str:
         text = _NOT_XML.sub("\ufffd", text)
     if "&" in text or "<" in text or ">" in text:
         text = escape(text)
+    if "\r" in text:  # a raw CR would reach an XML parser's reader as LF (XML 1.0 2.11)
+        text = text.replace("\r", "&#13;")
     return text
 
 

@@ -29,12 +29,15 @@ def clean_image(data: bytes, *, max_pixels: int, label: str = "media") -> CleanI
     """A JPEG, PNG or WebP image (recognised by its content), at most ``max_pixels``,
     turned upright (EXIF orientation) and re-encoded without any metadata."""
     try:
+        # Opening reads the header only; Pillow refuses there what it deems a bomb.
         image = Image.open(io.BytesIO(data), formats=list(FORMATS))
-    except (UnidentifiedImageError, OSError, ValueError):
+    except Image.DecompressionBombError:
+        raise ImageRejected(f"{label}: the image is more than {max_pixels} pixels") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise ImageRejected(f"{label}: not a JPEG, PNG or WebP image") from None
     with image:
         width, height = image.size
-        if width * height > max_pixels:
+        if width * height > max_pixels:  # checked before a pixel is decoded
             raise ImageRejected(f"{label}: {width}x{height} is more than {max_pixels} pixels")
         kind = image.format
         try:

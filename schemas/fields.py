@@ -16,8 +16,9 @@ _LINE_BREAK = re.compile(r"[\r\n\t]")
 
 
 class Text(fields.String):
-    """A trimmed string with a length limit, no control characters and (unless
-    ``multiline``) no line breaks. An empty value is treated as absent by the parser."""
+    """A string with a length limit and no control characters: a single line, trimmed, or
+    (``multiline``) line breaks allowed and kept exactly as sent, spaces included. An empty
+    value is treated as absent by the parser."""
 
     def __init__(self, *, max_length: int, multiline: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -26,7 +27,9 @@ class Text(fields.String):
         self.metadata.setdefault("maxLength", max_length)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not self.multiline:
+            text = text.strip()
         no_control_characters(text)
         if not self.multiline and _LINE_BREAK.search(text):
             raise ValidationError("must be a single line")

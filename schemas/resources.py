@@ -28,6 +28,10 @@ class Endpoint(Schema):
     formats = fields.List(fields.String(), required=True)
     max_requests = fields.Integer(required=True, metadata={
         "description": "Extension: the most requests one GET requests answer holds."})
+    default_jurisdiction_id = fields.String(required=True, allow_none=True, metadata={
+        "description": "Extension: the jurisdiction a read without jurisdiction_id is "
+                       "about (the only one, or the configured default); null: such a read "
+                       "must name one. A POST without it is routed by its location."})
 
 
 class Discovery(Schema):

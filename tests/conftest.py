@@ -19,6 +19,7 @@ from open311 import create_app, migrate
 from open311.db import Database
 from open311.operations.bundles import load_bundle
 from open311.pgcluster import Cluster
+from open311.storage import LocalStorage
 from tests.helpers import Api
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +71,19 @@ def connection(engine, app):
 
 
 @pytest.fixture
+def app_with(connection):
+    """Another app, made with these settings, its sessions in the test's transaction (as
+    the suite's ``app``): for settings read when the app is made."""
+    def make(**settings):
+        other = create_app({"DATABASE_URL": None, "TESTING": True, "CACHE_SECONDS": 0,
+                            **settings})
+        Database.set_session_factory(other, lambda: Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False))
+        return other
+    return make
+
+
+@pytest.fixture
 def session(connection) -> Session:
     """A session for the test's own setup and checks, in the test's transaction."""
     with Session(bind=connection, join_transaction_mode="create_savepoint",
@@ -90,3 +104,10 @@ def fmt(request) -> str:
 @pytest.fixture
 def api(client, fmt) -> Api:
     return Api(client, fmt)
+
+
+@pytest.fixture
+def media_dir(app, tmp_path, monkeypatch):
+    """Uploaded photos go to this test's own folder (the app is shared by the session)."""
+    monkeypatch.setitem(app.extensions, "open311_storage", LocalStorage(tmp_path))
+    return tmp_path

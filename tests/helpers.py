@@ -4,6 +4,7 @@ XML, validate it against the spec's JSON Schemas, and build test data."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import sqlalchemy as sa
+from PIL import ExifTags, Image
 from sqlalchemy.orm import Session
 
 from open311.formats import singular
@@ -260,3 +262,47 @@ def edit(path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path.name}"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def bad(result, status: int, *needles: str) -> None:
+    """A spec errors body with this status whose text names every needle."""
+    assert result.status == status, (result.status, result.body)
+    assert all(e["code"] == status for e in result.body), result.body
+    text = error_text(result)
+    for needle in needles:
+        assert needle in text, text
+
+
+def stored(session, media_dir=None) -> dict:
+    """Everything a POST may write: rows of every table, and files in the media folder."""
+    counts = row_counts(session)
+    for table in ("media", "idempotent_answer"):
+        counts[table] = session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+    if media_dir is not None:
+        counts["files"] = sorted(p.name for p in media_dir.rglob("*") if p.is_file())
+    return counts
+
+
+# -- photos ---------------------------------------------------------------------------------
+GPS = {1: "N", 2: (34.0, 3.0, 13.0), 3: "W", 4: (118.0, 14.0, 34.0)}
+
+
+def photo(kind: str = "JPEG", size=(64, 48), color=(200, 30, 30), *, gps: bool = True,
+          noise: bool = False, **save) -> bytes:
+    image = Image.effect_noise(size, 64).convert("RGB") if noise else Image.new("RGB", size,
+                                                                                 color)
+    if gps:
+        exif = Image.Exif()
+        exif[ExifTags.Base.Make] = "ExampleCam"
+        exif[ExifTags.IFD.GPSInfo] = GPS
+        save["exif"] = exif
+    out = io.BytesIO()
+    image.save(out, kind, **save)
+    data = out.getvalue()
+    if gps:  # the upload really carries the position
+        assert Image.open(io.BytesIO(data)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    return data
+
+
+def upload(data: bytes, name: str = "photo.jpg"):
+    return io.BytesIO(data), name

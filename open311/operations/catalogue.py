@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from open311.errors import BadRequest, NotFound
 from open311.models import Service
-from open311.operations.jurisdictions import resolve_jurisdiction
+from open311.operations.directory import DirectoryCache, jurisdiction_by_pk, jurisdiction_ref
 from open311.operations.locating import offered_at
 from open311.repository import catalogue as repo
 from open311.repository import geography as geo_repo
@@ -25,23 +25,26 @@ def _service_item(service: Service, has_attributes: bool) -> dict:
 
 
 def get_service_list(session: Session, jurisdiction_id: str | None,
-                     lat: float | None = None, long: float | None = None) -> list[dict]:
+                     lat: float | None = None, long: float | None = None,
+                     directory: DirectoryCache | None = None) -> list[dict]:
     """The catalogue. With ``lat``/``long`` (an extension): the services offered at that
     point, across every tier of jurisdictions covering it (without ``jurisdiction_id``) or
     of the named one; per service_code the deepest tier's, each item naming its
     ``jurisdiction_id``."""
+    directory = directory or DirectoryCache(0)
     if lat is None or long is None:
-        jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
+        jurisdiction = jurisdiction_ref(directory, session, jurisdiction_id)
         return [_service_item(service, has_attributes)
                 for service, has_attributes in repo.active_services(session, jurisdiction.id)]
     if jurisdiction_id:
-        jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
+        jurisdiction = jurisdiction_ref(directory, session, jurisdiction_id)
         if not geo_repo.jurisdiction_covers(session, jurisdiction.id, long, lat):
             raise BadRequest(f"the location lat={lat}, long={long} is outside the boundary "
                              f"of {jurisdiction.name} ({jurisdiction.jurisdiction_id})")
         covering = [jurisdiction]
     else:
-        covering = geo_repo.jurisdictions_at(session, long, lat)
+        covering = [jurisdiction_by_pk(directory, session, pk)
+                    for pk in geo_repo.jurisdiction_pks_at(session, long, lat)]
     areas = geo_repo.areas_at(session, [j.id for j in covering], long, lat)
     seen: set[str] = set()
     items = []
@@ -56,8 +59,8 @@ def get_service_list(session: Session, jurisdiction_id: str | None,
 
 
 def get_service_definition(session: Session, jurisdiction_id: str | None,
-                           service_code: str) -> dict:
-    jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
+                           service_code: str, directory: DirectoryCache | None = None) -> dict:
+    jurisdiction = jurisdiction_ref(directory or DirectoryCache(0), session, jurisdiction_id)
     service = repo.service_by_code(session, jurisdiction.id, service_code,
                                    with_attributes=True)
     if service is None:

@@ -6,16 +6,18 @@ from sqlalchemy.orm import Session
 
 from geo.addresses import normalize
 from open311.errors import NotFound
-from open311.operations.jurisdictions import optional_jurisdiction
+from open311.operations.directory import DirectoryCache, jurisdiction_ref
 from open311.repository import geography as repo
 from open311.repository import jurisdictions as jurisdictions_repo
 
 
 def search_addresses(session: Session, jurisdiction_id: str | None, q: str,
-                     limit: int) -> list[dict]:
+                     limit: int, directory: DirectoryCache | None = None) -> list[dict]:
     """Address suggestions for what a resident typed: exact prefixes of the normalised
-    address first, then the most similar (pg_trgm)."""
-    jurisdiction = optional_jurisdiction(session, jurisdiction_id)
+    address first, then the most similar (pg_trgm); without jurisdiction_id, among every
+    jurisdiction's addresses."""
+    jurisdiction = jurisdiction_ref(directory or DirectoryCache(0), session, jurisdiction_id,
+                                    by_location=True)
     scope = ([jurisdiction.id] if jurisdiction is not None
              else [j.id for j in jurisdictions_repo.all_jurisdictions(session)])
     key = normalize(q).key or q.upper()
@@ -30,10 +32,9 @@ def jurisdictions_geojson(session: Session) -> str:
     return repo.jurisdictions_geojson(session)
 
 
-def areas_geojson(session: Session, jurisdiction_id: str, layer: str | None) -> str:
-    jurisdiction = jurisdictions_repo.by_code(session, jurisdiction_id)
-    if jurisdiction is None:
-        raise NotFound(f"jurisdiction_id {jurisdiction_id!r} is not served here")
+def areas_geojson(session: Session, jurisdiction_id: str, layer: str | None,
+                  directory: DirectoryCache | None = None) -> str:
+    jurisdiction = jurisdiction_ref(directory or DirectoryCache(0), session, jurisdiction_id)
     layers = repo.layers_of(session, jurisdiction.id)
     if layer and layer not in layers:
         raise NotFound(f"{jurisdiction_id} has no areas layer {layer!r} (layers: "

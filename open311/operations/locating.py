@@ -10,9 +10,15 @@ from sqlalchemy.orm import Session
 
 from geo.addresses import normalize
 from open311.errors import BadRequest, NotFound
-from open311.models import Jurisdiction, Service
-from open311.operations.directory import DirectoryCache, tier_pks
-from open311.repository import catalogue
+from open311.models import Service
+from open311.operations.directory import (
+    DirectoryCache,
+    JurisdictionRef,
+    ServiceRef,
+    active_service,
+    jurisdiction_by_pk,
+    tier_pks,
+)
 from open311.repository import geography as repo
 from open311.repository import jurisdictions as jurisdictions_repo
 
@@ -34,8 +40,8 @@ class Place:
 
 @dataclass
 class Routed:
-    jurisdiction: Jurisdiction
-    service: Service
+    jurisdiction: JurisdictionRef
+    service: ServiceRef
     place: Place
     area_pks: list[int] = field(default_factory=list)
     # The nearest address point, when routing already looked it up (see fill_address).
@@ -43,13 +49,11 @@ class Routed:
     nearest_known: bool = False
 
 
-def _setting(jurisdiction: Jurisdiction | None, name: str, default):
-    if jurisdiction is None:
-        return default
-    return (jurisdiction.settings or {}).get(name, default)
+def _setting(jurisdiction: JurisdictionRef | None, name: str, default):
+    return default if jurisdiction is None else jurisdiction.setting(name, default)
 
 
-def _address_scope(session: Session, jurisdiction: Jurisdiction | None) -> list[int]:
+def _address_scope(session: Session, jurisdiction: JurisdictionRef | None) -> list[int]:
     """Whose address points to search: every jurisdiction's, the named one's first."""
     pks = [j.id for j in jurisdictions_repo.all_jurisdictions(session)]
     if jurisdiction is not None:
@@ -63,7 +67,7 @@ def _place(row, *, verified: bool) -> Place:
                  zipcode=row.zipcode, verified=verified, jurisdiction_pk=row.jurisdiction_pk)
 
 
-def resolve_address(session: Session, jurisdiction: Jurisdiction | None, *,
+def resolve_address(session: Session, jurisdiction: JurisdictionRef | None, *,
                     address_string: str | None, address_id: str | None) -> Place | None:
     """The address point an ``address_id`` (exactly) or ``address_string`` (normalised,
     then fuzzily with pg_trgm) names, or None."""
@@ -89,7 +93,7 @@ def resolve_address(session: Session, jurisdiction: Jurisdiction | None, *,
 _DIGITS = re.compile(r"\d+")
 
 
-def _match_street(session: Session, scope: list[int], jurisdiction: Jurisdiction | None,
+def _match_street(session: Session, scope: list[int], jurisdiction: JurisdictionRef | None,
                   normal):
     """A house on a street, when the exact key did not match. A street the city knows is
     matched by its parts (a missing direction or type is filled in when that leaves one
@@ -111,7 +115,7 @@ def _match_street(session: Session, scope: list[int], jurisdiction: Jurisdiction
     return None
 
 
-def locate(session: Session, jurisdiction: Jurisdiction | None, *, lat: float | None,
+def locate(session: Session, jurisdiction: JurisdictionRef | None, *, lat: float | None,
            long: float | None, address_string: str | None, address_id: str | None) -> Place:
     """The request's place. Coordinates win; otherwise the address must resolve, unless the
     jurisdiction accepts unverified addresses (then the place has no point)."""
@@ -129,7 +133,7 @@ def locate(session: Session, jurisdiction: Jurisdiction | None, *, lat: float | 
                      "long, or a full street address (house number, street, ZIP code)")
 
 
-def offered_at(session: Session, service: Service, areas: list) -> bool:
+def offered_at(session: Session, service: Service | ServiceRef, areas: list) -> bool:
     """Whether the service is offered at a point lying in ``areas``."""
     coverage = service.coverage
     if not coverage:
@@ -138,7 +142,7 @@ def offered_at(session: Session, service: Service, areas: list) -> bool:
                and (not coverage.get("ids") or a.area_id in coverage["ids"]) for a in areas)
 
 
-def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str,
+def route(session: Session, jurisdiction: JurisdictionRef | None, service_code: str,
           place: Place, directory: DirectoryCache | None = None) -> Routed:
     """Whose request it is. With a jurisdiction: its service, and the point must lie inside
     it. Without: the deepest jurisdiction covering the point that offers the service there.
@@ -167,7 +171,8 @@ def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str
         return Routed(jurisdiction, service, place, [a.id for a in facts.areas],
                       nearest=facts.nearest, nearest_known=True)
 
-    covering = repo.jurisdictions_at(session, place.long, place.lat)
+    covering = [jurisdiction_by_pk(directory, session, pk)
+                for pk in repo.jurisdiction_pks_at(session, place.long, place.lat)]
     if not covering:
         raise BadRequest(f"the location lat={place.lat}, long={place.long} is outside every "
                          "jurisdiction served here")
@@ -191,16 +196,12 @@ def route(session: Session, jurisdiction: Jurisdiction | None, service_code: str
 
 
 def _service(session: Session, directory: DirectoryCache, jurisdiction_pk: int,
-             service_code: str) -> Service | None:
-    """The active service with its attributes (kept in the directory cache for its TTL)."""
-    return directory.remember(
-        ("service", jurisdiction_pk, service_code),
-        lambda: catalogue.service_by_code(session, jurisdiction_pk, service_code,
-                                          with_attributes=True))
+             service_code: str) -> ServiceRef | None:
+    return active_service(directory, session, jurisdiction_pk, service_code)
 
 
-def _service_of(session: Session, directory: DirectoryCache, jurisdiction: Jurisdiction,
-                service_code: str) -> Service:
+def _service_of(session: Session, directory: DirectoryCache, jurisdiction: JurisdictionRef,
+                service_code: str) -> ServiceRef:
     service = _service(session, directory, jurisdiction.id, service_code)
     if service is None:
         raise NotFound(f"service_code {service_code!r} is not a service of "
@@ -208,7 +209,7 @@ def _service_of(session: Session, directory: DirectoryCache, jurisdiction: Juris
     return service
 
 
-def _reverse_geocode_distance(jurisdiction: Jurisdiction, place: Place) -> float:
+def _reverse_geocode_distance(jurisdiction: JurisdictionRef, place: Place) -> float:
     """How far to look for the nearest address point (0: not at all: the request came with
     an address, or without a point, or the jurisdiction does not fill addresses in)."""
     if place.address or place.address_id or place.long is None:

@@ -8,6 +8,10 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+# An uploaded photo's media_url is stored as this path under the GeoReport endpoint and
+# made absolute as it is served (never from a request's Host header when stored).
+MEDIA_PATH = "media/"
+
 
 class RequestItem(msgspec.Struct, gc=False):
     """A GET requests item as the list and the lookup by id answer it (no extensions): its

@@ -15,15 +15,22 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from open311.config import DEFAULTS
 from open311.errors import BadRequest, NotFound
 from open311.imaging import ImageRejected, clean_image
 from open311.operations.attributes import check_attributes
-from open311.operations.directory import DirectoryCache, JurisdictionRef, jurisdiction_ref
+from open311.operations.directory import (
+    DirectoryCache,
+    JurisdictionRef,
+    jurisdiction_by_pk,
+    jurisdiction_ref,
+)
 from open311.operations.directory import service_pks as directory_service_pks
-from open311.operations.jurisdictions import optional_jurisdiction, resolve_jurisdiction
+from open311.operations.ids import public_pk
 from open311.operations.keys import Caller
 from open311.operations.locating import fill_address, locate, route
 from open311.operations.payloads import (
+    MEDIA_PATH,
     RequestItem,
     format_datetime,
     request_items,
@@ -112,8 +119,7 @@ class PostContext:
     the limits, and the Idempotency-Key (with a fingerprint of what was sent)."""
 
     storage: Any = None  # open311.storage.MediaStorage
-    media_base_url: str = ""
-    media_max_pixels: int = 40_000_000
+    media_max_pixels: int = DEFAULTS["MEDIA_MAX_PIXELS"]
     duplicate_radius_m: float = 50.0
     duplicate_window_days: int = 30
     idempotency_key: str | None = None
@@ -123,7 +129,7 @@ class PostContext:
 
 def _ids(values: list[str]) -> list[int]:
     """Public ids that can exist (others cannot match anything)."""
-    return [int(v) for v in values if v.isdigit() and 0 < int(v) <= repo.BIGINT_MAX]
+    return [pk for pk in map(public_pk, values) if pk is not None]
 
 
 @dataclass
@@ -144,6 +150,8 @@ def _encode_cursor(data: dict) -> str:
 
 
 def _decode_cursor(cursor: str) -> dict:
+    """A cursor's fields, checked as strictly as the values it feeds into SQL: aware
+    datetimes, and a request id that a bigint can hold."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
@@ -152,9 +160,13 @@ def _decode_cursor(cursor: str) -> dict:
         for key in ("s", "v"):
             if key in data:
                 data[key] = dt.datetime.fromisoformat(data[key])
-        if ("v" in data or "i" in data) and not (isinstance(data.get("i"), int)
-                                                 and "v" in data and data.get("m") in ("n", "u")):
-            raise ValueError(cursor)
+                if data[key].tzinfo is None:
+                    raise ValueError(cursor)
+        if "v" in data or "i" in data:
+            pk = data.get("i")
+            if type(pk) is not int or not 0 < pk <= repo.BIGINT_MAX or "v" not in data \
+                    or data.get("m") not in ("n", "u"):
+                raise ValueError(cursor)
         return data
     except (ValueError, TypeError, binascii.Error):
         raise BadRequest("cursor: not a cursor this server made; follow the Link header "
@@ -327,11 +339,26 @@ def note_payload(event, tz: ZoneInfo) -> dict:
             "description": event.note}
 
 
+def _owner(session: Session, directory: DirectoryCache, jurisdiction_id: str | None,
+           jurisdiction_pk: int | None) -> JurisdictionRef | None:
+    """The jurisdiction a single request or token is looked up in: the named one, else the
+    one that holds it (ids and tokens are unique across the server, so a client that knows
+    only the base URL follows what it submitted wherever it was routed); None: not held."""
+    if jurisdiction_id:
+        return jurisdiction_ref(directory, session, jurisdiction_id)
+    return None if jurisdiction_pk is None else jurisdiction_by_pk(directory, session,
+                                                                   jurisdiction_pk)
+
+
 def get_service_request(session: Session, jurisdiction_id: str | None,
                         service_request_id: str, extensions: bool = False,
                         directory: DirectoryCache | None = None) -> list[dict]:
-    jurisdiction = jurisdiction_ref(directory or DirectoryCache(0), session, jurisdiction_id)
     ids = _ids([service_request_id])
+    holder = repo.jurisdiction_of_request(session, ids[0]) if ids and not jurisdiction_id \
+        else None
+    jurisdiction = _owner(session, directory or DirectoryCache(0), jurisdiction_id, holder)
+    if jurisdiction is None:
+        raise NotFound(f"service request {service_request_id!r} not found")
     rows = (repo.public_rows(session, jurisdiction.id, repo.Filters(ids=ids), limit=1,
                              timezone=jurisdiction.timezone, extended=extensions)
             if ids else [])
@@ -340,13 +367,14 @@ def get_service_request(session: Session, jurisdiction_id: str | None,
     return _payloads(session, rows, zone(jurisdiction.timezone), extensions)
 
 
-def get_request_id_from_token(session: Session, jurisdiction_id: str | None,
-                              token: str) -> list[dict]:
+def get_request_id_from_token(session: Session, jurisdiction_id: str | None, token: str,
+                              directory: DirectoryCache | None = None) -> list[dict]:
     """``service_request_id`` is null while a batch request waits to be accepted (clients
     poll, as with Chicago's endpoint)."""
-    jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
-    request = repo.by_token(session, jurisdiction.id, token)
-    if request is None:
+    request = repo.by_token(session, token)
+    owner = _owner(session, directory or DirectoryCache(0), jurisdiction_id,
+                   request.jurisdiction_pk if request is not None else None)
+    if request is None or owner is None or request.jurisdiction_pk != owner.id:
         raise NotFound(f"token {token!r} not found")
     return [{
         "service_request_id": str(request.id) if request.accepted_at else None,
@@ -374,10 +402,11 @@ def post_service_request(session: Session, new: NewRequest, api_key: Caller,
         replay = _replay(session, api_key, context)
         if replay is not None:
             return replay
-    jurisdiction = optional_jurisdiction(session, new.jurisdiction_id, context.directory)
+    directory = context.directory or DirectoryCache(0)
+    jurisdiction = jurisdiction_ref(directory, session, new.jurisdiction_id, by_location=True)
     place = locate(session, jurisdiction, lat=new.lat, long=new.long,
                    address_string=new.address_string, address_id=new.address_id)
-    routed = route(session, jurisdiction, new.service_code, place, context.directory)
+    routed = route(session, jurisdiction, new.service_code, place, directory)
     jurisdiction, service = routed.jurisdiction, routed.service
     tz = zone(jurisdiction.timezone)
     attributes = check_attributes(service.attributes, new.attributes, tz)
@@ -390,7 +419,7 @@ def post_service_request(session: Session, new: NewRequest, api_key: Caller,
     for image in images:
         unique.setdefault(f"{hashlib.sha256(image.data).hexdigest()[:32]}.{image.extension}",
                           image)
-    media_url = f"{context.media_base_url}/{next(iter(unique))}" if unique else new.media_url
+    media_url = f"{MEDIA_PATH}{next(iter(unique))}" if unique else new.media_url
     token = secrets.token_urlsafe(16) if batch else None
     # An answer stored for an Idempotency-Key names the request: its id is taken first.
     request_pk = repo.new_request_id(session) if context.idempotency_key else None
@@ -475,7 +504,7 @@ def accept_pending_requests(session: Session, *, jurisdiction_id: str | None = N
     GET requests, and its token resolves. Returns (token, service_request_id) pairs."""
     jurisdiction_pk = None
     if jurisdiction_id:
-        jurisdiction_pk = resolve_jurisdiction(session, jurisdiction_id).id
+        jurisdiction_pk = jurisdiction_ref(DirectoryCache(0), session, jurisdiction_id).id
     now = now or dt.datetime.now(dt.UTC)
     accepted = []
     for request in repo.pending(session, jurisdiction_pk=jurisdiction_pk, tokens=tokens,

@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.errors import BadRequest, Forbidden, NotFound
-from open311.models import RequestEvent, ServiceRequest
-from open311.operations.jurisdictions import resolve_jurisdiction
+from open311.models import RequestEvent
+from open311.operations.directory import DirectoryCache, jurisdiction_by_pk, jurisdiction_ref
+from open311.operations.ids import public_pk
 from open311.operations.keys import Caller
 from open311.operations.payloads import format_datetime, time_bound, zone
+from open311.repository import updates as repo
 
 BACKOFFICE = "backoffice"
 # FixMyStreet's statuses (POSTed in upper case) and the core status each maps onto.
@@ -52,30 +53,30 @@ def _event_payload(event: RequestEvent, tz) -> dict:
 
 
 def post_update(session: Session, new: NewUpdate, api_key: Caller,
-                now: dt.datetime | None = None) -> list[dict]:
+                now: dt.datetime | None = None,
+                directory: DirectoryCache | None = None) -> list[dict]:
     """Record an update: the request takes the new status (detailed status kept, mapped onto
     open/closed) and the note. A second POST with the same ``update_id`` from the same app
-    changes nothing and answers the same."""
+    changes nothing and answers the same, also when both arrive at once. Without
+    ``jurisdiction_id`` the request is found in whichever jurisdiction holds it."""
     if BACKOFFICE not in (api_key.scopes or []):
         raise Forbidden("this api_key may not post request updates (it needs the "
                         "backoffice scope)")
-    jurisdiction = resolve_jurisdiction(session, new.jurisdiction_id)
+    directory = directory or DirectoryCache(0)
+    named = (jurisdiction_ref(directory, session, new.jurisdiction_id)
+             if new.jurisdiction_id else None)
     if new.status not in STATUSES:
         raise BadRequest(f"status: {new.status!r} is not one of {', '.join(STATUSES)}")
-    existing = session.scalars(sa.select(RequestEvent).where(
-        RequestEvent.api_key_pk == api_key.id,
-        RequestEvent.client_update_id == new.update_id)).one_or_none()
+    existing = repo.client_update(session, api_key.id, new.update_id)
     if existing is not None:
-        return [{"update_id": str(existing.id)}]
-    request = None
-    if new.service_request_id.isdigit() and int(new.service_request_id) < 2**63:
-        request = session.scalars(sa.select(ServiceRequest).where(
-            ServiceRequest.id == int(new.service_request_id),
-            ServiceRequest.jurisdiction_pk == jurisdiction.id,
-            ServiceRequest.public)).one_or_none()
+        return [{"update_id": str(existing)}]
+    pk = public_pk(new.service_request_id)
+    request = None if pk is None else repo.request_to_update(session, pk,
+                                                               named.id if named else None)
     if request is None:
         raise NotFound(f"service request {new.service_request_id!r} not found")
-    tz = zone(jurisdiction.timezone)
+    tz = zone((named or jurisdiction_by_pk(directory, session, request.jurisdiction_pk))
+              .timezone)
     at = new.updated_datetime
     if not isinstance(at, dt.datetime):
         at = dt.datetime.combine(at, dt.time())
@@ -89,27 +90,29 @@ def post_update(session: Session, new: NewUpdate, api_key: Caller,
     kind = "closed" if status == "closed" and request.status != "closed" else "update"
     if status == "open" and request.status == "closed":
         kind = "reopened"
-    event = RequestEvent(request_pk=request.id, kind=kind, status=status,
-                         detailed_status=detailed, note=new.description or None, at=at,
-                         api_key_pk=api_key.id, client_update_id=new.update_id,
-                         external_status_code=new.external_status_code,
-                         media_url=new.media_url)
-    session.add(event)
+    event_id = repo.add_client_update(
+        session, request_pk=request.id, kind=kind, status=status, detailed_status=detailed,
+        note=new.description or None, at=at, api_key_pk=api_key.id,
+        client_update_id=new.update_id, external_status_code=new.external_status_code,
+        media_url=new.media_url)
+    if event_id is None:  # the same update_id, stored meanwhile by a concurrent POST
+        session.rollback()
+        return [{"update_id": str(repo.client_update(session, api_key.id, new.update_id))}]
     request.status, request.detailed_status = status, detailed
     if new.description:
         request.status_notes = new.description
     request.updated_datetime = now
-    session.flush()
     session.commit()
-    return [{"update_id": str(event.id)}]
+    return [{"update_id": str(event_id)}]
 
 
 def get_updates(session: Session, jurisdiction_id: str | None,
                 start: dt.datetime | dt.date | None, end: dt.datetime | dt.date | None,
-                limit: int, window_days: int, now: dt.datetime | None = None) -> list[dict]:
+                limit: int, window_days: int, now: dt.datetime | None = None,
+                directory: DirectoryCache | None = None) -> list[dict]:
     """Updates (status changes with their notes) of public requests, oldest first, between
     ``start`` and ``end`` (default: the last ``window_days`` days)."""
-    jurisdiction = resolve_jurisdiction(session, jurisdiction_id)
+    jurisdiction = jurisdiction_ref(directory or DirectoryCache(0), session, jurisdiction_id)
     tz = zone(jurisdiction.timezone)
     now = now or dt.datetime.now(dt.UTC)
     since = time_bound(start, tz, end=False) if start else None
@@ -118,13 +121,5 @@ def get_updates(session: Session, jurisdiction_id: str | None,
         raise BadRequest("start_date must be before end_date")
     if since is None:
         since = (until or now) - dt.timedelta(days=window_days)
-    query = (sa.select(RequestEvent).join(ServiceRequest,
-                                          ServiceRequest.id == RequestEvent.request_pk)
-             .where(ServiceRequest.jurisdiction_pk == jurisdiction.id,
-                    ServiceRequest.public,
-                    RequestEvent.kind.in_(("update", "closed", "reopened")),
-                    RequestEvent.at >= since))
-    if until is not None:
-        query = query.where(RequestEvent.at < until)
-    events = session.scalars(query.order_by(RequestEvent.at, RequestEvent.id).limit(limit))
-    return [_event_payload(event, tz) for event in events]
+    return [_event_payload(event, tz)
+            for event in repo.published_updates(session, jurisdiction.id, since, until, limit)]

@@ -296,11 +296,18 @@ def _geography():
 
 
 # -- GeoJSON ---------------------------------------------------------------------------------
+def _geojson(geom) -> sa.ColumnElement:
+    """A polygon's GeoJSON as RFC 7946 (3.1.6) winds it: exterior rings counterclockwise,
+    holes clockwise (PostGIS stores them as they were loaded, the other way round for
+    shapefiles), 7 decimals (about 1 cm)."""
+    return sa.cast(sa.func.ST_AsGeoJSON(sa.func.ST_ForcePolygonCCW(geom), 7), sa.JSON)
+
+
 def jurisdictions_geojson(session: Session) -> str:
     """Every jurisdiction as a GeoJSON FeatureCollection, built by PostGIS."""
     feature = sa.func.json_build_object(
         "type", "Feature", "id", Jurisdiction.jurisdiction_id,
-        "geometry", sa.cast(sa.func.ST_AsGeoJSON(Jurisdiction.boundary, 7), sa.JSON),
+        "geometry", _geojson(Jurisdiction.boundary),
         "properties", sa.func.json_build_object(
             "jurisdiction_id", Jurisdiction.jurisdiction_id, "name", Jurisdiction.name,
             "parent", Jurisdiction.parent_id, "timezone", Jurisdiction.timezone))
@@ -311,7 +318,7 @@ def jurisdictions_geojson(session: Session) -> str:
 def areas_geojson(session: Session, jurisdiction_pk: int, layer: str | None) -> str:
     feature = sa.func.json_build_object(
         "type", "Feature", "id", sa.func.concat(Area.layer, ":", Area.area_id),
-        "geometry", sa.cast(sa.func.ST_AsGeoJSON(Area.geom, 7), sa.JSON),
+        "geometry", _geojson(Area.geom),
         "properties", sa.func.json_build_object(
             "layer", Area.layer, "layer_title", Area.layer_title, "area_id", Area.area_id,
             "name", Area.name))

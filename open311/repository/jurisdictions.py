@@ -30,7 +30,9 @@ def changeset(session: Session) -> dt.datetime | None:
         sa.select(sa.func.max(Service.updated_at)).scalar_subquery())))
 
 
-def refs(session: Session) -> list[tuple[int, str, str, int | None]]:
-    """(id, jurisdiction_id, timezone, parent_pk) of every jurisdiction."""
-    return list(session.execute(sa.select(Jurisdiction.id, Jurisdiction.jurisdiction_id,
-                                          Jurisdiction.timezone, Jurisdiction.parent_pk)))
+def refs(session: Session) -> list[sa.Row]:
+    """What calls need of every jurisdiction: id, jurisdiction_id, name, timezone,
+    parent_pk, settings."""
+    return list(session.execute(sa.select(
+        Jurisdiction.id, Jurisdiction.jurisdiction_id, Jurisdiction.name,
+        Jurisdiction.timezone, Jurisdiction.parent_pk, Jurisdiction.settings)))

@@ -47,7 +47,7 @@ def all_keys(session: Session) -> list[ApiKey]:
 def matching(session: Session, ident: str) -> list[ApiKey]:
     """Keys whose id or prefix is `ident`."""
     query = sa.select(ApiKey).where(ApiKey.prefix == ident)
-    if ident.isdigit():
+    if ident.isascii() and ident.isdigit() and len(ident) < 19:
         query = sa.select(ApiKey).where(sa.or_(ApiKey.prefix == ident, ApiKey.id == int(ident)))
     return list(session.scalars(query))
 

@@ -311,9 +311,14 @@ def events_of(session: Session, request_pks: Sequence[int]) -> list[RequestEvent
                                           RequestEvent.id)))
 
 
-def by_token(session: Session, jurisdiction_pk: int, token: str) -> ServiceRequest | None:
-    return session.scalars(sa.select(SR).where(SR.jurisdiction_pk == jurisdiction_pk,
-                                               SR.token == token)).one_or_none()
+def by_token(session: Session, token: str) -> ServiceRequest | None:
+    """The request a token names (tokens are unique across the server)."""
+    return session.scalars(sa.select(SR).where(SR.token == token)).one_or_none()
+
+
+def jurisdiction_of_request(session: Session, pk: int) -> int | None:
+    """The jurisdiction (pk) of a public request, or None."""
+    return session.scalar(sa.select(SR.jurisdiction_pk).where(SR.id == pk, SR.public))
 
 
 PERSONAL_COLUMNS = ("email", "first_name", "last_name", "phone", "device_id", "account_id")

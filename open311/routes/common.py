@@ -8,9 +8,9 @@ from flask import current_app
 
 from open311.api import Open311Blueprint
 from open311.extensions import db
+from open311.links import PREFIX
 from schemas import resources
 
-PREFIX = "/open311/v2"
 ERROR_TEXT = {
     400: "Bad request: a parameter is missing or invalid (the description names it).",
     403: "Missing, unknown or revoked api_key.",

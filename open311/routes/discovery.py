@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from flask import request
-
 from open311.api import Open311Blueprint
 from open311.formats import Format, render
+from open311.links import base_url
 from open311.operations.discovery import get_discovery
-from open311.routes.common import PREFIX, session, setting
+from open311.routes.common import directory, session, setting
 from schemas import resources
 
 blp = Open311Blueprint("discovery", __name__, url_prefix="/open311",
@@ -13,16 +12,12 @@ blp = Open311Blueprint("discovery", __name__, url_prefix="/open311",
                                    "speaks.")
 
 
-def _endpoint_url() -> str:
-    base = setting("BASE_URL")
-    return base.rstrip("/") if base else request.url_root.rstrip("/") + PREFIX
-
-
 def _discovery(fmt: Format):
     payload = get_discovery(
-        session(), endpoint_url=_endpoint_url(), endpoint_type=setting("ENDPOINT_TYPE"),
+        session(), endpoint_url=base_url(), endpoint_type=setting("ENDPOINT_TYPE"),
         contact=setting("CONTACT"), key_service=setting("KEY_SERVICE"),
-        max_requests=setting("MAX_REQUESTS"))
+        max_requests=setting("MAX_REQUESTS"),
+        default_jurisdiction=directory().default_jurisdiction)
     return render(payload, "discovery", fmt)
 
 

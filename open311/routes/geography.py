@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response
-
+from open311.caching import document
 from open311.formats import Format, render
 from open311.operations import geography as ops
-from open311.routes.common import blueprint, errors, session
+from open311.routes.common import blueprint, directory, errors, session
 from schemas import resources
 from schemas.params import AddressSearchQuery, AreasQuery
 
@@ -24,7 +23,8 @@ def addresses(fmt: Format, q: str, limit: int, jurisdiction_id: str | None = Non
     The known addresses that best match what was typed: exact prefixes first, then the
     most similar. Send the chosen `address_id` (or its lat/long) with POST requests.
     """
-    return render(ops.search_addresses(session(), jurisdiction_id, q, limit), "addresses", fmt)
+    return render(ops.search_addresses(session(), jurisdiction_id, q, limit, directory()),
+                  "addresses", fmt)
 
 
 @blp.route("/jurisdictions.geojson")
@@ -32,7 +32,7 @@ def addresses(fmt: Format, q: str, limit: int, jurisdiction_id: str | None = Non
               content_type="application/geo+json")
 def jurisdictions():
     """Jurisdiction boundaries as GeoJSON (extension)"""
-    return Response(ops.jurisdictions_geojson(session()), content_type=GEOJSON)
+    return document(ops.jurisdictions_geojson(session()), GEOJSON)
 
 
 @blp.route("/jurisdictions/<jurisdiction_id>/areas.geojson")
@@ -42,4 +42,4 @@ def jurisdictions():
 @errors(blp, 400, 404)
 def areas(jurisdiction_id: str, layer: str | None = None):
     """A jurisdiction's named areas as GeoJSON (extension)"""
-    return Response(ops.areas_geojson(session(), jurisdiction_id, layer), content_type=GEOJSON)
+    return document(ops.areas_geojson(session(), jurisdiction_id, layer, directory()), GEOJSON)

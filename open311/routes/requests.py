@@ -13,9 +13,10 @@ from open311.caching import conditional
 from open311.db import autocommit
 from open311.errors import BadRequest, NotFound, PayloadTooLarge
 from open311.formats import Format, render
+from open311.links import absolute_media, url_for_path
 from open311.operations import requests as ops
 from open311.operations.keys import authenticate
-from open311.routes.common import PREFIX, blueprint, directory, errors, session, setting
+from open311.routes.common import blueprint, directory, errors, session, setting
 from schemas import resources
 from schemas.params import ExtensionsQuery, PostServiceRequestForm, ServiceRequestsQuery
 
@@ -63,7 +64,7 @@ def _link(listing: ops.Listing) -> str | None:
             continue
         query = urlencode([*args, ("page", page), ("page_size", listing.page_size),
                            ("cursor", cursor)])
-        links.append(f'<{request.base_url}?{query}>; rel="{rel}"')
+        links.append(f'<{url_for_path(request.path)}?{query}>; rel="{rel}"')
     return ", ".join(links) or None
 
 
@@ -79,6 +80,7 @@ def service_requests(query: dict, fmt: Format):
     listing = ops.get_service_requests(session(), ops.RequestQuery(**query), _limits(),
                                        directory=directory())
     link = _link(listing)
+    absolute_media(listing.items)
     return conditional(render(listing.items, "service_requests", fmt,
                               headers={"Link": link} if link else None),
                        listing.last_modified)
@@ -118,11 +120,6 @@ def _fingerprint(uploads: list[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _media_base_url() -> str:
-    base = setting("BASE_URL")
-    return (base.rstrip("/") if base else request.url_root.rstrip("/") + PREFIX) + "/media"
-
-
 @blp.route("/requests.<fmt:fmt>", methods=["POST"])
 @autocommit  # its writes are one statement (repository.requests.add_request)
 @require_api_key
@@ -147,7 +144,7 @@ def post_service_request(form: dict, fmt: Format):
     new = ops.NewRequest.from_form(form)
     new.media = uploads
     context = ops.PostContext(
-        storage=current_app.extensions["open311_storage"], media_base_url=_media_base_url(),
+        storage=current_app.extensions["open311_storage"],
         media_max_pixels=setting("MEDIA_MAX_PIXELS"),
         duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
         duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"),
@@ -170,6 +167,7 @@ def media(name: str):
         raise NotFound(f"media {name!r} not found")
     response = Response(data, content_type=found.content_type)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     response.set_etag(stem)
     return response.make_conditional(request)
 
@@ -183,5 +181,6 @@ def service_request(fmt: Format, service_request_id: str, jurisdiction_id: str |
     """GET Service Request"""
     payload = ops.get_service_request(session(), jurisdiction_id, service_request_id,
                                       extensions, directory=directory())
+    absolute_media(payload)
     return conditional(render(payload, "service_requests", fmt),
                        dt.datetime.fromisoformat(payload[0]["updated_datetime"]))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from open311.formats import Format, render
 from open311.operations.catalogue import get_service_definition, get_service_list
-from open311.routes.common import blueprint, errors, session
+from open311.routes.common import blueprint, directory, errors, session
 from schemas import resources
 from schemas.params import JurisdictionQuery, ServicesQuery
 
@@ -21,11 +21,12 @@ def service_list(fmt: Format, jurisdiction_id: str | None = None, lat: float | N
     of jurisdictions covering it (jurisdiction_id optional); each item then names its
     `jurisdiction_id`.
     """
-    return render(get_service_list(session(), jurisdiction_id, lat, long), "services", fmt)
+    return render(get_service_list(session(), jurisdiction_id, lat, long, directory()),
+                  "services", fmt)
 
 
 def _definition(fmt: Format, service_code: str, jurisdiction_id: str | None):
-    payload = get_service_definition(session(), jurisdiction_id, service_code)
+    payload = get_service_definition(session(), jurisdiction_id, service_code, directory())
     return render(payload, "service_definition", fmt)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from open311.formats import Format, render
 from open311.operations.requests import get_request_id_from_token
-from open311.routes.common import blueprint, errors, session
+from open311.routes.common import blueprint, directory, errors, session
 from schemas import resources
 from schemas.params import JurisdictionQuery
 
@@ -18,5 +18,5 @@ def token(fmt: Format, token: str, jurisdiction_id: str | None = None):
 
     `service_request_id` is null while the request waits to be accepted; poll again later.
     """
-    return render(get_request_id_from_token(session(), jurisdiction_id, token),
+    return render(get_request_id_from_token(session(), jurisdiction_id, token, directory()),
                   "service_requests", fmt)

@@ -6,7 +6,7 @@ from flask import g
 
 from open311.formats import Format, render
 from open311.operations import updates as ops
-from open311.routes.common import blueprint, errors, session, setting
+from open311.routes.common import blueprint, directory, errors, session, setting
 from open311.routes.requests import require_api_key
 from schemas import resources
 from schemas.params import PostUpdateForm, UpdatesQuery
@@ -27,7 +27,8 @@ def request_updates(fmt: Format, jurisdiction_id: str | None = None, start_date=
     """
     payload = ops.get_updates(session(), jurisdiction_id, start_date, end_date,
                               limit=setting("MAX_REQUESTS"),
-                              window_days=setting("DEFAULT_WINDOW_DAYS"))
+                              window_days=setting("DEFAULT_WINDOW_DAYS"),
+                              directory=directory())
     return render(payload, "service_request_updates", fmt)
 
 
@@ -47,4 +48,5 @@ def post_request_update(form: dict, fmt: Format):
     new = ops.NewUpdate(**{k: form.get(k) for k in (
         "service_request_id", "update_id", "status", "updated_datetime", "description",
         "jurisdiction_id", "media_url", "external_status_code")})
-    return render(ops.post_update(session(), new, g.api_key), "service_request_updates", fmt)
+    return render(ops.post_update(session(), new, g.api_key, directory=directory()),
+                  "service_request_updates", fmt)

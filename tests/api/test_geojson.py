@@ -178,3 +178,62 @@ def test_overlong_layer_is_400(client):
     body = error_body(client.get(f"{PREFIX}/jurisdictions/lacity.org/areas.geojson",
                                  query_string={"layer": "x" * 51}), 400)
     assert body[0]["description"].startswith("layer: ")
+
+
+# -- RFC 7946 3.1.6: exterior rings counterclockwise, holes clockwise ---------------------
+def rings(geometry: dict):
+    """(exterior?, ring) of every ring of a (Multi)Polygon."""
+    polygons = ([geometry["coordinates"]] if geometry["type"] == "Polygon"
+                else geometry["coordinates"])
+    for polygon in polygons:
+        for index, ring in enumerate(polygon):
+            yield index == 0, ring
+
+
+@pytest.mark.parametrize("path, params", [("jurisdictions.geojson", None),
+                                          ("jurisdictions/lacity.org/areas.geojson", None)])
+def test_rings_wind_as_rfc_7946_says(client, path, params):
+    from shapely.geometry import LinearRing
+
+    collection = get_collection(client, path, params, valid=False)
+    seen = {True: 0, False: 0}
+    for feature in collection["features"]:
+        for exterior, ring in rings(feature["geometry"]):
+            assert LinearRing(ring).is_ccw == exterior, (feature["id"], exterior)
+            seen[exterior] += 1
+    assert seen[True] > 0
+    if path == "jurisdictions.geojson":
+        assert seen[False] > 0  # the city around San Fernando has holes
+
+
+# -- HTTP Range requests (GDAL's /vsicurl/ reads a large document in parts) ---------------
+@pytest.mark.parametrize("path", ["jurisdictions.geojson",
+                                  "jurisdictions/lacity.org/areas.geojson"])
+def test_geojson_answers_range_requests(client, path):
+    whole = client.get(f"{PREFIX}/{path}")
+    assert whole.status_code == 200 and whole.headers["Accept-Ranges"] == "bytes"
+    size = len(whole.data)
+    assert int(whole.headers["Content-Length"]) == size and size > 1000
+    head = client.head(f"{PREFIX}/{path}")
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == size
+    assert head.headers["Accept-Ranges"] == "bytes"
+    part = client.get(f"{PREFIX}/{path}", headers={"Range": "bytes=100-599"})
+    assert part.status_code == 206
+    assert part.headers["Content-Range"] == f"bytes 100-599/{size}"
+    assert part.data == whole.data[100:600]
+    tail = client.get(f"{PREFIX}/{path}", headers={"Range": "bytes=-50"})
+    assert tail.status_code == 206 and tail.data == whole.data[-50:]
+    stale = client.get(f"{PREFIX}/{path}", headers={"Range": "bytes=0-9",
+                                                  "If-Range": '"not-the-etag"'})
+    assert stale.status_code == 200 and stale.data == whole.data
+    current = client.get(f"{PREFIX}/{path}", headers={"If-None-Match": whole.headers["ETag"]})
+    assert current.status_code == 304
+
+
+def test_an_unsatisfiable_range_is_416_in_the_spec_format(client):
+    response = client.get(f"{PREFIX}/jurisdictions.geojson",
+                          headers={"Range": "bytes=999999999-"})
+    assert response.status_code == 416
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    [error] = json.loads(response.data)
+    assert error["code"] == 416 and error["description"]

@@ -27,9 +27,17 @@ from open311.db import Database
 from open311.models import Media, RequestEvent, ServiceRequest
 from open311.operations.keys import create_key
 from open311.operations.requests import accept_pending_requests
-from open311.storage import LocalStorage
 from schemas.json_validation import validate
-from tests.helpers import CITY_HALL, add_request, error_text, new_key, parse_link_header, row_counts
+from tests.helpers import (
+    CITY_HALL,
+    add_request,
+    bad,
+    new_key,
+    parse_link_header,
+    photo,
+    stored,
+    upload,
+)
 
 UTC = dt.UTC
 NOW = dt.datetime.now(UTC).replace(microsecond=0)
@@ -64,25 +72,6 @@ def now_iso() -> str:
     return dt.datetime.now(UTC).isoformat()
 
 
-def bad(result, status: int, *needles: str) -> None:
-    """A spec errors body with this status whose text names every needle."""
-    assert result.status == status, (result.status, result.body)
-    assert all(e["code"] == status for e in result.body), result.body
-    text = error_text(result)
-    for needle in needles:
-        assert needle in text, text
-
-
-def stored(session, media_dir=None) -> dict:
-    """Everything a POST may write: rows of every table, and files in the media folder."""
-    counts = row_counts(session)
-    for table in ("media", "idempotent_answer"):
-        counts[table] = session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
-    if media_dir is not None:
-        counts["files"] = sorted(p.name for p in media_dir.rglob("*") if p.is_file())
-    return counts
-
-
 def all_pages(api, params, first_schema="requests") -> tuple[list[list[str]], list]:
     """Follow rel="next" from the first page to the last: the ids of each page."""
     result = api.get("requests", params, root="service_requests", schema=first_schema)
@@ -114,13 +103,6 @@ def key(session) -> str:
 @pytest.fixture
 def backoffice(session) -> str:
     return create_key(session, "FMS", scopes=("backoffice",)).key
-
-
-@pytest.fixture
-def media_dir(app, tmp_path, monkeypatch):
-    """Uploaded photos go to this test's own folder (the app is shared by the session)."""
-    monkeypatch.setitem(app.extensions, "open311_storage", LocalStorage(tmp_path))
-    return tmp_path
 
 
 def created(api, data, **kwargs) -> str:
@@ -805,30 +787,6 @@ def test_get_updates_empty_and_bad_dates(api):
 
 
 # == 7. media ==================================================================================
-GPS = {1: "N", 2: (34.0, 3.0, 13.0), 3: "W", 4: (118.0, 14.0, 34.0)}
-
-
-def photo(kind: str = "JPEG", size=(64, 48), color=(200, 30, 30), *, gps: bool = True,
-          noise: bool = False, **save) -> bytes:
-    image = Image.effect_noise(size, 64).convert("RGB") if noise else Image.new("RGB", size,
-                                                                                 color)
-    if gps:
-        exif = Image.Exif()
-        exif[ExifTags.Base.Make] = "ExampleCam"
-        exif[ExifTags.IFD.GPSInfo] = GPS
-        save["exif"] = exif
-    out = io.BytesIO()
-    image.save(out, kind, **save)
-    data = out.getvalue()
-    if gps:  # the upload really carries the position
-        assert Image.open(io.BytesIO(data)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
-    return data
-
-
-def upload(data: bytes, name: str = "photo.jpg"):
-    return io.BytesIO(data), name
-
-
 MEDIA_URL = re.compile(r"^http://localhost/open311/v2/media/([0-9a-f]{32})\.(jpg|png|webp)$")
 
 

@@ -561,6 +561,25 @@ def test_description_keeps_line_breaks(api, key):
     assert item["description"] == "one\ntwo"
 
 
+@pytest.mark.parametrize("text", ["Sofa on the kerb.\r\nSecond line\r\n",
+                                  "  indented, and trailing spaces  ", "\tTabbed\r\n\r\nend",
+                                  "ends with CR\r", "é ünïcödé\r\n— 🚮"])
+def test_description_is_stored_and_read_exactly_as_sent(api, session, key, text):
+    """Stored as sent (no trimming), and read back the same in JSON and XML: an XML parser
+    turns a raw CR LF into LF, so a CR is written as a character reference."""
+    request_id = created(api, {**OTHER, "api_key": key, "description": text})
+    assert session.scalar(sa.select(ServiceRequest.description)
+                          .where(ServiceRequest.id == int(request_id))) == text
+    for fmt in ("json", "xml"):
+        other = type(api)(api.client, fmt)
+        assert fetch(other, request_id)["description"] == text
+        listed = other.get("requests", {"service_request_id": request_id}).body
+        assert listed[0]["description"] == text
+    if "\r" in text:
+        raw = api.client.get(f"/open311/v2/requests/{request_id}.xml").data
+        assert b"&#13;" in raw and b"\r" not in raw
+
+
 @pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b"])
 def test_description_with_control_character_is_400(api, session, key, char):
     refused(

@@ -21,8 +21,7 @@ from open311.db import Database
 from open311.operations.keys import create_key
 from open311.repository import requests as requests_repo
 from open311.storage import LocalStorage
-from tests.api.test_integrators import photo
-from tests.helpers import CITY_HALL
+from tests.helpers import CITY_HALL, photo
 
 FORM = {"service_code": "GRAFFITI", "attribute[SURFACE]": "FENCE", **CITY_HALL,
         "description": "Tag on the fence", "email": "resident@example.org",
