@@ -73,8 +73,9 @@ lint: venv ## ruff
 openapi: db ## Rewrite openapi.yaml from the code
 	$(OPEN311) openapi write --format yaml openapi.yaml
 
-stop: ## Stop the private PostGIS cluster
-	@[ ! -x $(PY) ] || $(PY) -m open311.pgcluster stop
+stop: ## Stop the private PostGIS clusters (the demo's and the test suite's)
+	@[ ! -x $(PY) ] || { $(PY) -m open311.pgcluster stop; \
+	  $(PY) -m open311.pgcluster stop --data-dir var/pgtest; }
 
 clean: stop ## Remove the virtualenv and the private cluster's data
 	rm -rf $(VENV) var

@@ -393,10 +393,11 @@ DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
 
 @contextlib.contextmanager
 def durable(url: str, private: bool) -> Iterator[dict]:
-    """Measure with a production server's crash safety. The private cluster is a development
-    cluster (fsync, synchronous_commit and full_page_writes off, see open311/pgcluster.py):
-    for the run they are turned on (ALTER SYSTEM + reload) and set back after. Another
-    database is measured as it is, its settings reported (and a warning if not durable)."""
+    """Measure with a production server's crash safety. The private cluster is durable
+    (open311/pgcluster.py); should one run with fsync, synchronous_commit or
+    full_page_writes off, they are turned on for the run (ALTER SYSTEM + reload) and set
+    back after. Another database is measured as it is, its settings reported (and a
+    warning if not durable)."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
 
     def current(conn) -> dict:

@@ -26,9 +26,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "var" / "pgdata"
+VAR = Path(__file__).resolve().parent.parent / "var"
+DEFAULT_DATA_DIR = VAR / "pgdata"  # `make run`'s: durable
+TEST_DATA_DIR = VAR / "pgtest"  # the test suite's: fast, a crash may lose its last commits
 DB_USER = "open311"
 PORT = 5432  # only names the socket file: the cluster listens on no TCP port
+
+# Settings the cluster is (re)started with, kept in postgresql.auto.conf. Durable is
+# PostgreSQL's own default: an acknowledged commit survives a crash of the server or the
+# machine. Only the test suite's cluster, whose data is made again on every run, trades
+# that for speed.
+SETTINGS = {
+    "listen_addresses": "''",
+    "shared_buffers": "256MB",
+    "max_connections": "200",
+}
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 class ClusterError(RuntimeError):
@@ -57,6 +71,7 @@ def _postgres_bindir() -> Path:
 @dataclass
 class Cluster:
     data_dir: Path = DEFAULT_DATA_DIR
+    durable: bool = True
 
     @property
     def pgdata(self) -> Path:
@@ -68,7 +83,7 @@ class Cluster:
 
     @property
     def log_file(self) -> Path:
-        return self.data_dir.parent / "postgresql.log"
+        return self.data_dir.parent / f"{self.data_dir.name}.log"
 
     def url(self, dbname: str = "open311") -> str:
         return f"postgresql+psycopg://{DB_USER}@/{dbname}?host={self.socket_dir}&port={PORT}"
@@ -123,21 +138,33 @@ class Cluster:
         )
         if res.returncode != 0:
             raise ClusterError(f"initdb failed:\n{res.stdout}\n{res.stderr}")
-        with open(self.pgdata / "postgresql.auto.conf", "a") as conf:
-            conf.write(
-                "listen_addresses = ''\n"
-                f"unix_socket_directories = '{self.socket_dir}'\n"
-                f"port = {PORT}\n"
-                "fsync = off\n"  # a development/test cluster: speed over crash safety
-                "synchronous_commit = off\n"
-                "full_page_writes = off\n"
-                "shared_buffers = 256MB\n"
-                "max_connections = 200\n"
-            )
+
+    def settings(self) -> dict[str, str]:
+        """What this cluster runs with (see SETTINGS)."""
+        return {**SETTINGS, "unix_socket_directories": f"'{self.socket_dir}'",
+                "port": str(PORT), **(DURABLE if self.durable else FAST)}
+
+    def _configure(self) -> bool:
+        """Write the settings into postgresql.auto.conf, replacing earlier values of the
+        same names (a cluster made before the demo's was durable had fsync off). Whether
+        anything changed."""
+        path = self.pgdata / "postgresql.auto.conf"
+        wanted = self.settings()
+        kept = [line for line in path.read_text().splitlines()
+                if line.split("=", 1)[0].strip() not in wanted] if path.exists() else []
+        text = "\n".join([*kept, *(f"{name} = {value}" for name, value in wanted.items())])
+        if path.exists() and path.read_text() == text + "\n":
+            return False
+        path.write_text(text + "\n")  # initdb made it: its owner stays (root may write)
+        return True
 
     def start(self) -> None:
         self.init()
+        changed = self._configure()
         if self.running():
+            if changed:  # fsync, synchronous_commit and full_page_writes take a reload
+                self._run([str(_postgres_bindir() / "pg_ctl"), "reload", "-D",
+                           str(self.pgdata)], capture_output=True)
             return
         bindir = _postgres_bindir()
         res = self._run(
@@ -153,11 +180,13 @@ class Cluster:
                 return
             time.sleep(0.1)
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server: ``fast`` (clients disconnected, a clean shutdown) or
+        ``immediate`` (no shutdown at all, as a crash: recovery replays the WAL on start)."""
         if not self.running():
             return
         bindir = _postgres_bindir()
-        self._run([str(bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.pgdata)],
+        self._run([str(bindir / "pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.pgdata)],
                   capture_output=True)
 
     def ensure_database(self, dbname: str, *, recreate: bool = False) -> str:
@@ -197,8 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path,
                         default=Path(os.environ.get("OPEN311_PGDATA", DEFAULT_DATA_DIR)))
     parser.add_argument("--db", default="open311")
+    parser.add_argument("--fast", action="store_true",
+                        help="fsync, synchronous_commit and full_page_writes off (a test "
+                             "cluster: a crash may lose acknowledged commits)")
     args = parser.parse_args(argv)
-    cluster = Cluster(args.data_dir.resolve())
+    cluster = Cluster(args.data_dir.resolve(), durable=not args.fast)
     try:
         if args.action == "start":
             cluster.start()

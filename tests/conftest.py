@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from open311 import create_app, migrate
 from open311.db import Database
 from open311.operations.bundles import load_bundle
-from open311.pgcluster import Cluster
+from open311.pgcluster import TEST_DATA_DIR, Cluster
 from open311.storage import LocalStorage
 from tests.helpers import Api
 
@@ -31,7 +31,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 def database_url() -> str:
     url = os.environ.get("OPEN311_TEST_DATABASE_URL")
     if not url:
-        url = Cluster().ensure_database("open311_test", recreate=True)
+        url = Cluster(TEST_DATA_DIR, durable=False).ensure_database("open311_test",
+                                                                  recreate=True)
     migrate.upgrade(url)
     return url
 

@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from open311.pgcluster import Cluster
-
 ROOT = Path(__file__).resolve().parents[2]
 DBNAME = "open311_bench_gentest"
 ROWS = 20_000
@@ -24,15 +22,19 @@ def generated(database_url):  # database_url: the suite's private cluster is run
                                                   ROOT / "bench" / "generate.py")
     generate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generate)
-    cluster = Cluster()
-    url = cluster.ensure_database(DBNAME, recreate=True)
+    url = sa.make_url(database_url).set(database=DBNAME).render_as_string(hide_password=False)
+    admin = sa.create_engine(sa.make_url(url).set(database="postgres"),
+                             isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{DBNAME}"')
+    with sa.create_engine(url, poolclass=sa.pool.NullPool).begin() as conn:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
     try:
         assert generate.main(["--rows", str(ROWS), "--database-url", url,
                               "--batch", "10000"]) in (0, None)
         yield generate.check(url, argparse.Namespace())
     finally:
-        admin = sa.create_engine(sa.make_url(url).set(database="postgres"),
-                                 isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)')
         admin.dispose()
