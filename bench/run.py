@@ -454,17 +454,19 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(url: str, workers: int, log: Path, *, app: str = "wsgi:app", folder: Path = ROOT,
-             ready: str = FLOOR, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+             ready: str = FLOOR, env: dict[str, str] | None = None,
+             config: str | None = "python:open311.serving") -> Iterator[tuple[str, int]]:
     """The server's base URL and the gunicorn master's pid, while it runs: ``app`` (our
     server by default) from ``folder``, once it answers ``ready``; ``env`` is added to the
-    environment."""
+    environment. ``config``: gunicorn's settings (ours, as ``open311 serve`` runs it, by
+    default; None: gunicorn's own, sync workers)."""
     port = free_port()
     env = {**os.environ, "OPEN311_DATABASE_URL": url, **(env or {})}
     env.pop("OPEN311_CORS_ORIGINS", None)  # the default
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--chdir", str(folder), "-w", str(workers),
-             "-b", f"127.0.0.1:{port}", app],
+            [sys.executable, "-m", "gunicorn", *(["--config", config] if config else []),
+             "--chdir", str(folder), "-w", str(workers), "-b", f"127.0.0.1:{port}", app],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

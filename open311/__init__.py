@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # open311.serving is imported by gunicorn's master: Flask only in workers
+    from flask import Flask
 
 API_TITLE = "Open311 GeoReport v2"
 API_VERSION = "v2"
@@ -18,6 +19,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ``config`` overrides every other source; ``DATABASE_URL=None`` leaves the database
     unbound (the tests bind their own session factory).
     """
+    from flask import Flask
+
     from open311.api import FormatConverter, Open311Api
     from open311.cli import register_commands
     from open311.config import database_url, load_config

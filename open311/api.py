@@ -37,6 +37,7 @@ HTTP_DESCRIPTIONS = {
     403: "forbidden",
     404: "resource not found",
     405: "method not allowed",
+    408: "the request was not received in time",
     413: "request too large",
     414: "the URL is too long",
     429: "too many requests",
@@ -176,6 +177,10 @@ class Open311Api(Api):
     def handle_unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return Open311Api.handle_http_exception(error)
+        if isinstance(error, TimeoutError):  # the client stopped sending (open311.serving)
+            logger.info("408 on %s %s: the client stopped sending", request.method,
+                        request.path)
+            return error_response(408, [{"code": 408, "description": HTTP_DESCRIPTIONS[408]}])
         if database_unavailable(error):
             # An outage fails every request: one line each, no traceback.
             logger.error("503 on %s %s: database unavailable (%s)", request.method,

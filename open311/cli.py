@@ -227,17 +227,15 @@ def requests_accept(jurisdiction_id: str | None, tokens: tuple[str, ...],
 
 
 # -- serve ----------------------------------------------------------------------------------
-# The path without the query string: a key sent as ?api_key= never reaches the log.
-ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
-
-@click.command("serve", help="Serve the API with gunicorn.")
+@click.command("serve", help="Serve the API with gunicorn, as open311/serving.py sets it up "
+                             "(gevent workers: slow and idle clients hold no worker).")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
 def serve(bind: str, workers: int) -> None:
     root = Path(__file__).resolve().parent.parent  # where wsgi.py is
-    argv = [sys.executable, "-m", "gunicorn", "--chdir", str(root), "--workers", str(workers),
-            "--bind", bind, "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
-            "wsgi:app"]
+    argv = [sys.executable, "-m", "gunicorn", "--config", "python:open311.serving",
+            "--chdir", str(root), "--workers", str(workers), "--bind", bind,
+            "--access-logfile", "-", "wsgi:app"]
     os.execv(argv[0], argv)  # noqa: S606 - a fixed argv, no shell
 
 
