@@ -4,10 +4,9 @@ GET and HEAD requests get a read session whose connection is in autocommit: each
 is its own snapshot and no BEGIN / ROLLBACK round trips are spent on a read (a GET that
 needs one snapshot for two answers asks for them in one statement). So does a view marked
 ``@autocommit``, whose writes are one statement (POST Service Request: atomic on its own,
-no BEGIN / COMMIT round trips). Each thread keeps its read session, and the connection
-under it, from one such request to the next (``HeldReadSessions``): it does not check a
-connection out of the pool and build a session for itself. Every other request, and the
-CLI, gets an ordinary transactional session.
+no BEGIN / COMMIT round trips). The process keeps one idle read session, and the
+connection under it, for the next such request (``HeldReadSessions``). Every other
+request, and the CLI, gets an ordinary transactional session.
 
 The session factory is replaceable (``db.set_session_factory(app, factory)``): the test
 suite hands the app sessions bound to one connection whose transaction it rolls back
@@ -16,7 +15,6 @@ after each test.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 import time
@@ -146,38 +144,37 @@ class ReadSession(Session):
 
 
 class HeldReadSessions:
-    """One read session per thread, kept from one GET to the next: a GET costs no pool
-    checkout and no new Session (about 40 us of a 250 us request by id).
+    """The process keeps one idle read session, and the connection under it, from one GET
+    to the next: a GET takes it (no pool checkout and no new Session: about 40 us of a
+    250 us request by id) and gives it back as it closes. A GET that finds it in use opens
+    its own, and of those closing together only one is kept, so an idle client connection
+    (a greenlet under gevent, waiting for its next request) never holds a database
+    connection: one kept per client connection once starved the pool for the keep-alive
+    time.
 
     A kept session is used again only when sound: a connection that SQLAlchemy invalidated
     during a request (the server went away) or that was closed is dropped, and the next GET
     checks out another. One that sat ``idle_seconds`` or more is pinged before use, as the
-    pool pings its idle connections (``_ping_when_idle``), and replaced if dead. A thread
-    holds its connection for as long as it lives: a sync gunicorn worker holds one, a
-    threaded worker one per thread (size ``OPEN311_DB_POOL_SIZE`` to match)."""
+    pool pings its idle connections (``_ping_when_idle``), and replaced if dead."""
 
     def __init__(self, engine: sa.Engine, idle_seconds: float) -> None:
         self.engine = engine
         self.idle_seconds = idle_seconds
-        self.local = threading.local()
-
-    def _kept(self) -> _Kept:
-        kept = getattr(self.local, "kept", None)
-        if kept is None:
-            kept = self.local.kept = _Kept()
-        return kept
+        self._lock = threading.Lock()  # held for a swap only, never across I/O
+        self._kept: ReadSession | None = None
+        self._idle_since = 0.0
 
     @property
     def kept_session(self) -> ReadSession | None:
-        """The session this thread keeps for its next GET (None while one is in use)."""
-        return self._kept().session
+        """The session kept for the next GET (None while it is in use)."""
+        return self._kept
 
     def get(self) -> ReadSession:
-        kept = self._kept()
-        session = kept.session
+        with self._lock:
+            session, self._kept = self._kept, None
+            idle_since = self._idle_since
         if session is not None:
-            kept.session = None  # in use: a nested get() makes a session of its own
-            if time.monotonic() - kept.idle_since < self.idle_seconds or \
+            if time.monotonic() - idle_since < self.idle_seconds or \
                     _alive(session.bind.connection.dbapi_connection):
                 return session
             session.bind.invalidate()
@@ -185,44 +182,26 @@ class HeldReadSessions:
         return ReadSession(bind=self.engine.connect(), expire_on_commit=False, holder=self)
 
     def keep(self, session: ReadSession) -> bool:
-        """Called as ``session`` closes: keep it for this thread's next GET (True) if the
-        thread holds no other and its connection is sound and idle on the server (no
-        statement or transaction left open), else let it go (False): the pool's reset or
-        invalidation then deals with the connection."""
-        kept = self._kept()
-        if kept.session is session:
-            return True  # closed twice
+        """Called as ``session`` closes: keep it for the next GET (True) if none is kept
+        and its connection is sound and idle on the server (no statement or transaction
+        left open), else let it go (False): the pool's reset or invalidation then deals
+        with the connection."""
         bind = session.bind
-        if kept.session is not None or bind.closed or bind.invalidated or \
+        if bind.closed or bind.invalidated or \
                 bind.connection.dbapi_connection.info.transaction_status != IDLE:
             return False
-        kept.session, kept.idle_since = session, time.monotonic()
+        with self._lock:
+            if self._kept is not None:
+                return self._kept is session  # closed twice: kept once
+            self._kept, self._idle_since = session, time.monotonic()
         return True
 
     def release_all(self) -> None:
-        """Give this thread's kept connection back to the pool (tests, shutdown)."""
-        self._kept().release()
-
-
-class _Kept:
-    """A thread's kept read session. When the thread ends, its thread-local storage goes and
-    this gives the connection back to the pool (a server that runs each request in a thread
-    of its own, as Flask's development server does, keeps nothing from one to the next)."""
-
-    __slots__ = ("session", "idle_since")
-
-    def __init__(self) -> None:
-        self.session: ReadSession | None = None
-        self.idle_since = 0.0
-
-    def release(self) -> None:
-        session, self.session = self.session, None
+        """Give the kept connection back to the pool (tests, shutdown)."""
+        with self._lock:
+            session, self._kept = self._kept, None
         if session is not None:
             session.release()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # at interpreter exit the pool may be gone
-            self.release()
 
 
 # Settings of the server's own connections (sent when each connects, no round trip). An API

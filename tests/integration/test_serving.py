@@ -177,3 +177,23 @@ def test_an_unreadable_request_is_400_in_the_spec_format(server):
     assert status == 400
     assert headers["Content-Type"] == "application/json; charset=utf-8"
     assert json.loads(body) == [{"code": 400, "description": serving.DESCRIPTIONS[400]}]
+
+
+def test_kept_alive_readers_hold_no_database_connection(server):
+    """40 clients that read a request and keep their connection open: more than a worker's
+    pool of database connections (5 + 10 overflow); the next reader is answered at once."""
+    port, request_id = server
+    path = f"/open311/v2/requests/{request_id}.json"
+    held = []
+    try:
+        for _ in range(40):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            assert response.status == 200 and response.read()
+            held.append(connection)
+        status, body, _ms = get(port, path, timeout=1.0)
+        assert status == 200, body
+    finally:
+        for connection in held:
+            connection.close()
