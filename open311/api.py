@@ -17,6 +17,7 @@ import re
 from typing import Any, NoReturn
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import current_app, request
 from flask_smorest import Api, Blueprint
 from webargs.flaskparser import FlaskParser
@@ -136,9 +137,46 @@ def error_response(status: int, errors: list[dict], headers: dict[str, str] | No
                   headers=headers)
 
 
+XML = "text/xml; charset=utf-8"
+JSON = "application/json"
+
+
+class BothFormats(BasePlugin):
+    """The OpenAPI document says what the server answers: every response of a resource
+    with a format suffix (``.{fmt}``) in JSON and in XML (the same payload, rendered the
+    Spark way); POST requests also takes a multipart form (photos as ``media`` files)."""
+
+    def response_helper(self, response, **kwargs) -> dict:
+        """The shared responses (errors): in both formats too."""
+        content = response.get("content") or {}
+        if JSON in content:
+            content.setdefault(XML, content[JSON])
+        return response
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        if not path or ".{fmt}" not in path:
+            return
+        for operation in (operations or {}).values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content") if isinstance(response, dict) else None
+                if content and JSON in content:
+                    content.setdefault(XML, content[JSON])
+            body = operation.get("requestBody", {}).get("content", {})
+            form = body.get(FORM)
+            if form and path.endswith("/requests.{fmt}"):
+                photos = {"type": "array", "items": {"type": "string", "format": "binary"},
+                          "description": "Extension: photos (JPEG, PNG, WebP)."}
+                body["multipart/form-data"] = {"schema": {"allOf": [form["schema"], {
+                    "type": "object", "properties": {"media": photos}}]}}
+
+
 class Open311Api(Api):
     # The error body every response documents: the spec's errors array.
     ERROR_SCHEMA = SpecError(many=True)
+
+    def __init__(self, app=None, **kwargs) -> None:
+        kwargs.setdefault("spec_kwargs", {}).setdefault("extra_plugins", [BothFormats()])
+        super().__init__(app, **kwargs)
 
     def _register_error_handlers(self) -> None:
         self._app.register_error_handler(Open311Error, self.handle_open311_error)
@@ -219,8 +257,11 @@ def check_inputs() -> None:
     sources = (request.args, request.form) if request.method == "POST" else (request.args,)
     for source in sources:
         for key, value in source.items(multi=True):
+            if not isinstance(key, str):  # a multipart part whose name werkzeug cannot read
+                raise BadRequest("a form field has no readable name")
             if "\x00" in key or "\x00" in value:
-                raise BadRequest(f"{_shown(key)}: must not contain control characters (a NUL, %00)")
+                raise BadRequest(f"{_shown(key)}: must not contain control characters (a NUL, "
+                                 "%00)")
 
 
 def no_html(response):

@@ -49,6 +49,8 @@ class Service(Schema):
     type = fields.String(required=True, metadata={"enum": ["realtime", "batch", "blackbox"]})
     keywords = fields.String(allow_none=True, required=True)
     group = fields.String(allow_none=True, required=True)
+    jurisdiction_id = fields.String(metadata={
+        "description": "Extension: with lat and long, the jurisdiction offering it there."})
 
 
 class AttributeValue(Schema):
@@ -73,6 +75,39 @@ class ServiceDefinition(Schema):
     attributes = fields.List(fields.Nested(Attribute), required=True)
 
 
+class Area(Schema):
+    jurisdiction_id = fields.String(required=True)
+    layer = fields.String(required=True)
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ExtendedAttributes(Schema):
+    detailed_status = fields.String(allow_none=True, required=True, metadata={
+        "description": "The workflow state (open, in_progress, fixed, duplicate...) that "
+                       "status maps onto open/closed."})
+    channel = fields.String(allow_none=True, required=True, metadata={
+        "description": "The app (API key) that submitted the request."})
+    areas = fields.List(fields.Nested(Area), required=True, metadata={
+        "description": "The named areas the request lies in, of every tier."})
+    duplicate_of = fields.String(metadata={
+        "description": "The request this one duplicates (when staff marked it so)."})
+
+
+class Note(Schema):
+    datetime = fields.String(required=True, metadata=DATETIME)
+    type = fields.String(required=True, metadata={
+        "description": "opened, accepted, update, closed or reopened"})
+    status = fields.String(required=True, metadata={"enum": ["open", "closed"]})
+    detailed_status = fields.String(required=True)
+    description = fields.String(allow_none=True, required=True)
+
+
+class SubmittedAttribute(Schema):
+    code = fields.String(required=True)
+    values = fields.List(fields.String(), required=True)
+
+
 class ServiceRequest(Schema):
     service_request_id = fields.String(required=True)
     status = fields.String(required=True, metadata={"enum": ["open", "closed"]})
@@ -91,6 +126,25 @@ class ServiceRequest(Schema):
     lat = fields.Float(allow_none=True, required=True)
     long = fields.Float(allow_none=True, required=True)
     media_url = fields.String(allow_none=True, required=True)
+    # -- extensions: only with extensions=true --------------------------------------------
+    extended_attributes = fields.Nested(ExtendedAttributes, metadata={
+        "description": "Extension (extensions=true): workflow state, channel, areas."})
+    notes = fields.List(fields.Nested(Note), metadata={
+        "description": "Extension (extensions=true): the request's history, oldest first."})
+    attributes = fields.List(fields.Nested(SubmittedAttribute), metadata={
+        "description": "Extension (extensions=true): the attribute values submitted."})
+
+
+class NearbyRequest(Schema):
+    service_request_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["open", "closed"]})
+    requested_datetime = fields.String(required=True, metadata=DATETIME)
+    distance_m = fields.Float(required=True)
+
+
+class PostExtendedAttributes(Schema):
+    nearby_requests = fields.List(fields.Nested(NearbyRequest), required=True, metadata={
+        "description": "Open requests of the same service nearby: possible duplicates."})
 
 
 class PostResponse(Schema):
@@ -98,6 +152,8 @@ class PostResponse(Schema):
     token = fields.String(metadata={"description": "batch services only"})
     service_notice = fields.String(allow_none=True, required=True)
     account_id = fields.String(allow_none=True, required=True)
+    extended_attributes = fields.Nested(PostExtendedAttributes, metadata={
+        "description": "Extension (extensions=true)."})
 
 
 class TokenResponse(Schema):

@@ -157,6 +157,9 @@ def post_service_request(form: dict, fmt: Format):
 @blp.route("/media/<name>")
 @blp.response(200, description="The photo (image/jpeg, image/png or image/webp).",
               content_type="image/jpeg")
+@blp.doc(responses={"200": {"content": {
+    kind: {"schema": {"type": "string", "format": "binary"}}
+    for kind in ("image/jpeg", "image/png", "image/webp")}}})
 @errors(blp, 404)
 def media(name: str):
     """A photo uploaded with a request (extension): its stable `media_url`"""
