@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from schemas.datetimes import parse_iso8601
 
@@ -13,6 +13,11 @@ from schemas.datetimes import parse_iso8601
 # non-characters XML 1.0 cannot carry.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _LINE_BREAK = re.compile(r"[\r\n\t]")
+# The same rules as ECMA-262 patterns (the OpenAPI document's): no control characters, and
+# in a single line no tab or line break either.
+MULTILINE_PATTERN = ("^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+                     "\\ufffe\\uffff]*$")
+LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\ufffe\\uffff]*$"
 
 
 class Text(fields.String):
@@ -25,6 +30,10 @@ class Text(fields.String):
         self.max_length = max_length
         self.multiline = multiline
         self.metadata.setdefault("maxLength", max_length)
+        # What the OpenAPI document says of the value (for clients and schema-driven tools).
+        self.metadata.setdefault("pattern", MULTILINE_PATTERN if multiline else LINE_PATTERN)
+        if self.required and not any(isinstance(v, validate.Length) for v in self.validators):
+            self.metadata.setdefault("minLength", 1)  # empty is absent
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)

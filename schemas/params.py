@@ -130,7 +130,8 @@ class ServiceRequestsQuery(ExtensionsQuery):
                                                   error="must be more than 0 and at most "
                                                         "100000 metres"),
                           allow_nan=False,
-                          metadata={"description": "Extension: metres around lat/long."})
+                          metadata={"description": "Extension: metres around lat/long.",
+                                    "exclusiveMinimum": True})
     area = Text(max_length=160, metadata={
         "description": "Extension: a named area of the jurisdiction, `layer:id` or `id` "
                        "(see jurisdictions/{id}/areas.geojson)."})
@@ -167,6 +168,7 @@ class PostServiceRequestForm(JurisdictionQuery):
     phone = Text(max_length=LIMITS["phone"])
     description = Text(max_length=LIMITS["description"], multiline=True)
     media_url = fields.Url(schemes={"http", "https"}, require_tld=False,
+                           metadata={"format": "uri"},
                            validate=[validate.Length(max=LIMITS["media_url"]),
                                      no_control_characters])
     extensions = fields.Boolean(load_default=False, metadata={
@@ -251,6 +253,7 @@ class PostUpdateForm(JurisdictionQuery):
                                      metadata={"type": "string", "format": "date-time"})
     description = Text(max_length=LIMITS["description"], multiline=True, load_default="")
     media_url = fields.Url(schemes={"http", "https"}, require_tld=False,
+                           metadata={"format": "uri"},
                            validate=[validate.Length(max=LIMITS["media_url"]),
                                      no_control_characters])
     external_status_code = Text(max_length=100)

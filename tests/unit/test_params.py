@@ -71,3 +71,19 @@ def test_post_form_single_line_fields_refuse_line_breaks():
     ok = PostServiceRequestForm().load({"service_code": "X", "address_id": "1",
                                         "description": "line 1\nline 2"})
     assert ok["description"] == "line 1\nline 2"
+
+
+def test_the_documented_patterns_are_the_checks():
+    """openapi.yaml's pattern of a text parameter refuses exactly what Text refuses."""
+    import re
+
+    from schemas.fields import _CONTROL, LINE_PATTERN, MULTILINE_PATTERN
+
+    line, multiline = re.compile(LINE_PATTERN), re.compile(MULTILINE_PATTERN)
+    for code in [*range(0x00, 0x2000), *range(0xFFF0, 0x10000), 0x10FFFF]:
+        if 0xD800 <= code < 0xE000:
+            continue
+        char = chr(code)
+        refused = bool(_CONTROL.search(char))
+        assert (multiline.fullmatch(char) is None) == refused, hex(code)
+        assert (line.fullmatch(char) is None) == (refused or char in "\r\n\t"), hex(code)
