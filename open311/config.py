@@ -60,10 +60,12 @@ DEFAULTS: dict[str, Any] = {
     # Database pool (per worker process).
     "DB_POOL_SIZE": 5,
     "DB_MAX_OVERFLOW": 10,
+    # Seconds a request waits for a pooled connection when all are in use (then a 503).
+    "DB_POOL_TIMEOUT": 10,
 }
 
 INT_SETTINGS = {"MAX_REQUESTS", "DEFAULT_WINDOW_DAYS", "MAX_CONTENT_LENGTH",
-                "MAX_FORM_MEMORY_SIZE", "DB_POOL_SIZE",
+                "MAX_FORM_MEMORY_SIZE", "DB_POOL_SIZE", "DB_POOL_TIMEOUT",
                 "DB_MAX_OVERFLOW", "SYNC_LAG_SECONDS", "DUPLICATE_RADIUS_M",
                 "DUPLICATE_WINDOW_DAYS", "MEDIA_MAX_BYTES", "MEDIA_MAX_PIXELS",
                 "MEDIA_MAX_FILES", "CACHE_SECONDS"}

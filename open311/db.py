@@ -41,10 +41,12 @@ class Database:
         state: dict = {"engine": None, "factory": None, "read_factory": None}
         if url is not None:
             size, overflow = app.config["DB_POOL_SIZE"], app.config["DB_MAX_OVERFLOW"]
-            engine = make_engine(url, size, overflow)
+            wait = app.config["DB_POOL_TIMEOUT"]
+            engine = make_engine(url, size, overflow, pool_timeout=wait)
             # Reads have their own pool of connections that stay in autocommit (switching a
             # shared connection per checkout costs more than the read's own statement).
-            reader = make_engine(url, size, overflow, isolation_level="AUTOCOMMIT")
+            reader = make_engine(url, size, overflow, pool_timeout=wait,
+                                 isolation_level="AUTOCOMMIT")
             state["engine"], state["read_engine"] = engine, reader
             state["factory"] = sessionmaker(engine, expire_on_commit=False)
             held = HeldReadSessions(reader, PING_AFTER_IDLE_SECONDS)
@@ -221,9 +223,15 @@ def session_options(url: str | sa.URL) -> str:
     return f"{given} {ours}" if given else ours
 
 
+# A database that does not answer (a host gone, a network partition) fails a request after
+# this long, as a 503, instead of holding it for the operating system's TCP timeout.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10,
                 **options) -> sa.Engine:
-    connect_args = {**options.pop("connect_args", {}), "options": session_options(url)}
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                    **options.pop("connect_args", {}), "options": session_options(url)}
     engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                               connect_args=connect_args, **options)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from open311.config import DEFAULTS
 from open311.errors import BadRequest, NotFound
-from open311.imaging import ImageRejected, clean_image
+from open311.imaging import ImageRejected, clean_image, off_the_loop
 from open311.operations.attributes import check_attributes
 from open311.operations.directory import (
     DirectoryCache,
@@ -485,7 +485,8 @@ def _clean_images(media: list[bytes], context: PostContext) -> list:
     for index, data in enumerate(media, start=1):
         label = "media" if len(media) == 1 else f"media (file {index})"
         try:
-            images.append(clean_image(data, max_pixels=context.media_max_pixels, label=label))
+            images.append(off_the_loop(clean_image, data, max_pixels=context.media_max_pixels,
+                                       label=label))
         except ImageRejected as exc:
             raise BadRequest(str(exc)) from None
     return images

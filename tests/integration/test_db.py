@@ -60,7 +60,7 @@ def test_reads_run_in_autocommit(database_url):
     from open311.db import Database
 
     app = Flask("reads")
-    app.config.update(DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0)
+    app.config.update(DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT=10)
     database = Database()
     database.init_app(app, database_url)
     try:

@@ -193,3 +193,25 @@ def test_an_outage_is_a_503_logged_on_one_line_and_the_server_recovers(cluster, 
     assert answers[503] <= 1 and answers[500] == 0, answers  # recovered by itself
     for method, path, data in calls:
         assert getattr(client, method)(path, data=data).status_code in (200, 404)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_pool_with_no_connection_free_is_a_503_after_the_pool_timeout(cluster, fmt):
+    """Every pooled connection in use (a database that answers slowly, too many at once):
+    a request waits OPEN311_DB_POOL_TIMEOUT seconds, then is a 503 with Retry-After."""
+    _, url, key = cluster
+    app = create_app({"DATABASE_URL": url, "DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0,
+                      "DB_POOL_TIMEOUT": 1})
+    writes, reads = Database.engines(app)
+    try:
+        with reads.connect(), writes.connect():  # the pools' only connections, held
+            client = app.test_client()
+            started = time.monotonic()
+            assert_unavailable(client.get(f"/open311/v2/requests.{fmt}"), fmt)
+            assert time.monotonic() - started >= 1
+            assert_unavailable(client.post(f"/open311/v2/requests.{fmt}",
+                                           data={**GRAFFITI, "api_key": key}), fmt)
+        assert app.test_client().get(f"/open311/v2/requests.{fmt}").status_code == 200
+    finally:
+        for engine in (writes, reads):
+            engine.dispose()
