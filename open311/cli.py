@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -233,10 +234,30 @@ def requests_accept(jurisdiction_id: str | None, tokens: tuple[str, ...],
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
 def serve(bind: str, workers: int) -> None:
     root = Path(__file__).resolve().parent.parent  # where wsgi.py is
+    if not current_app.config["BASE_URL"]:  # clients may name the address it listens on
+        allowed = str(current_app.config["ALLOWED_HOSTS"])
+        os.environ["OPEN311_ALLOWED_HOSTS"] = ",".join([allowed, *bound_hosts(bind)])
     argv = [sys.executable, "-m", "gunicorn", "--config", "python:open311.serving",
             "--chdir", str(root), "--workers", str(workers), "--bind", bind,
             "--access-logfile", "-", "wsgi:app"]
     os.execv(argv[0], argv)  # noqa: S606 - a fixed argv, no shell
+
+
+def bound_hosts(bind: str) -> list[str]:
+    """The hosts clients reach a server bound to ``bind`` by: its address; bound to every
+    interface (0.0.0.0, ::), this machine's name and the addresses it resolves to."""
+    if bind.startswith(("unix:", "fd://")):
+        return []
+    host = bind.rpartition(":")[0] if bind.count(":") == 1 or bind.startswith("[") else bind
+    host = host.strip("[]")
+    if host not in ("0.0.0.0", "::", ""):  # noqa: S104 - names the wildcard, binds nothing
+        return [f"[{host}]" if ":" in host else host]
+    name = socket.gethostname()
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        addresses = set()
+    return [name, *sorted(f"[{a}]" if ":" in a else a for a in addresses)]
 
 
 def main() -> None:

@@ -36,3 +36,17 @@ def test_refusals_are_the_spec_errors_body():
     assert json.loads(body) == [{"code": 431, "description": serving.DESCRIPTIONS[431]}]
     unknown = serving.error_bytes(418, "I'm a teapot").partition(b"\r\n\r\n")[2]
     assert json.loads(unknown) == [{"code": 418, "description": "I'm a teapot"}]
+
+
+def test_open311_serve_allows_the_address_it_listens_on():
+    import socket
+
+    from open311.cli import bound_hosts
+
+    assert bound_hosts("10.1.2.3:8000") == ["10.1.2.3"]
+    assert bound_hosts("[2001:db8::1]:8000") == ["[2001:db8::1]"]
+    assert bound_hosts("localhost") == ["localhost"]
+    assert bound_hosts("unix:/run/open311.sock") == []
+    everywhere = bound_hosts("0.0.0.0:8000")
+    assert everywhere[0] == socket.gethostname()
+    assert bound_hosts("[::]:8000")[0] == socket.gethostname()
