@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, NoReturn
 
 import marshmallow as ma
@@ -27,7 +26,7 @@ from werkzeug.routing import BaseConverter
 from open311.db import database_unavailable, describe_error
 from open311.errors import RETRY_AFTER_SECONDS, BadRequest, Open311Error, ValidationFailed
 from open311.formats import Format, render
-from schemas.fields import CommaList
+from schemas.fields import CommaList, printable
 from schemas.params import fold_attributes
 from schemas.resources import SpecError
 
@@ -146,11 +145,15 @@ class BothFormats(BasePlugin):
     with a format suffix (``.{fmt}``) in JSON and in XML (the same payload, rendered the
     Spark way); POST requests also takes a multipart form (photos as ``media`` files)."""
 
+    @staticmethod
+    def _also_xml(response) -> None:
+        content = response.get("content") if isinstance(response, dict) else None
+        if content and JSON in content:
+            content.setdefault(XML, content[JSON])
+
     def response_helper(self, response, **kwargs) -> dict:
         """The shared responses (errors): in both formats too."""
-        content = response.get("content") or {}
-        if JSON in content:
-            content.setdefault(XML, content[JSON])
+        self._also_xml(response)
         return response
 
     def operation_helper(self, path=None, operations=None, **kwargs) -> None:
@@ -158,9 +161,7 @@ class BothFormats(BasePlugin):
             return
         for operation in (operations or {}).values():
             for response in operation.get("responses", {}).values():
-                content = response.get("content") if isinstance(response, dict) else None
-                if content and JSON in content:
-                    content.setdefault(XML, content[JSON])
+                self._also_xml(response)
             body = operation.get("requestBody", {}).get("content", {})
             form = body.get(FORM)
             if form and path.endswith("/requests.{fmt}"):
@@ -260,8 +261,8 @@ def check_inputs() -> None:
             if not isinstance(key, str):  # a multipart part whose name werkzeug cannot read
                 raise BadRequest("a form field has no readable name")
             if "\x00" in key or "\x00" in value:
-                raise BadRequest(f"{_shown(key)}: must not contain control characters (a NUL, "
-                                 "%00)")
+                raise BadRequest(f"{printable(key)}: must not contain control characters "
+                                 "(a NUL, %00)")
 
 
 def no_html(response):
@@ -270,8 +271,3 @@ def no_html(response):
     if response.mimetype == "text/html" and not response.content_length:
         del response.headers["Content-Type"]
     return response
-
-
-def _shown(name: str) -> str:
-    """A parameter's name as an error message may quote it."""
-    return re.sub(r"[^\x20-\x7e]", "?", name[:60])

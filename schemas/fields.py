@@ -93,6 +93,14 @@ class DateTimeParam(fields.Field):
         return None if value is None else value.isoformat()
 
 
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def printable(name: str, limit: int = 120) -> str:
+    """A name a client sent, as an error message may quote it: ASCII, at most ``limit``."""
+    return _UNPRINTABLE.sub("?", name[:limit])
+
+
 def no_control_characters(value: str) -> None:
     """A validator: refuse control characters (XML 1.0 cannot carry most of them)."""
     if _CONTROL.search(value):

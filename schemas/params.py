@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.fields import BBox, CommaList, DateTimeParam, Text, no_control_characters
+from schemas.fields import BBox, CommaList, DateTimeParam, Text, no_control_characters, printable
 
 # Field length limits (documented in README "Conformance notes").
 LIMITS = {
@@ -39,7 +39,6 @@ LIMITS = {
 }
 
 ATTRIBUTE_KEY = re.compile(r"^attribute\[([A-Za-z0-9_.:-]{1,100})\](\[\])?$")
-_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
 class Params(Schema):
@@ -200,7 +199,7 @@ def fold_attributes(items: Iterable[tuple[str, str]]) -> tuple[dict[str, list[st
             continue
         match = ATTRIBUTE_KEY.match(key)
         if not match:
-            shown = _UNPRINTABLE.sub("?", key[:120])
+            shown = printable(key)
             problems.append(f"{shown}: not an attribute key; use attribute[CODE]=value with a "
                             "CODE of letters, digits, '_', '.', ':' or '-'")
             continue
