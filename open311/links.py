@@ -34,13 +34,6 @@ def url_for_path(path: str) -> str:
     return base_url() + path[len(PREFIX):]
 
 
-def media_url(stored: str | None) -> str | None:
-    """A stored media_url as served: our photos' paths made absolute, others as sent."""
-    if stored is not None and stored.startswith(MEDIA_PATH):
-        return f"{base_url()}/{stored}"
-    return stored
-
-
 def absolute_media(items: Iterable[Any]) -> None:
     """Make the media_url of request items (structs or dicts) absolute, in place."""
     base = None
