@@ -1,10 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
-import re
-from collections.abc import Callable
 from urllib.parse import urlencode
 
 from flask import Response, current_app, g, request
@@ -15,34 +11,13 @@ from open311.errors import BadRequest, NotFound, PayloadTooLarge
 from open311.formats import Format, render
 from open311.links import absolute_media, url_for_path
 from open311.operations import requests as ops
-from open311.operations.keys import authenticate
+from open311.routes.auth import require_api_key
 from open311.routes.common import blueprint, directory, errors, session, setting
+from open311.routes.idempotency import fingerprint, idempotency_key
 from schemas import resources
 from schemas.params import ExtensionsQuery, PostServiceRequestForm, ServiceRequestsQuery
 
 blp = blueprint("requests", "Service requests: submit, list, look up.")
-
-
-def api_key_from_request() -> str | None:
-    """``api_key`` from the form or the query string, ``Authorization: Bearer`` or
-    ``X-API-Key``."""
-    for candidate in (request.form.get("api_key"), request.args.get("api_key"),
-                      request.headers.get("X-API-Key")):
-        if candidate and candidate.strip():
-            return candidate.strip()
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return None
-
-
-def require_api_key(view: Callable) -> Callable:
-    """403 before anything else when the key is missing, unknown or revoked."""
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        g.api_key = authenticate(session(), api_key_from_request())
-        return view(*args, **kwargs)
-    return wrapper
 
 
 def _limits() -> ops.Limits:
@@ -86,9 +61,6 @@ def service_requests(query: dict, fmt: Format):
                        listing.last_modified)
 
 
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-
-
 def _uploads() -> list[bytes]:
     """The photos of a multipart POST (``media`` or ``media[]``), size-checked."""
     files = request.files.getlist("media") + request.files.getlist("media[]")
@@ -104,20 +76,6 @@ def _uploads() -> list[bytes]:
         if data:
             uploads.append(data)
     return uploads
-
-
-def _fingerprint(uploads: list[bytes]) -> str:
-    """What identifies a POST for Idempotency-Key: its fields and files (not the key)."""
-    # The path without its format: a retry may ask for the answer in the other format.
-    digest = hashlib.sha256(request.path.rsplit(".", 1)[0].encode())
-    for source, items in (("q", request.args.items(multi=True)),
-                          ("f", request.form.items(multi=True))):
-        for key, value in sorted(items):
-            if key != "api_key":
-                digest.update(f"\x00{source}{key}\x01{value}".encode())
-    for data in uploads:
-        digest.update(hashlib.sha256(data).digest())
-    return digest.hexdigest()
 
 
 @blp.route("/requests.<fmt:fmt>", methods=["POST"])
@@ -137,9 +95,7 @@ def post_service_request(form: dict, fmt: Format):
     first becomes `media_url`); an `Idempotency-Key` header makes a retried POST answer
     what the first did; `extensions=true` lists possible duplicates nearby.
     """
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
-        raise BadRequest("Idempotency-Key: 1 to 255 printable ASCII characters")
+    key = idempotency_key()
     uploads = _uploads()
     new = ops.NewRequest.from_form(form)
     new.media = uploads
@@ -148,7 +104,7 @@ def post_service_request(form: dict, fmt: Format):
         media_max_pixels=setting("MEDIA_MAX_PIXELS"),
         duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
         duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"),
-        idempotency_key=key, fingerprint=_fingerprint(uploads) if key else "",
+        idempotency_key=key, fingerprint=fingerprint(uploads) if key else "",
         directory=directory())
     payload = ops.post_service_request(session(), new, g.api_key, context)
     return render(payload, "service_requests", fmt)

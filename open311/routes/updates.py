@@ -6,8 +6,8 @@ from flask import g
 
 from open311.formats import Format, render
 from open311.operations import updates as ops
+from open311.routes.auth import require_api_key
 from open311.routes.common import blueprint, directory, errors, session, setting
-from open311.routes.requests import require_api_key
 from schemas import resources
 from schemas.params import PostUpdateForm, UpdatesQuery
 
