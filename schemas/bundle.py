@@ -19,8 +19,8 @@ from marshmallow import (
     validates_schema,
 )
 
-DATATYPES = ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
-LIST_DATATYPES = {"singlevaluelist", "multivaluelist"}
+from schemas.vocabulary import DATATYPES, LIST_DATATYPES, SERVICE_TYPES
+
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 ATTRIBUTE_CODE = re.compile(r"^[A-Z0-9_]{1,100}\Z")
 
@@ -75,7 +75,7 @@ class ServiceDef(Strict):
     service_name = fields.String(required=True, validate=validate.Length(1, 200))
     description = fields.String(required=True, validate=validate.Length(1, 4000))
     type = fields.String(required=True,
-                         validate=validate.OneOf(["realtime", "batch", "blackbox"]))
+                         validate=validate.OneOf(SERVICE_TYPES))
     keywords = fields.List(fields.String(validate=[
         validate.Length(1, 100),
         validate.Regexp(r"^[^,]*$", error="a keyword must not contain a comma")]),

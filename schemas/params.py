@@ -15,6 +15,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.fields import BBox, CommaList, DateTimeParam, Text, no_control_characters, printable
+from schemas.vocabulary import STATUSES, UPDATE_STATUSES
 
 # Field length limits (documented in README "Conformance notes").
 LIMITS = {
@@ -104,7 +105,7 @@ class ServiceRequestsQuery(ExtensionsQuery):
         "description": "Latest requested_datetime (inclusive; a bare date covers that whole "
                        "day), ISO 8601.", "type": "string", "format": "date-time"})
     status = CommaList(
-        fields.String(validate=validate.OneOf(["open", "closed"],
+        fields.String(validate=validate.OneOf(STATUSES,
                                               error="must be open or closed")),
         max_items=2, metadata={"description": "open, closed, or both (comma list)."})
     # -- extensions ---------------------------------------------------------------------
@@ -243,9 +244,7 @@ class PostUpdateForm(JurisdictionQuery):
                      metadata={"description": "Your id of the update: a second POST with the "
                                               "same update_id changes nothing."})
     status = fields.String(required=True, validate=validate.OneOf(
-        ["OPEN", "INVESTIGATING", "IN_PROGRESS", "ACTION_SCHEDULED", "FOR_TRIAGE", "PLANNED",
-         "REOPEN", "CLOSED", "FIXED", "DUPLICATE", "NOT_COUNCILS_RESPONSIBILITY",
-         "NO_FURTHER_ACTION", "INTERNAL_REFERRAL", "CANCELLED", "UNCHANGED"],
+        list(UPDATE_STATUSES),
         error="must be one of the FixMyStreet statuses in upper case (OPEN, FIXED, "
               "IN_PROGRESS, ...)"), error_messages={"required": "is required"})
     updated_datetime = DateTimeParam(required=True, error_messages={"required": "is required"},

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from schemas.vocabulary import DATATYPES, ENDPOINT_TYPES, SERVICE_TYPES, STATUSES
+
 DATETIME = {"type": "string", "format": "date-time",
             "example": "2024-01-31T17:05:09-08:00"}
 
@@ -24,7 +26,7 @@ class Endpoint(Schema):
     specification = fields.String(required=True)
     url = fields.String(required=True)
     changeset = fields.String(required=True, metadata=DATETIME)
-    type = fields.String(required=True, metadata={"enum": ["production", "test"]})
+    type = fields.String(required=True, metadata={"enum": list(ENDPOINT_TYPES)})
     formats = fields.List(fields.String(), required=True)
     max_requests = fields.Integer(required=True, metadata={
         "description": "Extension: the most requests one GET requests answer holds."})
@@ -46,7 +48,7 @@ class Service(Schema):
     service_name = fields.String(required=True)
     description = fields.String(allow_none=True, required=True)
     metadata = fields.Boolean(required=True)
-    type = fields.String(required=True, metadata={"enum": ["realtime", "batch", "blackbox"]})
+    type = fields.String(required=True, metadata={"enum": list(SERVICE_TYPES)})
     keywords = fields.String(allow_none=True, required=True)
     group = fields.String(allow_none=True, required=True)
     jurisdiction_id = fields.String(metadata={
@@ -61,8 +63,7 @@ class AttributeValue(Schema):
 class Attribute(Schema):
     variable = fields.Boolean(required=True)
     code = fields.String(required=True)
-    datatype = fields.String(required=True, metadata={"enum": [
-        "string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]})
+    datatype = fields.String(required=True, metadata={"enum": list(DATATYPES)})
     required = fields.Boolean(required=True)
     datatype_description = fields.String(allow_none=True, required=True)
     order = fields.Integer(required=True)
@@ -98,7 +99,7 @@ class Note(Schema):
     datetime = fields.String(required=True, metadata=DATETIME)
     type = fields.String(required=True, metadata={
         "description": "opened, accepted, update, closed or reopened"})
-    status = fields.String(required=True, metadata={"enum": ["open", "closed"]})
+    status = fields.String(required=True, metadata={"enum": list(STATUSES)})
     detailed_status = fields.String(required=True)
     description = fields.String(allow_none=True, required=True)
 
@@ -110,7 +111,7 @@ class SubmittedAttribute(Schema):
 
 class ServiceRequest(Schema):
     service_request_id = fields.String(required=True)
-    status = fields.String(required=True, metadata={"enum": ["open", "closed"]})
+    status = fields.String(required=True, metadata={"enum": list(STATUSES)})
     status_notes = fields.String(allow_none=True, required=True)
     service_name = fields.String(allow_none=True, required=True)
     service_code = fields.String(required=True)
@@ -137,7 +138,7 @@ class ServiceRequest(Schema):
 
 class NearbyRequest(Schema):
     service_request_id = fields.String(required=True)
-    status = fields.String(required=True, metadata={"enum": ["open", "closed"]})
+    status = fields.String(required=True, metadata={"enum": list(STATUSES)})
     requested_datetime = fields.String(required=True, metadata=DATETIME)
     distance_m = fields.Float(required=True)
 

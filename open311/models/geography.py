@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from open311.models.base import Base
+from open311.models.base import WGS84, Base
 
 # Boundaries and areas are cut into pieces of at most this many vertices (ST_Subdivide) so
 # that a point-in-polygon test reads one small piece through the GiST index, whatever the
@@ -25,7 +25,7 @@ class JurisdictionPart(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     jurisdiction_pk: Mapped[int] = mapped_column(
         sa.ForeignKey("jurisdiction.id", ondelete="CASCADE"), index=True)
-    geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=WGS84, spatial_index=False))
 
     __table_args__ = (
         sa.Index("ix_jurisdiction_part_geom", "geom", postgresql_using="gist"),
@@ -46,7 +46,7 @@ class Area(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     # Deferred: large, and read only by the loader and the GeoJSON export.
     geom: Mapped[Any] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), deferred=True)
+        Geometry("MULTIPOLYGON", srid=WGS84, spatial_index=False), deferred=True)
 
     parts = relationship("AreaPart", cascade="all, delete-orphan", passive_deletes=True)
 
@@ -64,7 +64,7 @@ class AreaPart(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     area_pk: Mapped[int] = mapped_column(sa.ForeignKey("area.id", ondelete="CASCADE"),
                                          index=True)
-    geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=WGS84, spatial_index=False))
 
     __table_args__ = (
         sa.Index("ix_area_part_geom", "geom", postgresql_using="gist"),
@@ -89,7 +89,7 @@ class AddressPoint(Base):
     predirection: Mapped[str | None] = mapped_column(sa.String(2))
     street_type: Mapped[str | None] = mapped_column(sa.String(10))
     zipcode: Mapped[str | None] = mapped_column(sa.String(10))
-    location: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    location: Mapped[Any] = mapped_column(Geometry("POINT", srid=WGS84, spatial_index=False))
 
     __table_args__ = (
         sa.UniqueConstraint("jurisdiction_pk", "address_id",

@@ -7,7 +7,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from open311.models.base import Base, Timestamps
+from open311.models.base import WGS84, Base, Timestamps
 
 
 class Jurisdiction(Timestamps, Base):
@@ -24,7 +24,7 @@ class Jurisdiction(Timestamps, Base):
     key_service: Mapped[str] = mapped_column(sa.Text, default="")
     # Deferred: large, and read only by the bundle loader (lookups use jurisdiction_part).
     boundary: Mapped[Any] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), deferred=True)
+        Geometry("MULTIPOLYGON", srid=WGS84, spatial_index=False), deferred=True)
     settings: Mapped[dict] = mapped_column(JSONB, default=dict)
     languages: Mapped[list[str]] = mapped_column(ARRAY(sa.String(35)),
                                                  server_default=sa.text("'{en}'"))

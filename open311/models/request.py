@@ -8,7 +8,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from open311.models.base import Base
+from open311.models.base import WGS84, Base
 
 TZ = sa.DateTime(timezone=True)
 
@@ -38,7 +38,7 @@ class ServiceRequest(Base):
     address_id: Mapped[str | None] = mapped_column(sa.String(100))
     zipcode: Mapped[str | None] = mapped_column(sa.String(20))
     location: Mapped[Any] = mapped_column(
-        Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
+        Geometry("POINT", srid=WGS84, spatial_index=False), nullable=True)
     media_url: Mapped[str | None] = mapped_column(sa.String(2000))
     # Whether `address` was matched to an address point (NULL: no address was involved).
     address_verified: Mapped[bool | None] = mapped_column()
@@ -108,6 +108,10 @@ class RequestContact(Base):
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     device_id: Mapped[str | None] = mapped_column(sa.String(200))
     account_id: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+# The personal fields a POST may carry: stored in RequestContact only, never shown or logged.
+PERSONAL_FIELDS = tuple(c.name for c in RequestContact.__table__.columns if c.name != "request_pk")
 
 
 class RequestEvent(Base):

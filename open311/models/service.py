@@ -6,9 +6,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from open311.models.base import Base, Timestamps
 
-SERVICE_TYPES = ("realtime", "batch", "blackbox")
-DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
-
 
 class Service(Timestamps, Base):
     """An Open311 service (a request type) of one jurisdiction."""

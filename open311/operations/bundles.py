@@ -24,6 +24,7 @@ from geo.address_points import AddressFile, AddressFileError, read_address_point
 from geo.readers import Area as AreaShape
 from geo.readers import GeoReadError, read_areas, read_boundary
 from open311.models import Area, Jurisdiction, Service, ServiceAttribute
+from open311.models.base import WGS84
 from open311.operations.hierarchy import link_hierarchy
 from open311.repository import geography as geo_repo
 from open311.repository import jurisdictions as jurisdictions_repo
@@ -254,7 +255,7 @@ def _sync_areas(session: Session, jurisdiction: Jurisdiction, layers: list[AreaL
             if area is None:
                 area = Area(jurisdiction_pk=jurisdiction.id, layer=layer.layer,
                             layer_title=layer.title, area_id=shape.id, name=shape.name,
-                            geom=from_shape(shape.geometry, srid=4326))
+                            geom=from_shape(shape.geometry, srid=WGS84))
                 session.add(area)
                 touched.append(area)
                 added += 1
@@ -264,7 +265,7 @@ def _sync_areas(session: Session, jurisdiction: Jurisdiction, layers: list[AreaL
                 area.name, area.layer_title = shape.name, layer.title
                 changed = True
             if not to_shape(area.geom).equals_exact(shape.geometry, 1e-9):
-                area.geom = from_shape(shape.geometry, srid=4326)
+                area.geom = from_shape(shape.geometry, srid=WGS84)
                 touched.append(area)
                 changed = True
             updated += changed
@@ -309,7 +310,7 @@ def load_bundle(session: Session, path: Path, *, dry_run: bool = False) -> LoadR
     jurisdiction = jurisdictions_repo.by_code(session, spec["id"])
     if jurisdiction is None:
         jurisdiction = Jurisdiction(jurisdiction_id=spec["id"], parent_id=spec["parent"],
-                                    boundary=from_shape(bundle.boundary, srid=4326),
+                                    boundary=from_shape(bundle.boundary, srid=WGS84),
                                     bundle_state={}, **values)
         session.add(jurisdiction)
         session.flush()
@@ -323,7 +324,7 @@ def load_bundle(session: Session, path: Path, *, dry_run: bool = False) -> LoadR
             jurisdiction.parent_id = spec["parent"]
             changed.append("parent")
         if not to_shape(jurisdiction.boundary).equals_exact(bundle.boundary, 1e-9):
-            jurisdiction.boundary = from_shape(bundle.boundary, srid=4326)
+            jurisdiction.boundary = from_shape(bundle.boundary, srid=WGS84)
             session.flush()
             geo_repo.replace_jurisdiction_parts(session, jurisdiction.id)
             changed.append("boundary")

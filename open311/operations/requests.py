@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from open311.config import DEFAULTS
 from open311.errors import BadRequest, NotFound
 from open311.imaging import ImageRejected, clean_image, off_the_loop
+from open311.models.request import PERSONAL_FIELDS
 from open311.operations.attributes import check_attributes
 from open311.operations.directory import (
     DirectoryCache,
@@ -44,9 +45,6 @@ from open311.repository import keys as keys_repo
 from open311.repository import requests as repo
 
 logger = logging.getLogger(__name__)
-
-PERSONAL_FIELDS = ("email", "first_name", "last_name", "phone", "device_id", "account_id")
-
 
 @dataclass
 class RequestQuery:
@@ -75,11 +73,13 @@ class RequestQuery:
 
 @dataclass
 class Limits:
-    max_requests: int = 1000
-    window_days: int = 90
-    sync_lag_seconds: float = 1.0
-    duplicate_radius_m: float = 50.0
-    duplicate_window_days: int = 30
+    """The settings a GET requests applies (config.DEFAULTS unless the app's differ)."""
+
+    max_requests: int = DEFAULTS["MAX_REQUESTS"]
+    window_days: int = DEFAULTS["DEFAULT_WINDOW_DAYS"]
+    sync_lag_seconds: float = DEFAULTS["SYNC_LAG_SECONDS"]
+    duplicate_radius_m: float = DEFAULTS["DUPLICATE_RADIUS_M"]
+    duplicate_window_days: int = DEFAULTS["DUPLICATE_WINDOW_DAYS"]
 
 
 @dataclass
@@ -120,8 +120,8 @@ class PostContext:
 
     storage: Any = None  # open311.storage.MediaStorage
     media_max_pixels: int = DEFAULTS["MEDIA_MAX_PIXELS"]
-    duplicate_radius_m: float = 50.0
-    duplicate_window_days: int = 30
+    duplicate_radius_m: float = DEFAULTS["DUPLICATE_RADIUS_M"]
+    duplicate_window_days: int = DEFAULTS["DUPLICATE_WINDOW_DAYS"]
     idempotency_key: str | None = None
     fingerprint: str = ""
     directory: DirectoryCache | None = None  # the tiers above each jurisdiction

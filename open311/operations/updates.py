@@ -15,19 +15,9 @@ from open311.operations.ids import public_pk
 from open311.operations.keys import Caller
 from open311.operations.payloads import format_datetime, time_bound, zone
 from open311.repository import updates as repo
+from schemas.vocabulary import UPDATE_STATUSES
 
 BACKOFFICE = "backoffice"
-# FixMyStreet's statuses (POSTed in upper case) and the core status each maps onto.
-STATUSES = {
-    "OPEN": "open", "INVESTIGATING": "open", "IN_PROGRESS": "open", "ACTION_SCHEDULED": "open",
-    "FOR_TRIAGE": "open", "PLANNED": "open", "REOPEN": "open",
-    "CLOSED": "closed", "FIXED": "closed", "DUPLICATE": "closed",
-    "NOT_COUNCILS_RESPONSIBILITY": "closed", "NO_FURTHER_ACTION": "closed",
-    "INTERNAL_REFERRAL": "closed", "CANCELLED": "closed",
-    "UNCHANGED": None,
-}
-
-
 @dataclass
 class NewUpdate:
     service_request_id: str
@@ -65,8 +55,8 @@ def post_update(session: Session, new: NewUpdate, api_key: Caller,
     directory = directory or DirectoryCache(0)
     named = (jurisdiction_ref(directory, session, new.jurisdiction_id)
              if new.jurisdiction_id else None)
-    if new.status not in STATUSES:
-        raise BadRequest(f"status: {new.status!r} is not one of {', '.join(STATUSES)}")
+    if new.status not in UPDATE_STATUSES:
+        raise BadRequest(f"status: {new.status!r} is not one of {', '.join(UPDATE_STATUSES)}")
     existing = repo.client_update(session, api_key.id, new.update_id)
     if existing is not None:
         return [{"update_id": str(existing)}]
@@ -85,7 +75,7 @@ def post_update(session: Session, new: NewUpdate, api_key: Caller,
     now = now or dt.datetime.now(dt.UTC)
     if at > now + dt.timedelta(minutes=5):
         raise BadRequest("updated_datetime: is in the future")
-    status = STATUSES[new.status] or request.status
+    status = UPDATE_STATUSES[new.status] or request.status
     detailed = request.detailed_status if new.status == "UNCHANGED" else new.status.lower()
     kind = "closed" if status == "closed" and request.status != "closed" else "update"
     if status == "open" and request.status == "closed":

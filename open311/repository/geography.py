@@ -15,13 +15,9 @@ from open311.models import (
     Jurisdiction,
     JurisdictionPart,
 )
+from open311.models.base import WGS84
 from open311.models.geography import SUBDIVIDE_VERTICES
 from open311.repository.driver import sql_rows
-
-
-def point(long: float, lat: float) -> sa.ColumnElement:
-    """A WGS84 point; x is the longitude."""
-    return sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
 
 
 # -- subdivided parts ------------------------------------------------------------------------
@@ -196,7 +192,7 @@ def replace_address_points(session: Session, jurisdiction_pk: int, rows: Sequenc
              "address": r.address, "key": r.key, "house_number": r.house_number,
              "street_name": r.street_name, "predirection": r.predirection,
              "street_type": r.street_type, "zipcode": r.zipcode,
-             "location": f"SRID=4326;POINT({r.long!r} {r.lat!r})"}
+             "location": f"SRID={WGS84};POINT({r.long!r} {r.lat!r})"}
             for r in rows[start:start + batch]])
 
 
@@ -287,12 +283,6 @@ def nearest_address(session: Session, long: float, lat: float,
     rows = sql_rows(session.connection(), _NEAREST_ADDRESS,
                     {"long": long, "lat": lat, "metres": max_metres})
     return AddressAt(*rows[0]) if rows else None
-
-
-def _geography():
-    from geoalchemy2 import Geography
-
-    return Geography(srid=4326)
 
 
 # -- GeoJSON ---------------------------------------------------------------------------------

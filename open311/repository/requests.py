@@ -22,7 +22,9 @@ from open311.models import (
     Service,
     ServiceRequest,
 )
+from open311.models.request import PERSONAL_FIELDS
 from open311.repository.driver import Rows, driver_rows
+from open311.repository.spatial import as_geography, envelope, point
 
 SR = ServiceRequest
 BIGINT_MAX = 2**63 - 1
@@ -84,12 +86,6 @@ class Filters:
     visible_by: dt.datetime | None = None  # snapshot: public (accepted) no later than this
 
 
-def _geography():
-    from geoalchemy2 import Geography
-
-    return Geography(srid=4326)
-
-
 def _near_box(long: float, lat: float, metres: float) -> tuple[float, float, float, float]:
     """A box in degrees a little larger than the circle of ``metres`` around the point."""
     dlat = metres / 110_574 * 1.01 + 1e-6
@@ -101,10 +97,8 @@ def _near_box(long: float, lat: float, metres: float) -> tuple[float, float, flo
 def _within(box: tuple, here: tuple, metres) -> tuple[sa.ColumnElement, ...]:
     """Requests within ``metres`` of the point ``here``: the ``box`` around it (the GiST
     index answers it), then the exact distance on the spheroid."""
-    point = sa.func.ST_SetSRID(sa.func.ST_MakePoint(*here), 4326)
-    return (SR.location.op("&&")(sa.func.ST_MakeEnvelope(*box, 4326)),
-            sa.func.ST_DWithin(sa.cast(SR.location, _geography()), sa.cast(point, _geography()),
-                               metres))
+    return (SR.location.op("&&")(envelope(*box)),
+            sa.func.ST_DWithin(as_geography(SR.location), as_geography(point(*here)), metres))
 
 
 def within(long: float, lat: float, metres: float) -> tuple[sa.ColumnElement, ...]:
@@ -204,8 +198,8 @@ def _statement(shape: tuple) -> sa.Select:
         query = query.where(SR.updated_datetime < _p("updated_before",
                                                      sa.DateTime(timezone=True)))
     if bbox:
-        query = query.where(SR.location.op("&&")(sa.func.ST_MakeEnvelope(
-            *(_p(n, sa.Float) for n in ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")), 4326)))
+        query = query.where(SR.location.op("&&")(envelope(
+            *(_p(n, sa.Float) for n in ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")))))
     if near:
         query = query.where(*_within(
             tuple(_p(n, sa.Float) for n in ("near_x0", "near_y0", "near_x1", "near_y1")),
@@ -214,9 +208,9 @@ def _statement(shape: tuple) -> sa.Select:
     if area:
         # The area's envelope drives the GiST index; its subdivided parts decide exactly.
         area_pk = _p("area_pk", sa.Integer)
-        envelope = (sa.select(sa.func.ST_Envelope(Area.geom)).where(Area.id == area_pk)
+        area_box = (sa.select(sa.func.ST_Envelope(Area.geom)).where(Area.id == area_pk)
                     .scalar_subquery())
-        query = query.where(SR.location.op("&&")(envelope),
+        query = query.where(SR.location.op("&&")(area_box),
                             sa.exists().where(AreaPart.area_pk == area_pk,
                                               sa.func.ST_Covers(AreaPart.geom, SR.location)))
     if text:
@@ -321,8 +315,7 @@ def jurisdiction_of_request(session: Session, pk: int) -> int | None:
     return session.scalar(sa.select(SR.jurisdiction_pk).where(SR.id == pk, SR.public))
 
 
-PERSONAL_COLUMNS = ("email", "first_name", "last_name", "phone", "device_id", "account_id")
-_PRIVATE = frozenset(PERSONAL_COLUMNS)  # never in a log
+_PRIVATE = frozenset(PERSONAL_FIELDS)  # never in a log
 _MEDIA_COLUMNS = ("name", "position", "content_type", "extension", "width", "height", "size")
 
 
@@ -356,9 +349,7 @@ def _new_request_statement(*, explicit_id: bool, contact: bool, media: bool,
     values = {name: sa.bindparam(name, type_=table.c[name].type) for name in plain}
     values.update(
         status="open", requested_datetime=now, updated_datetime=now,
-        location=sa.func.ST_SetSRID(sa.func.ST_MakePoint(sa.bindparam("long", type_=sa.Float),
-                                                         sa.bindparam("lat", type_=sa.Float)),
-                                    4326),
+        location=point(sa.bindparam("long", type_=sa.Float), sa.bindparam("lat", type_=sa.Float)),
         search=sa.func.to_tsvector("english", sa.bindparam("search_text", type_=sa.Text)))
     new = sa.insert(table).values(values).returning(table.c.id).cte("new_request")
     writes = [sa.insert(events).from_select(
@@ -368,9 +359,9 @@ def _new_request_statement(*, explicit_id: bool, contact: bool, media: bool,
     if contact:
         contacts = RequestContact.__table__
         writes.append(sa.insert(contacts).from_select(
-            ["request_pk", *PERSONAL_COLUMNS],
+            ["request_pk", *PERSONAL_FIELDS],
             sa.select(new.c.id, *(sa.bindparam(name, type_=contacts.c[name].type)
-                                  for name in PERSONAL_COLUMNS))).cte("contact"))
+                                  for name in PERSONAL_FIELDS))).cte("contact"))
     if media:
         photos = Media.__table__
         rows = sa.func.unnest(*(sa.bindparam(f"media_{name}", type_=ARRAY(photos.c[name].type))
@@ -426,7 +417,7 @@ def add_request(session: Session, *, jurisdiction_pk: int, service: Service, pla
         "search_text": search_text(description, place.address, service),
     }
     if contact:
-        values.update({name: personal.get(name) for name in PERSONAL_COLUMNS})
+        values.update({name: personal.get(name) for name in PERSONAL_FIELDS})
     if media:
         images = [image for _, image in media]
         stems = [name.partition(".")[0] for name, _ in media]
@@ -484,8 +475,7 @@ def nearby_open(session: Session, service_pk: int, long: float, lat: float, metr
                 since: dt.datetime, *, limit: int = 10) -> list:
     """Open public requests of a service within ``metres`` of a point since ``since``,
     nearest first (possible duplicates)."""
-    here = sa.cast(sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326), _geography())
-    distance = sa.func.ST_Distance(sa.cast(SR.location, _geography()), here)
+    distance = sa.func.ST_Distance(as_geography(SR.location), as_geography(point(long, lat)))
     query = (sa.select(SR.id, SR.status, SR.requested_datetime, distance.label("distance"))
              .where(SR.service_pk == service_pk, SR.public, SR.status == "open",
                     SR.requested_datetime >= since, *within(long, lat, metres))

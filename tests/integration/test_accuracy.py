@@ -74,7 +74,7 @@ from sqlalchemy.orm import Session
 
 from open311.models import Area, AreaPart
 from open311.operations.bundles import load_bundle
-from open311.repository import geography
+from open311.repository import geography, spatial
 from open311.repository.jurisdictions import by_code
 from tests.conftest import ROOT, SHARED_DATA
 
@@ -134,7 +134,7 @@ def areas_at_points(session: Session, jurisdiction_pks: Sequence[int], layer: st
            .subquery("pts"))
     query = (sa.select(pts.c.key, Area.area_id).distinct()
              .join(AreaPart, sa.func.ST_Covers(AreaPart.geom,
-                                               geography.point(pts.c.long, pts.c.lat)))
+                                               spatial.point(pts.c.long, pts.c.lat)))
              .join(Area, Area.id == AreaPart.area_pk)
              .where(Area.jurisdiction_pk.in_(list(jurisdiction_pks)), Area.layer == layer))
     # Planner statistics first: the harness's database is new and the bundles were just loaded,
