@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
@@ -50,6 +51,10 @@ def db_upgrade(reset_if_drifted: bool) -> None:
     from open311 import migrate
 
     url = _url()
+    if not current_app.config.get("DATABASE_URL"):  # the private cluster: start it, make the db
+        from open311.pgcluster import Cluster
+
+        Cluster().ensure_database(sa.make_url(url).database or "open311")
     migrate.upgrade(url)
     missing = migrate.drift(url)
     demo = not current_app.config.get("DATABASE_URL")  # the private cluster's own database

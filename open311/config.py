@@ -105,9 +105,10 @@ def load_config(overrides: Mapping[str, Any] | None = None,
 
 
 def database_url(config: Mapping[str, Any]) -> str:
-    """The configured database, or the private cluster's (started when needed)."""
+    """The configured database, or the private cluster's. Making the app starts nothing:
+    ``open311 db upgrade`` (``make run``) starts the private cluster and makes its database."""
     if config.get("DATABASE_URL"):
         return str(config["DATABASE_URL"])
     from open311.pgcluster import Cluster
 
-    return Cluster().ensure_database("open311")
+    return Cluster().url("open311")

@@ -135,6 +135,17 @@ def test_other_endpoint_type_is_refused(value):
     assert str(exc.value) == "OPEN311_ENDPOINT_TYPE must be 'production' or 'test'"
 
 
+def test_the_private_clusters_url_is_named_without_starting_it(monkeypatch):
+    from open311.pgcluster import Cluster
+
+    def started(*args, **kwargs):
+        raise AssertionError("making the app must start nothing")
+
+    monkeypatch.setattr(Cluster, "start", started)
+    monkeypatch.setattr(Cluster, "ensure_database", started)
+    assert database_url({"DATABASE_URL": ""}) == Cluster().url("open311")
+
+
 def test_configured_database_url_is_used_as_given():
     url = "postgresql+psycopg://u:p@db.example/open311"
     assert database_url({"DATABASE_URL": url}) == url
