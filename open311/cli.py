@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
@@ -51,10 +50,11 @@ def db_upgrade(reset_if_drifted: bool) -> None:
     from open311 import migrate
 
     url = _url()
-    if not current_app.config.get("DATABASE_URL"):  # the private cluster: start it, make the db
-        from open311.pgcluster import Cluster
+    from open311.pgcluster import Cluster
 
-        Cluster().ensure_database(sa.make_url(url).database or "open311")
+    private = Cluster()
+    if url == private.url("open311"):  # the private cluster's: start it, make the database
+        private.ensure_database("open311")
     migrate.upgrade(url)
     missing = migrate.drift(url)
     demo = not current_app.config.get("DATABASE_URL")  # the private cluster's own database
