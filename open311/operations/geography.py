@@ -8,7 +8,6 @@ from geo.addresses import normalize
 from open311.errors import NotFound
 from open311.operations.directory import DirectoryCache, jurisdiction_ref
 from open311.repository import geography as repo
-from open311.repository import jurisdictions as jurisdictions_repo
 
 
 def search_addresses(session: Session, jurisdiction_id: str | None, q: str,
@@ -16,15 +15,14 @@ def search_addresses(session: Session, jurisdiction_id: str | None, q: str,
     """Address suggestions for what a resident typed: exact prefixes of the normalised
     address first, then the most similar (pg_trgm); without jurisdiction_id, among every
     jurisdiction's addresses."""
-    jurisdiction = jurisdiction_ref(directory or DirectoryCache(0), session, jurisdiction_id,
-                                    by_location=True)
-    scope = ([jurisdiction.id] if jurisdiction is not None
-             else [j.id for j in jurisdictions_repo.all_jurisdictions(session)])
+    directory = directory or DirectoryCache(0)
+    jurisdiction = jurisdiction_ref(directory, session, jurisdiction_id, by_location=True)
+    known = directory.get(session).by_pk
+    scope = [jurisdiction.id] if jurisdiction is not None else sorted(known)
     key = normalize(q).key or q.upper()
-    codes = {j.id: j.jurisdiction_id for j in jurisdictions_repo.all_jurisdictions(session)}
     return [{"address_id": row.address_id, "address": row.address, "zipcode": row.zipcode,
              "lat": row.lat, "long": row.long,
-             "jurisdiction_id": codes[row.jurisdiction_pk]}
+             "jurisdiction_id": known[row.jurisdiction_pk].jurisdiction_id}
             for row in repo.search_addresses(session, scope, key, limit)]
 
 

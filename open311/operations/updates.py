@@ -18,6 +18,8 @@ from open311.repository import updates as repo
 from schemas.vocabulary import UPDATE_STATUSES
 
 BACKOFFICE = "backoffice"
+
+
 @dataclass
 class NewUpdate:
     service_request_id: str
