@@ -482,7 +482,8 @@ class Generator:
 def check(url: str, args: argparse.Namespace) -> dict:
     """SQL checks of a loaded table against the sources and the server's own queries."""
     from open311.repository import geography
-    from open311.repository.requests import Filters, public_query
+    from open311.repository.request_filters import Filters
+    from open311.repository.request_search import public_query
 
     out: dict = {}
     engine = make_engine(url)

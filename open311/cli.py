@@ -220,7 +220,7 @@ def requests_group() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None)
 def requests_accept(jurisdiction_id: str | None, tokens: tuple[str, ...],
                     limit: int | None) -> None:
-    from open311.operations.requests import accept_pending_requests
+    from open311.operations.batch import accept_pending_requests
 
     try:
         accepted = accept_pending_requests(db.session, jurisdiction_id=jurisdiction_id,

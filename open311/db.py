@@ -232,8 +232,10 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10,
                 **options) -> sa.Engine:
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
                     **options.pop("connect_args", {}), "options": session_options(url)}
+    # hide_parameters: SQLAlchemy's statement logs and errors never show a value (a
+    # resident's contact details travel as parameters).
     engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
-                              connect_args=connect_args, **options)
+                              connect_args=connect_args, hide_parameters=True, **options)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
 

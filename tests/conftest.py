@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311 import create_app, migrate
-from open311.db import Database
+from open311.db import Database, make_engine
 from open311.operations.bundles import load_bundle
 from open311.pgcluster import TEST_DATA_DIR, Cluster
 from open311.storage import LocalStorage
@@ -39,7 +39,7 @@ def database_url() -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url):
-    engine = sa.create_engine(database_url)
+    engine = make_engine(database_url)  # the server's own settings
     with Session(engine) as session:
         load_bundle(session, LA_BUNDLE)
     yield engine

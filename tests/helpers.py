@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from open311.formats import singular
 from open311.models import Jurisdiction, Service, ServiceRequest
 from open311.operations.keys import create_key
-from open311.repository.requests import search_text
+from open311.repository.new_requests import search_text
 from schemas.json_validation import validate
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}

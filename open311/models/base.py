@@ -7,6 +7,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Every geometry is stored in WGS84 longitude/latitude (EPSG:4326).
 WGS84 = 4326
+# The largest value of a bigint column (ids): a larger number names no row.
+BIGINT_MAX = 2**63 - 1
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from open311.repository.requests import BIGINT_MAX
+from open311.models.base import BIGINT_MAX
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 
@@ -16,3 +16,8 @@ def public_pk(text: str) -> int | None:
         return None
     pk = int(text)
     return pk if 0 < pk <= BIGINT_MAX else None
+
+
+def public_pks(values: list[str]) -> list[int]:
+    """The primary keys of the public ids that can exist (others cannot match anything)."""
+    return [pk for pk in map(public_pk, values) if pk is not None]

@@ -1,9 +1,13 @@
-"""Statements sent straight to the driver (psycopg) on a SQLAlchemy connection: for the hot
-paths, where SQLAlchemy's execution context and Row objects cost more than the statement.
+"""The runner of the hot read paths (GET requests and by id, API keys, point lookups): a
+prebuilt Core statement, compiled once per process, run on a driver cursor the connection
+keeps. Measured (bench/RESULTS.md, fourth and fifth sessions): SQLAlchemy's execution context
+and Row objects cost more than the statement on these paths. Everything else runs through
+the session.
 
-Every statement run here is logged to ``open311.sql`` at DEBUG with its parameters (the
-benchmark harness captures them this way to replay them as the RAW bound), except those a
-caller names ``private`` (a resident's contact details): logged as ``<redacted>``.
+Rows come back as the driver's tuples with their columns' names (``Rows``); callers read
+them by name. Driver errors are raised as SQLAlchemy's (``DBAPIError`` and its subclasses),
+as the session would raise them. Every statement is logged to ``open311.sql`` at DEBUG with
+its parameters (the benchmark replays them as its RAW bound).
 """
 
 from __future__ import annotations
@@ -11,86 +15,89 @@ from __future__ import annotations
 import collections
 import functools
 import logging
+from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
 SQL_LOG = logging.getLogger("open311.sql")
 
 
 class Rows(list):
-    """Rows as the driver returns them (plain tuples), with their columns' positions."""
+    """Rows as the driver returns them (plain tuples), with their columns' names."""
 
-    def __init__(self, rows: list[tuple], names: list[str]):
+    def __init__(self, rows: list[tuple], names: tuple[str, ...]):
         super().__init__(rows)
         self.names = names
         self.position = {name: index for index, name in enumerate(names)}
 
-    def value(self, index: int, name: str):
+    def value(self, index: int, name: str) -> Any:
+        """Column ``name`` of row ``index``."""
         return self[index][self.position[name]]
 
     def named(self) -> list:
-        """The rows as named tuples (``row.area_pks``), for the paths that read many."""
-        record = collections.namedtuple("Record", self.names, rename=True)
+        """The rows as named tuples (``row.area_pks``)."""
+        record = _record(self.names)
         return [record._make(row) for row in self]
 
 
+@functools.lru_cache(maxsize=256)
+def _record(names: tuple[str, ...]):
+    return collections.namedtuple("Record", names, rename=True)
+
+
 @functools.lru_cache(maxsize=512)
-def _compiled(statement: sa.Select, dialect: sa.Dialect) -> tuple[sa.Compiled, list[str]]:
-    return statement.compile(dialect=dialect), list(statement.selected_columns.keys())
-
-
-REDACTED = "<redacted>"
+def _compiled(statement: sa.Select, dialect: sa.Dialect) -> tuple[sa.Compiled, tuple[str, ...]]:
+    return statement.compile(dialect=dialect), tuple(statement.selected_columns.keys())
 
 
 def driver_rows(connection: sa.Connection, statement: sa.Select, values: dict, *,
-                private: frozenset[str] = frozenset(), prepare: bool | None = None) -> Rows:
-    """Run a prebuilt statement straight on the driver: compiled once per process, no
-    SQLAlchemy execution context or Row objects per call (the hot GET paths). Binary
-    results: PostgreSQL sends numbers without formatting them and the driver reads them
-    without parsing (1000 requests: about a third less time on both sides).
+                prepare: bool | None = None) -> Rows:
+    """Run a prebuilt statement (built once, e.g. at import or per shape) on the driver.
+    Binary results: PostgreSQL sends numbers without formatting them and the driver reads
+    them without parsing.
 
     ``prepare``: None lets the driver prepare the statement after a few calls; False never
     prepares it, so PostgreSQL plans every call for its own values (a statement whose best
     plan depends on them: a prepared one may settle on a generic plan that is slow for
     many of them)."""
     compiled, names = _compiled(statement, connection.dialect)
-    return Rows(_fetch(connection, compiled.string, compiled.construct_params(values),
-                       binary=True, private=private, prepare=prepare), names)
+    sql, params = compiled.string, compiled.construct_params(values)
+    if SQL_LOG.isEnabledFor(logging.DEBUG):
+        SQL_LOG.debug("%s", sql, extra={"sql": sql, "params": params})
+    try:
+        cursor = _cursor(connection)
+        cursor.execute(sql, params, prepare=prepare)
+        return Rows(cursor.fetchall(), names)
+    except psycopg.Error as error:
+        raise _as_sqlalchemy(connection, sql, params, error) from error
 
 
-def sql_rows(connection: sa.Connection, sql: str, params: dict) -> list[tuple]:
-    """Run fixed SQL (a module constant, parameters bound as ``%(name)s``, never formatted
-    in) straight on the driver; psycopg prepares it on the server after a few calls."""
-    return _fetch(connection, sql, params, binary=False)
+_CURSOR_KEY = "open311_binary_cursor"
 
 
-_CURSOR_KEYS = {True: "open311_binary_cursor", False: "open311_text_cursor"}
-
-
-def _cursor(connection: sa.Connection, binary: bool):
-    """The driver cursor this connection keeps for these statements, one per result format:
-    made once per connection, not per statement (15-20 us of a 60-75 us lookup by id).
-
-    Kept in the pool's ``info`` of the connection, which SQLAlchemy empties when it closes
-    or invalidates the driver connection; a cursor is also replaced if it was closed or
-    belongs to another driver connection. A connection serves one thread at a time, and
-    each execute starts the cursor afresh; its last result stays with it until the next
-    statement (one page's rows, at most max_requests)."""
+def _cursor(connection: sa.Connection) -> psycopg.Cursor:
+    """The driver cursor this connection keeps for these statements: made once per
+    connection, not per statement. Kept in the pool's ``info`` of the connection, which
+    SQLAlchemy empties when it closes or invalidates the driver connection; replaced if it
+    was closed or belongs to another driver connection."""
     fairy = connection.connection
     raw = fairy.dbapi_connection
-    key = _CURSOR_KEYS[binary]
-    cursor = fairy.info.get(key)
+    cursor = fairy.info.get(_CURSOR_KEY)
     if cursor is None or cursor.closed or cursor.connection is not raw:
-        cursor = fairy.info[key] = raw.cursor(binary=binary)
+        cursor = fairy.info[_CURSOR_KEY] = raw.cursor(binary=True)
     return cursor
 
 
-def _fetch(connection: sa.Connection, sql: str, params: dict, *, binary: bool,
-           private: frozenset[str] = frozenset(), prepare: bool | None = None) -> list[tuple]:
-    if SQL_LOG.isEnabledFor(logging.DEBUG):
-        logged = {name: REDACTED if name in private and value is not None else value
-                  for name, value in params.items()} if private else params
-        SQL_LOG.debug("%s", sql, extra={"sql": sql, "params": logged})
-    cursor = _cursor(connection, binary)
-    cursor.execute(sql, params, prepare=prepare)
-    return cursor.fetchall()
+def _as_sqlalchemy(connection: sa.Connection, sql: str, params: dict,
+                   error: psycopg.Error) -> sa.exc.DBAPIError:
+    """``error`` as SQLAlchemy raises it; a connection the error broke is invalidated, as
+    SQLAlchemy does for its own statements, so the pool replaces it."""
+    raw = connection.connection.dbapi_connection
+    broken = raw is None or raw.closed or raw.broken
+    wrapped = sa.exc.DBAPIError.instance(sql, params, error, psycopg.Error,
+                                         hide_parameters=True,
+                                         connection_invalidated=broken)
+    if broken and not connection.invalidated:
+        connection.invalidate(error)
+    return wrapped

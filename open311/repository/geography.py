@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
 
 from open311.models import (
@@ -17,7 +18,8 @@ from open311.models import (
 )
 from open311.models.base import WGS84
 from open311.models.geography import SUBDIVIDE_VERTICES
-from open311.repository.driver import sql_rows
+from open311.repository.driver import driver_rows
+from open311.repository.spatial import as_geography, point
 
 
 # -- subdivided parts ------------------------------------------------------------------------
@@ -42,60 +44,65 @@ def replace_area_parts(session: Session, area_pks: Sequence[int]) -> None:
 
 
 # -- what is at a point ----------------------------------------------------------------------
-# The point lookups, as fixed SQL sent straight to the driver: no statement is built per
-# call, and psycopg prepares them on the server after a few executions. Parameters are
-# bound, never formatted in; the pieces below are constants written once and composed.
-_HERE = "ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)"
-# Whether jurisdiction %(pk)s's boundary covers the point (its subdivided parts).
-_INSIDE = f"""EXISTS (SELECT 1 FROM jurisdiction_part p
-               WHERE p.jurisdiction_pk = %(pk)s AND ST_Covers(p.geom, {_HERE}))"""  # noqa: S608 - module constants
-# The named areas of jurisdictions %(pks)s covering the point.
-_AREAS_HERE = f"""FROM area a
-WHERE a.id IN (SELECT p.area_pk FROM area_part p WHERE ST_Covers(p.geom, {_HERE}))
-  AND a.jurisdiction_pk = ANY(%(pks)s)"""  # noqa: S608 - module constants
-_AREA_ORDER = "a.jurisdiction_pk, a.layer, a.area_id"
-# The nearest address point (KNN on the GiST index), kept only within %(metres)s (not looked
-# for at all when that is 0: a one-time filter).
-_NEAREST_HERE = f"""FROM (SELECT a.jurisdiction_pk, a.address_id, a.address, a.zipcode, a.location
-      FROM address_point a
-      WHERE %(metres)s > 0
-      ORDER BY a.location <-> {_HERE}
-      LIMIT 1) AS n
-WHERE ST_DWithin(n.location::geography, {_HERE}::geography, %(metres)s)"""  # noqa: S608 - module constants
+# The point lookups: statements built once, run on the hot read path's runner (driver_rows);
+# every value a bound parameter.
+_HERE = point(sa.bindparam("long", type_=sa.Float), sa.bindparam("lat", type_=sa.Float))
+_PK = sa.bindparam("pk", type_=sa.Integer)
+_PKS = sa.bindparam("pks", type_=ARRAY(sa.Integer))
+_METRES = sa.bindparam("metres", type_=sa.Float)
 
-_JURISDICTION_PKS_AT = f"""
-SELECT j.id FROM jurisdiction j
-WHERE j.id IN (SELECT p.jurisdiction_pk FROM jurisdiction_part p
-               WHERE ST_Covers(p.geom, {_HERE}))
-ORDER BY j.depth DESC, j.id"""  # noqa: S608 - module constants
+# Whether jurisdiction :pk's boundary covers the point (its subdivided parts).
+_INSIDE = sa.exists().where(JurisdictionPart.jurisdiction_pk == _PK,
+                            sa.func.ST_Covers(JurisdictionPart.geom, _HERE))
+_COVERS = sa.select(_INSIDE.label("inside"))
 
-_AREAS_AT = f"""
-SELECT a.id, a.jurisdiction_pk, a.layer, a.area_id, a.name {_AREAS_HERE}
-ORDER BY {_AREA_ORDER}"""
+_JURISDICTION_PKS_AT = (
+    sa.select(Jurisdiction.id)
+    .where(Jurisdiction.id.in_(sa.select(JurisdictionPart.jurisdiction_pk)
+                               .where(sa.func.ST_Covers(JurisdictionPart.geom, _HERE))))
+    .order_by(Jurisdiction.depth.desc(), Jurisdiction.id))
 
-_COVERS = f"SELECT {_INSIDE}"
+# The named areas of jurisdictions :pks covering the point.
+_AREA_ORDER = (Area.jurisdiction_pk, Area.layer, Area.area_id)
+_AREAS_HERE = (Area.id.in_(sa.select(AreaPart.area_pk)
+                           .where(sa.func.ST_Covers(AreaPart.geom, _HERE))),
+               Area.jurisdiction_pk == sa.func.any(_PKS))
+_AREAS_AT = (sa.select(Area.id, Area.jurisdiction_pk, Area.layer, Area.area_id, Area.name)
+             .where(*_AREAS_HERE).order_by(*_AREA_ORDER))
 
-_NEAREST_ADDRESS = f"""
-SELECT n.jurisdiction_pk, n.address_id, n.address, n.zipcode, ST_Y(n.location) AS lat,
-       ST_X(n.location) AS long
-{_NEAREST_HERE}"""
+# The nearest address point (KNN on the GiST index), kept only within :metres (not looked for
+# at all when that is 0: a one-time filter).
+_NEAREST = (sa.select(AddressPoint.jurisdiction_pk, AddressPoint.address_id,
+                      AddressPoint.address, AddressPoint.zipcode, AddressPoint.location)
+            .where(_METRES > 0).order_by(AddressPoint.location.op("<->")(_HERE)).limit(1)
+            .subquery("n"))
+_NEAREST_FIELDS = (_NEAREST.c.jurisdiction_pk, _NEAREST.c.address_id, _NEAREST.c.address,
+                   _NEAREST.c.zipcode, sa.func.ST_Y(_NEAREST.c.location).label("lat"),
+                   sa.func.ST_X(_NEAREST.c.location).label("long"))
+_NEAR_ENOUGH = sa.func.ST_DWithin(as_geography(_NEAREST.c.location), as_geography(_HERE),
+                                  _METRES)
+_NEAREST_ADDRESS = sa.select(*_NEAREST_FIELDS).where(_NEAR_ENOUGH)
+
+
+def _json_object(*columns) -> sa.ColumnElement:
+    """A JSON object of labelled columns, keyed by their labels."""
+    return sa.func.json_build_object(*(part for c in columns for part in (c.key, c)))
+
 
 # What a POST needs to know about its point, in one round trip: the three above.
-_POINT_FACTS = f"""
-SELECT
-  {_INSIDE} AS inside,
-  (SELECT json_agg(json_build_array(a.id, a.jurisdiction_pk, a.layer, a.area_id, a.name)
-                   ORDER BY {_AREA_ORDER})
-   {_AREAS_HERE}) AS areas,
-  (SELECT json_build_array(n.jurisdiction_pk, n.address_id, n.address, n.zipcode,
-                           ST_Y(n.location), ST_X(n.location))
-   {_NEAREST_HERE}) AS nearest"""
+_POINT_FACTS = sa.select(
+    _INSIDE.label("inside"),
+    sa.select(sa.func.json_agg(aggregate_order_by(
+        _json_object(Area.id, Area.jurisdiction_pk, Area.layer, Area.area_id, Area.name),
+        *_AREA_ORDER))).where(*_AREAS_HERE).scalar_subquery().label("areas"),
+    sa.select(_json_object(*_NEAREST_FIELDS)).where(_NEAR_ENOUGH).scalar_subquery()
+    .label("nearest"))
 
 
 def jurisdiction_pks_at(session: Session, long: float, lat: float) -> list[int]:
     """The jurisdictions whose boundary covers the point, deepest tier first."""
-    rows = sql_rows(session.connection(), _JURISDICTION_PKS_AT, {"long": long, "lat": lat})
-    return [pk for (pk,) in rows]
+    rows = driver_rows(session.connection(), _JURISDICTION_PKS_AT, {"long": long, "lat": lat})
+    return [row.id for row in rows.named()]
 
 
 def jurisdictions_at(session: Session, long: float, lat: float) -> list[Jurisdiction]:
@@ -111,16 +118,17 @@ def jurisdictions_at(session: Session, long: float, lat: float) -> list[Jurisdic
 def jurisdiction_covers(session: Session, jurisdiction_pk: int, long: float,
                         lat: float) -> bool:
     """Whether the jurisdiction's boundary covers the point (boundary points count)."""
-    return bool(sql_rows(session.connection(), _COVERS,
-                         {"pk": jurisdiction_pk, "long": long, "lat": lat})[0][0])
+    rows = driver_rows(session.connection(), _COVERS,
+                       {"pk": jurisdiction_pk, "long": long, "lat": lat})
+    return bool(rows.value(0, "inside"))
 
 
 def areas_at(session: Session, jurisdiction_pks: Iterable[int], long: float,
              lat: float) -> list[AreaAt]:
-    """The named areas of these jurisdictions that cover the point (id, jurisdiction_pk,
-    layer, area_id, name)."""
-    return [AreaAt(*row) for row in sql_rows(session.connection(), _AREAS_AT, {
-        "long": long, "lat": lat, "pks": list(jurisdiction_pks)})]
+    """The named areas of these jurisdictions that cover the point."""
+    rows = driver_rows(session.connection(), _AREAS_AT,
+                       {"long": long, "lat": lat, "pks": list(jurisdiction_pks)})
+    return [AreaAt(**row._asdict()) for row in rows.named()]
 
 
 class AreaAt(NamedTuple):
@@ -149,11 +157,11 @@ class PointFacts(NamedTuple):
 def point_facts(session: Session, jurisdiction_pk: int, tier_pks: Sequence[int], long: float,
                 lat: float, address_metres: float) -> PointFacts:
     """jurisdiction_covers, areas_at and nearest_address in one statement (a POST's)."""
-    [(inside, areas, nearest)] = sql_rows(session.connection(), _POINT_FACTS, {
+    [row] = driver_rows(session.connection(), _POINT_FACTS, {
         "pk": jurisdiction_pk, "pks": list(tier_pks), "long": long, "lat": lat,
-        "metres": float(address_metres)})
-    return PointFacts(bool(inside), [AreaAt(*a) for a in areas or []],
-                      AddressAt(*nearest) if nearest else None)
+        "metres": float(address_metres)}).named()
+    return PointFacts(bool(row.inside), [AreaAt(**a) for a in row.areas or []],
+                      AddressAt(**row.nearest) if row.nearest else None)
 
 
 def areas_by_pk(session: Session, pks: Sequence[int]) -> dict[int, Area]:
@@ -280,9 +288,9 @@ def search_addresses(session: Session, jurisdiction_pks: Sequence[int], key: str
 def nearest_address(session: Session, long: float, lat: float,
                     max_metres: float) -> AddressAt | None:
     """The nearest address point of any jurisdiction within ``max_metres``."""
-    rows = sql_rows(session.connection(), _NEAREST_ADDRESS,
-                    {"long": long, "lat": lat, "metres": max_metres})
-    return AddressAt(*rows[0]) if rows else None
+    rows = driver_rows(session.connection(), _NEAREST_ADDRESS,
+                       {"long": long, "lat": lat, "metres": max_metres})
+    return AddressAt(**rows.named()[0]._asdict()) if rows else None
 
 
 # -- GeoJSON ---------------------------------------------------------------------------------

@@ -26,9 +26,9 @@ _BY_HASH = sa.select(*(getattr(ApiKey, name) for name in KeyRow._fields)).where(
 
 
 def by_hash(session: Session, key_hash: str) -> KeyRow | None:
-    """The key with this hash (straight on the driver: no SQLAlchemy execution context)."""
+    """The key with this hash (every authenticated request: the hot read path's runner)."""
     rows = driver_rows(session.connection(), _BY_HASH, {"key_hash": key_hash})
-    return KeyRow._make(rows[0]) if rows else None
+    return KeyRow(**rows.named()[0]._asdict()) if rows else None
 
 
 def add(session: Session, *, name: str, contact: str | None, prefix: str,

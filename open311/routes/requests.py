@@ -10,7 +10,9 @@ from open311.db import autocommit
 from open311.errors import BadRequest, NotFound, PayloadTooLarge
 from open311.formats import Format, render
 from open311.links import absolute_media, url_for_path
-from open311.operations import requests as ops
+from open311.operations import lookup, submit
+from open311.operations.listing import Limits, Listing, RequestQuery, get_service_requests
+from open311.operations.media import get_media
 from open311.routes.auth import require_api_key
 from open311.routes.common import blueprint, directory, errors, session, setting
 from open311.routes.idempotency import fingerprint, idempotency_key
@@ -20,15 +22,15 @@ from schemas.params import ExtensionsQuery, PostServiceRequestForm, ServiceReque
 blp = blueprint("requests", "Service requests: submit, list, look up.")
 
 
-def _limits() -> ops.Limits:
-    return ops.Limits(max_requests=setting("MAX_REQUESTS"),
+def _limits() -> Limits:
+    return Limits(max_requests=setting("MAX_REQUESTS"),
                       window_days=setting("DEFAULT_WINDOW_DAYS"),
                       sync_lag_seconds=setting("SYNC_LAG_SECONDS"),
                       duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
                       duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"))
 
 
-def _link(listing: ops.Listing) -> str | None:
+def _link(listing: Listing) -> str | None:
     """RFC 8288 Link header: the next and previous pages, with every other parameter kept."""
     args = [(k, v) for k, v in request.args.items(multi=True)
             if k not in ("page", "page_size", "cursor")]
@@ -52,7 +54,7 @@ def service_requests(query: dict, fmt: Format):
 
     Newest first, at most `max_requests` (see discovery). Without dates, the last 90 days.
     """
-    listing = ops.get_service_requests(session(), ops.RequestQuery(**query), _limits(),
+    listing = get_service_requests(session(), RequestQuery(**query), _limits(),
                                        directory=directory())
     link = _link(listing)
     absolute_media(listing.items)
@@ -97,16 +99,16 @@ def post_service_request(form: dict, fmt: Format):
     """
     key = idempotency_key()
     uploads = _uploads()
-    new = ops.NewRequest.from_form(form)
+    new = submit.NewRequest.from_form(form)
     new.media = uploads
-    context = ops.PostContext(
+    context = submit.PostContext(
         storage=current_app.extensions["open311_storage"],
         media_max_pixels=setting("MEDIA_MAX_PIXELS"),
         duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
         duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"),
         idempotency_key=key, fingerprint=fingerprint(uploads) if key else "",
         directory=directory())
-    payload = ops.post_service_request(session(), new, g.api_key, context)
+    payload = submit.post_service_request(session(), new, g.api_key, context)
     return render(payload, "service_requests", fmt)
 
 
@@ -120,7 +122,7 @@ def post_service_request(form: dict, fmt: Format):
 def media(name: str):
     """A photo uploaded with a request (extension): its stable `media_url`"""
     stem, _, extension = name.partition(".")
-    found = ops.get_media(session(), stem, extension)
+    found = get_media(session(), stem, extension)
     data = current_app.extensions["open311_storage"].get(name) if found else None
     if data is None:
         raise NotFound(f"media {name!r} not found")
@@ -138,7 +140,7 @@ def media(name: str):
 def service_request(fmt: Format, service_request_id: str, jurisdiction_id: str | None = None,
                     extensions: bool = False):
     """GET Service Request"""
-    payload = ops.get_service_request(session(), jurisdiction_id, service_request_id,
+    payload = lookup.get_service_request(session(), jurisdiction_id, service_request_id,
                                       extensions, directory=directory())
     absolute_media(payload)
     return conditional(render(payload, "service_requests", fmt),

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from open311.formats import Format, render
-from open311.operations.requests import get_request_id_from_token
+from open311.operations.lookup import get_request_id_from_token
 from open311.routes.common import blueprint, directory, errors, session
 from schemas import resources
 from schemas.params import JurisdictionQuery

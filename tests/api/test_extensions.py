@@ -9,7 +9,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from open311.models import ServiceRequest
-from open311.operations.requests import accept_pending_requests
+from open311.operations.batch import accept_pending_requests
 from tests.api.integrators import (
     BULKY,
     ENCAMPMENT,

@@ -83,7 +83,7 @@ def test_a_concurrent_post_with_the_same_key_answers_as_the_first_did(api, sessi
     """Two POSTs with one Idempotency-Key at once: both find no answer yet, the first
     stores its request and answer, the second's one statement then fails on the answer and
     stores nothing; it answers what the first did."""
-    from open311.repository import requests as requests_repo
+    from open311.repository import new_requests as requests_repo
 
     headers = {"Idempotency-Key": "retry-0005"}
     data = {**OTHER, "api_key": key, "description": "Broken bench"}

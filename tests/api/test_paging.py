@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from open311.operations.requests import accept_pending_requests
+from open311.operations.batch import accept_pending_requests
 from tests.api.integrators import (
     NOW,
     UTC,
@@ -42,9 +42,9 @@ def test_a_page_whose_last_request_vanished_still_leads_on(api, five, monkeypatc
     """The newest-first cursor reads its last row's exact time after the page; if that
     request was deleted meanwhile (by an operator), the cursor uses the time shown, rounded
     up to the second: the next pages may repeat a row, never skip one."""
-    from open311.repository import requests as repo
+    from open311.repository import request_search
 
-    monkeypatch.setattr(repo, "requested_key", lambda session, pk: None)
+    monkeypatch.setattr(request_search, "requested_key", lambda session, pk: None)
     pages, _ = all_pages(api, {"page_size": 2})
     seen = sum(pages, [])
     assert set(seen) == set(five) and seen[:2] == five[:2]

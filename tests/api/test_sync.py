@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from open311.operations.requests import accept_pending_requests
+from open311.operations.batch import accept_pending_requests
 from tests.api.integrators import (
     ENCAMPMENT,
     NOW,

@@ -21,12 +21,9 @@ from flask.cli import FlaskGroup
 
 from open311.errors import Forbidden, NotFound
 from open311.models import ApiKey, Jurisdiction, RequestEvent, ServiceRequest
+from open311.operations.batch import accept_pending_requests
 from open311.operations.keys import authenticate, create_key
-from open311.operations.requests import (
-    accept_pending_requests,
-    get_request_id_from_token,
-    get_service_request,
-)
+from open311.operations.lookup import get_request_id_from_token, get_service_request
 from open311.repository.jurisdictions import by_code
 from tests.conftest import LA_BUNDLE
 from tests.helpers import add_request, copy_bundle, edit

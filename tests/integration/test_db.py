@@ -10,6 +10,8 @@ from psycopg.pq import TransactionStatus
 
 from open311.db import PING_AFTER_IDLE_SECONDS, HeldReadSessions, _ping_when_idle, make_engine
 
+ONE = sa.select(sa.literal(1, sa.Integer).label("one"))
+
 
 def _terminate(database_url: str, pid: int) -> None:
     """End a backend from another connection (as a database restart would)."""
@@ -206,10 +208,9 @@ def test_a_connection_the_server_dropped_during_a_request_is_discarded(database_
     rather than reset (no pool error in the log), and the next GET gets a new one."""
     import logging
 
-    import psycopg
     import pytest
 
-    from open311.repository.driver import sql_rows
+    from open311.repository.driver import driver_rows
 
     engine = make_engine(database_url, 1, 0, isolation_level="AUTOCOMMIT")
     held = HeldReadSessions(engine, PING_AFTER_IDLE_SECONDS)
@@ -217,8 +218,9 @@ def test_a_connection_the_server_dropped_during_a_request_is_discarded(database_
         session = held.get()
         pid = _backend(session)
         _terminate(database_url, pid)
-        with pytest.raises(psycopg.OperationalError):
-            sql_rows(session.connection(), "SELECT 1", {})
+        with pytest.raises(sa.exc.OperationalError) as raised:
+            driver_rows(session.connection(), ONE, {})
+        assert raised.value.connection_invalidated  # raised as SQLAlchemy raises its own
         with caplog.at_level(logging.ERROR, logger="sqlalchemy.pool"):
             session.close()
         assert held.kept_session is None
@@ -232,37 +234,39 @@ def test_a_connection_the_server_dropped_during_a_request_is_discarded(database_
 
 
 def test_statements_sent_to_the_driver_reuse_one_cursor_per_connection(database_url):
-    """The driver paths keep one cursor per connection and result format: the same cursor
-    for the next statement, a fresh one when it was closed, and a fresh one on the
-    connection that replaces a dropped one (the pool empties the connection's info)."""
+    """The driver path keeps one cursor per connection: the same cursor for the next
+    statement, a fresh one when it was closed, and a fresh one on the connection that
+    replaces a dropped one (the pool empties the connection's info). Rows are read by the
+    names of the statement's columns."""
     import psycopg
     import pytest
 
-    from open311.repository.driver import _cursor, sql_rows
+    from open311.repository.driver import _cursor, driver_rows
 
+    plus = sa.select((sa.bindparam("n", type_=sa.Integer) + 1).label("m"))
     engine = make_engine(database_url, 1, 0, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            assert sql_rows(conn, "SELECT %(n)s::int", {"n": 1}) == [(1,)]
-            text = _cursor(conn, binary=False)
-            assert sql_rows(conn, "SELECT %(n)s::int + 1", {"n": 1}) == [(2,)]
-            assert _cursor(conn, binary=False) is text
-            binary = _cursor(conn, binary=True)
-            assert binary is not text and binary.format == psycopg.pq.Format.BINARY
-            text.close()
-            assert sql_rows(conn, "SELECT 3", {}) == [(3,)]
-            assert _cursor(conn, binary=False) is not text
+            rows = driver_rows(conn, plus, {"n": 1})
+            assert rows == [(2,)] and rows.names == ("m",) and rows.value(0, "m") == 2
+            cursor = _cursor(conn)
+            assert cursor.format == psycopg.pq.Format.BINARY
+            assert driver_rows(conn, plus, {"n": 2}).named()[0].m == 3
+            assert _cursor(conn) is cursor
+            cursor.close()
+            assert driver_rows(conn, ONE, {}) == [(1,)]
+            assert _cursor(conn) is not cursor
             pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-            kept = _cursor(conn, binary=False)
+            kept = _cursor(conn)
         with engine.connect() as conn:  # the same pooled connection: the same cursor
-            assert _cursor(conn, binary=False) is kept
+            assert _cursor(conn) is kept
             _terminate(database_url, pid)
             with pytest.raises(sa.exc.OperationalError):
                 conn.execute(sa.text("SELECT 1"))  # SQLAlchemy sees it and invalidates
         with engine.connect() as conn:  # a new driver connection, a new cursor
-            assert sql_rows(conn, "SELECT 4", {}) == [(4,)]
-            assert _cursor(conn, binary=False) is not kept
-            assert _cursor(conn, binary=False).connection is conn.connection.dbapi_connection
+            assert driver_rows(conn, ONE, {}) == [(1,)]
+            assert _cursor(conn) is not kept
+            assert _cursor(conn).connection is conn.connection.dbapi_connection
     finally:
         engine.dispose()
 
@@ -275,8 +279,7 @@ def test_lists_by_box_circle_area_or_text_are_planned_for_their_values(database_
 
     from sqlalchemy.orm import Session
 
-    from open311.repository import requests as repo
-    from open311.repository.driver import sql_rows
+    from open311.repository import request_filters, request_search
 
     engine = make_engine(database_url, 1, 0, isolation_level="AUTOCOMMIT")
     now = dt.datetime.now(dt.UTC)
@@ -284,19 +287,19 @@ def test_lists_by_box_circle_area_or_text_are_planned_for_their_values(database_
     try:
         with Session(engine) as session:
             pk = 1  # no rows needed: a statement is prepared for its calls, not its rows
-            by_value = [repo.Filters(bbox=(-118.3, 34.0, -118.2, 34.1), **window),
-                        repo.Filters(near=(-118.24, 34.05, 500.0), **window),
-                        repo.Filters(text="graffiti", **window)]
-            assert all(repo.plans_by_value(f) for f in by_value)
-            assert not repo.plans_by_value(repo.Filters(**window))
-            assert not repo.plans_by_value(repo.Filters(ids=[1], bbox=(0, 0, 1, 1)))
+            by_value = [request_filters.Filters(bbox=(-118.3, 34.0, -118.2, 34.1), **window),
+                        request_filters.Filters(near=(-118.24, 34.05, 500.0), **window),
+                        request_filters.Filters(text="graffiti", **window)]
+            assert all(request_filters.plans_by_value(f) for f in by_value)
+            assert not request_filters.plans_by_value(request_filters.Filters(**window))
+            assert not request_filters.plans_by_value(
+                request_filters.Filters(ids=[1], bbox=(0, 0, 1, 1)))
             for _ in range(8):  # psycopg prepares a statement on its 5th call
-                for filters in [repo.Filters(**window), *by_value]:
-                    repo.public_rows(session, pk, filters, limit=1000,
+                for filters in [request_filters.Filters(**window), *by_value]:
+                    request_search.public_rows(session, pk, filters, limit=1000,
                                      timezone="America/Los_Angeles", with_last_change=True)
-            prepared = [s for (s,) in sql_rows(session.connection(),
-                                               "SELECT statement FROM pg_prepared_statements",
-                                               {})]
+            prepared = list(session.scalars(sa.text(
+                "SELECT statement FROM pg_prepared_statements")))
         lists = [s for s in prepared if "FROM service_request JOIN service" in s]
         assert len(lists) == 1  # the default list's, and none of the others
         assert "requested_datetime >=" in lists[0]
@@ -320,3 +323,22 @@ def test_the_servers_connections_run_without_jit_or_parallel_workers(database_ur
                     assert conn.exec_driver_sql(f"SHOW {name}").scalar() == value
         finally:
             engine.dispose()
+
+
+def test_statement_logs_never_show_parameter_values(database_url, caplog):
+    """With SQLAlchemy's statement log on (as an operator may turn it on), a statement is
+    logged but its values are not: a resident's contact details travel as parameters."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    engine = make_engine(database_url, 1, 0)
+    secret = "resident-7d1f@example.org"
+    try:
+        with engine.connect() as conn:
+            echoed = conn.execute(sa.select(sa.bindparam("email", type_=sa.Text)),
+                                  {"email": secret}).scalar()
+    finally:
+        engine.dispose()
+    assert echoed == secret
+    assert "SELECT %(email)s" in caplog.text  # the statement was logged
+    assert secret not in caplog.text

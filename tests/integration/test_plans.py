@@ -71,7 +71,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-from open311.repository import requests as repo
+from open311.repository import request_filters, request_search
 from tests.helpers import la
 
 ROWS = 5000
@@ -132,11 +132,11 @@ def jurisdiction_pk(session) -> int:
     return pk
 
 
-def plan(session, jurisdiction_pk: int, filters: repo.Filters, *,
+def plan(session, jurisdiction_pk: int, filters: request_filters.Filters, *,
          seqscan: bool = True, limit: int = PAGE) -> str:
     """The plan of GET requests' query for these filters (``seqscan=False``: with
     enable_seqscan off, for this transaction only). Never an aggregate."""
-    query = repo.public_query(jurisdiction_pk, filters, limit=limit)
+    query = request_search.public_query(jurisdiction_pk, filters, limit=limit)
     if not seqscan:
         session.execute(sa.text("SET LOCAL enable_seqscan = off"))
     try:
@@ -159,7 +159,7 @@ def area_pk(session, layer: str, area_id: str) -> int:
 
 def test_bbox_uses_the_gist_index(session, jurisdiction_pk):
     text = plan(session, jurisdiction_pk,
-                repo.Filters(bbox=(-118.25, 34.05, -118.24, 34.06), **WINDOW))
+                request_filters.Filters(bbox=(-118.25, 34.05, -118.24, 34.06), **WINDOW))
     assert uses(text, "ix_service_request_location_newest"), text
     # the box and the time window in one index condition (not the box's whole history)
     assert re.search(r"Index Cond: \(\(location && .*\) AND \(requested_datetime >= ", text), text
@@ -168,21 +168,22 @@ def test_bbox_uses_the_gist_index(session, jurisdiction_pk):
 
 def test_radius_uses_the_gist_index(session, jurisdiction_pk):
     text = plan(session, jurisdiction_pk,
-                repo.Filters(near=(-118.2428, 34.0537, 300.0), **WINDOW), seqscan=False)
+                request_filters.Filters(near=(-118.2428, 34.0537, 300.0), **WINDOW), seqscan=False)
     assert uses(text, "ix_service_request_location_newest"), text
     assert "Seq Scan on service_request" not in text, text
 
 
 def test_area_uses_the_gist_index(session, jurisdiction_pk):
     pk = area_pk(session, "council_district", "14")
-    text = plan(session, jurisdiction_pk, repo.Filters(area_pk=pk, **WINDOW), seqscan=False)
+    text = plan(session, jurisdiction_pk, request_filters.Filters(area_pk=pk, **WINDOW),
+                seqscan=False)
     assert uses(text, "ix_service_request_location_newest"), text
     assert "Seq Scan on service_request" not in text, text
 
 
 def test_q_uses_the_search_index(session, jurisdiction_pk):
     # 20 matches of 5,000: the planner still costs a Seq Scan lower on a table this small
-    text = plan(session, jurisdiction_pk, repo.Filters(text="hydrant", **WINDOW),
+    text = plan(session, jurisdiction_pk, request_filters.Filters(text="hydrant", **WINDOW),
                 seqscan=False)
     assert uses(text, "ix_service_request_search") or \
         "Bitmap Index Scan on ix_service_request_search" in text, text
@@ -191,7 +192,7 @@ def test_q_uses_the_search_index(session, jurisdiction_pk):
 
 @pytest.mark.parametrize("after", [False, True], ids=["first-page", "next-page"])
 def test_default_list_uses_the_newest_index(session, jurisdiction_pk, after):
-    filters = repo.Filters(**WINDOW)
+    filters = request_filters.Filters(**WINDOW)
     if after:  # the keyset condition of a page reached through the Link header's cursor
         filters.after = (NOW - dt.timedelta(days=10), 10**6)
     # A page much smaller than the window, as on a real city's table (millions of rows, a
@@ -203,7 +204,7 @@ def test_default_list_uses_the_newest_index(session, jurisdiction_pk, after):
 
 
 def test_sync_uses_the_updated_index(session, jurisdiction_pk):
-    filters = repo.Filters(sync=True, updated_from=NOW - dt.timedelta(days=3),
+    filters = request_filters.Filters(sync=True, updated_from=NOW - dt.timedelta(days=3),
                            updated_before=NOW, visible_by=NOW)
     text = plan(session, jurisdiction_pk, filters, seqscan=False)
     assert uses(text, "ix_service_request_updated"), text

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from open311 import create_app
 from open311.db import Database
 from open311.operations.keys import create_key
-from open311.repository import requests as requests_repo
+from open311.repository import new_requests as requests_repo
 from open311.storage import LocalStorage
 from tests.helpers import CITY_HALL, photo
 

@@ -20,7 +20,7 @@ from open311 import create_app
 from open311.db import Database
 from open311.operations.directory import DirectoryCache
 from open311.operations.keys import create_key
-from open311.repository import requests as requests_repo
+from open311.repository import new_requests as requests_repo
 from tests.helpers import CITY_HALL
 
 GRAFFITI = {"service_code": "GRAFFITI", "attribute[SURFACE]": "FENCE", **CITY_HALL,

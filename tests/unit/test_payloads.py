@@ -1,5 +1,5 @@
-"""The GET requests item: its fields, in the spec's order, from the query's first columns;
-the struct renders as the dict would, in both formats."""
+"""The GET requests item: its fields, in the spec's order, read from the query's columns by
+name; the struct renders as the dict would, in both formats."""
 
 from __future__ import annotations
 
@@ -8,31 +8,47 @@ import pytest
 
 from open311.formats import json_bytes, to_xml
 from open311.operations.payloads import REQUEST_FIELDS, RequestItem, request_items, request_payload
-from open311.repository.requests import PAYLOAD_WIDTH, PUBLIC_COLUMNS
+from open311.repository.driver import Rows
+from open311.repository.request_search import PUBLIC_COLUMNS
+
+WIDTH = len(REQUEST_FIELDS)
+NAMES = (*REQUEST_FIELDS, "pk", "requested", "updated")
 
 
-def test_payload_fields_follow_the_query_columns_in_order():
-    assert PAYLOAD_WIDTH == len(REQUEST_FIELDS) == 17
-    assert tuple(c.key for c in PUBLIC_COLUMNS[:PAYLOAD_WIDTH]) == REQUEST_FIELDS
+def rows(*values: tuple, names: tuple[str, ...] = NAMES) -> Rows:
+    return Rows(list(values), names)
 
 
-ROW = tuple(f"value {i}" for i in range(PAYLOAD_WIDTH)) + ("pk", "requested", "updated")
+def test_the_query_labels_its_columns_as_the_payload_names_its_fields():
+    assert WIDTH == 17
+    assert tuple(c.key for c in PUBLIC_COLUMNS) == REQUEST_FIELDS
+
+
+ROW = tuple(f"value {i}" for i in range(WIDTH)) + ("pk", "requested", "updated")
 
 
 def test_request_payload_maps_each_column_to_its_field():
-    item = request_payload(ROW)
+    item = request_payload(rows(ROW).named()[0])
     assert list(item) == list(REQUEST_FIELDS)
-    assert list(item.values()) == [f"value {i}" for i in range(PAYLOAD_WIDTH)]
+    assert list(item.values()) == [f"value {i}" for i in range(WIDTH)]
 
 
 def test_request_items_map_each_column_to_its_field_and_read_like_a_dict():
-    [item] = request_items([ROW])
+    [item] = request_items(rows(ROW))
     assert isinstance(item, RequestItem)
-    assert [item[name] for name in REQUEST_FIELDS] == [f"value {i}"
-                                                       for i in range(PAYLOAD_WIDTH)]
+    assert [item[name] for name in REQUEST_FIELDS] == [f"value {i}" for i in range(WIDTH)]
     assert item["media_url"] == item.media_url == "value 16"
     with pytest.raises(KeyError):
         item["extended_attributes"]
+
+
+def test_request_items_read_columns_by_name_in_any_order():
+    """A statement that selects other columns first, or the fields in another order, still
+    fills each field from its own column."""
+    names = ("extra", *reversed(REQUEST_FIELDS))
+    row = ("x", *(f"value {i}" for i in reversed(range(WIDTH))))
+    [item] = request_items(rows(row, names=names))
+    assert [item[name] for name in REQUEST_FIELDS] == [f"value {i}" for i in range(WIDTH)]
 
 
 ODD = ("7", "open", None, "Graffiti «Süd»", "GRAFFITI", 'He said "hi" & <left>\n\ttab',
@@ -41,13 +57,15 @@ ODD = ("7", "open", None, "Graffiti «Süd»", "GRAFFITI", 'He said "hi" & <left
 
 
 def test_a_struct_renders_exactly_as_its_dict_in_json():
-    structs, dicts = request_items([ODD, ROW]), [request_payload(ODD), request_payload(ROW)]
+    structs = request_items(rows(ODD + ("pk", "r", "u"), ROW))
+    dicts = [request_payload(row) for row in rows(ODD + ("pk", "r", "u"), ROW).named()]
     assert json_bytes(structs) == orjson.dumps(dicts)
     assert orjson.loads(json_bytes(structs))[0]["description"] == ODD[5]
 
 
 def test_a_struct_renders_exactly_as_its_dict_in_xml():
-    structs, dicts = request_items([ODD, ROW]), [request_payload(ODD), request_payload(ROW)]
+    structs = request_items(rows(ODD + ("pk", "r", "u"), ROW))
+    dicts = [request_payload(row) for row in rows(ODD + ("pk", "r", "u"), ROW).named()]
     assert to_xml(structs, "service_requests") == to_xml(dicts, "service_requests")
     xml = to_xml(structs, "service_requests")
     assert '<description>He said "hi" &amp; &lt;left&gt;\n\ttab</description>' in xml
