@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311 import create_app, migrate
