@@ -55,7 +55,7 @@ run: db ## Install what is missing, load the demo region, make a demo key, serve
 	OPEN311_DEFAULT_JURISDICTION=$${OPEN311_DEFAULT_JURISDICTION-$(DEFAULT_JURISDICTION)} \
 	  $(OPEN311) serve --bind $(BIND) --workers $(WORKERS)
 
-test: deps venv ## Run the whole test suite (starts its own PostGIS cluster)
+test: deps venv lint ## Lint, then the whole test suite (starts its own PostGIS cluster)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: deps venv ## Benchmarks under gunicorn vs raw SQL (5M rows; BENCH_ARGS="--rows 200000 --duration 10")
@@ -67,8 +67,13 @@ bench: deps venv ## Benchmarks under gunicorn vs raw SQL (5M rows; BENCH_ARGS="-
 	@if [ -z "$$OPEN311_BENCH_DATABASE_URL" ]; then $(PY) -m open311.pgcluster start; fi
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-lint: venv ## ruff
-	$(VENV)/bin/ruff check open311 schemas geo tests wsgi.py
+LINTED = open311 schemas geo tests bench wsgi.py
+
+lint: venv ## Format, lint, types (mypy, pyproject [tool.mypy]) and layers (import-linter)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 openapi: db ## Rewrite openapi.yaml from the code
 	$(OPEN311) openapi write --format yaml openapi.yaml

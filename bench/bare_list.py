@@ -40,11 +40,15 @@ def app(environ, start_response):
         from open311.operations.payloads import request_items  # noqa: PLC0415
 
         url = sa.make_url(os.environ["OPEN311_DATABASE_URL"]).set(drivername="postgresql")
-        conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True,
-                               options=session_options(url))
+        conn = psycopg.connect(
+            url.render_as_string(hide_password=False), autocommit=True, options=session_options(url)
+        )
         # Datetimes are formatted in the session's TimeZone: the jurisdiction's, as ours sets.
-        conn.execute("SELECT set_config('TimeZone', timezone, false) FROM jurisdiction "
-                     "WHERE jurisdiction_id = %s", (os.environ[JURISDICTION],))
+        conn.execute(
+            "SELECT set_config('TimeZone', timezone, false) FROM jurisdiction "
+            "WHERE jurisdiction_id = %s",
+            (os.environ[JURISDICTION],),
+        )
         _state["conn"], _state["items"], _state["json"] = conn, request_items, json_bytes
         _state["statements"] = pickle.loads(Path(os.environ[STATEMENTS]).read_bytes())
     rows = None
@@ -54,8 +58,10 @@ def app(environ, start_response):
             answer = cursor.fetchall()
         rows = answer if rows is None else rows
     body = _state["json"](_state["items"](rows))
-    start_response("200 OK", [("Content-Type", "application/json; charset=utf-8"),
-                              ("Content-Length", str(len(body)))])
+    start_response(
+        "200 OK",
+        [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))],
+    )
     return [body]
 
 
@@ -71,9 +77,15 @@ def main() -> int:
     sys.path.insert(0, str(here))
     import run  # noqa: PLC0415 (bench/run.py: its server, wrk, pgbench and CPU meter)
 
-    settings = argparse.Namespace(database_url=None, rows=5_000_000, duration=options.seconds,
-                                  warmup=options.warmup, rounds=options.rounds,
-                                  connections=options.connections, seed=311)
+    settings = argparse.Namespace(
+        database_url=None,
+        rows=5_000_000,
+        duration=options.seconds,
+        warmup=options.warmup,
+        rounds=options.rounds,
+        connections=options.connections,
+        seed=311,
+    )
     url = run.database_url(settings)
     try:
         rows = run.generated_rows(url)
@@ -91,21 +103,50 @@ def main() -> int:
     path = f"{run.LIST}?jurisdiction_id={run.JURISDICTION}"
     sides: dict[str, list[dict]] = {"ours": [], "bare": [], "raw": []}
     log = run.ROOT / "var" / "bench-gunicorn.log"
-    with tempfile.TemporaryDirectory(prefix="open311-bare-") as tmp, \
-            run.gunicorn(url, 2, log) as (base, pid):
+    with (
+        tempfile.TemporaryDirectory(prefix="open311-bare-") as tmp,
+        run.gunicorn(url, 2, log) as (base, pid),
+    ):
         workdir = Path(tmp)
-        ours = run.Context(settings, url, base, workdir, create_app(), 0, {},
-                           meter=run.CpuMeter(pid, run.postmaster_pid(url)),
-                           timezone=timezone)
+        ours = run.Context(
+            settings,
+            url,
+            base,
+            workdir,
+            create_app(),
+            0,
+            {},
+            meter=run.CpuMeter(pid, run.postmaster_pid(url)),
+            timezone=timezone,
+        )
         statements = [c for c in ours.main_statement(path)[1] if "set_config(" not in c.sql]
         (workdir / "statements.pickle").write_bytes(
-            pickle.dumps([(c.sql, c.params) for c in statements]))
-        env = {STATEMENTS: str(workdir / "statements.pickle"), JURISDICTION: run.JURISDICTION,
-               "PYTHONPATH": str(run.ROOT)}
-        with run.gunicorn(url, 2, log.with_name("bench-bare.log"), app="bare_list:app",
-                          folder=here, ready="/", env=env) as (bare_base, bare_pid):
-            bare = run.Context(settings, url, bare_base, workdir, None, 0, {},
-                               meter=run.CpuMeter(bare_pid, run.postmaster_pid(url)))
+            pickle.dumps([(c.sql, c.params) for c in statements])
+        )
+        env = {
+            STATEMENTS: str(workdir / "statements.pickle"),
+            JURISDICTION: run.JURISDICTION,
+            "PYTHONPATH": str(run.ROOT),
+        }
+        with run.gunicorn(
+            url,
+            2,
+            log.with_name("bench-bare.log"),
+            app="bare_list:app",
+            folder=here,
+            ready="/",
+            env=env,
+        ) as (bare_base, bare_pid):
+            bare = run.Context(
+                settings,
+                url,
+                bare_base,
+                workdir,
+                None,
+                0,
+                {},
+                meter=run.CpuMeter(bare_pid, run.postmaster_pid(url)),
+            )
             for k in range(options.rounds):
                 warm = options.warmup if k == 0 else 0
                 sides["ours"].append(ours.wrk("ours", [("GET", path, "")], warmup=warm))
@@ -115,12 +156,18 @@ def main() -> int:
     print()
     for side, runs in sides.items():
         cpu = [run.cpu_per_request(r) for r in runs]
-        split = ", ".join(f"{part} {statistics.median(c[part] for c in cpu):.2f}"
-                          for part in ("server", "database", "load"))
-        print(f"{side:5} p50 {p50[side]:6.2f} ms (median of {len(runs)} rounds); "
-              f"CPU ms per request: {split}")
-    print(f"bare / raw {p50['bare'] / p50['raw']:.2f}, ours / raw {p50['ours'] / p50['raw']:.2f}, "
-          f"ours / bare {p50['ours'] / p50['bare']:.2f}")
+        split = ", ".join(
+            f"{part} {statistics.median(c[part] for c in cpu):.2f}"
+            for part in ("server", "database", "load")
+        )
+        print(
+            f"{side:5} p50 {p50[side]:6.2f} ms (median of {len(runs)} rounds); "
+            f"CPU ms per request: {split}"
+        )
+    print(
+        f"bare / raw {p50['bare'] / p50['raw']:.2f}, ours / raw {p50['ours'] / p50['raw']:.2f}, "
+        f"ours / bare {p50['ours'] / p50['bare']:.2f}"
+    )
     return 0
 
 

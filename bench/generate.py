@@ -70,42 +70,107 @@ from open311.pgcluster import Cluster  # noqa: E402
 
 LA = ROOT / "jurisdictions" / "lacity.org"
 COUNTY = ROOT / "jurisdictions" / "lacounty.gov"
-SOURCES = [ROOT.parent / "shared" / "data" / "la" / name for name in (
-    "myla311_2017_subset_10k.csv", "myla311_2018_jan_10k.csv", "myla311_2020_jan_10k.csv")]
+SOURCES = [
+    ROOT.parent / "shared" / "data" / "la" / name
+    for name in (
+        "myla311_2017_subset_10k.csv",
+        "myla311_2018_jan_10k.csv",
+        "myla311_2020_jan_10k.csv",
+    )
+]
 DBNAME = "open311_bench_5m"
 TZ = zoneinfo.ZoneInfo("America/Los_Angeles")
 CHANNELS = ("MyLA311 app", "Call center")
 # Which channel a record came in by (RequestSource); anything else: the app.
-CALL_SOURCES = {"Call", "Voicemail", "Email", "Walk-in", "Fax", "Letter", "Chat", "Self Service",
-                "Driver Self Report", "Radio"}
+CALL_SOURCES = {
+    "Call",
+    "Voicemail",
+    "Email",
+    "Walk-in",
+    "Fax",
+    "Letter",
+    "Chat",
+    "Self Service",
+    "Driver Self Report",
+    "Radio",
+}
 STATUS_MAP = {  # MyLA311 Status -> (status, detailed_status)
-    "Closed": ("closed", "fixed"), "Cancelled": ("closed", "cancelled"),
-    "Referred Out": ("closed", "internal_referral"), "Open": ("open", "open"),
+    "Closed": ("closed", "fixed"),
+    "Cancelled": ("closed", "cancelled"),
+    "Referred Out": ("closed", "internal_referral"),
+    "Open": ("open", "open"),
     "Pending": ("open", "in_progress"),
 }
 # Short descriptions per service (ours, illustrative); None = no description.
 DESCRIPTIONS = {
-    "GRAFFITI": ["Graffiti on the wall facing the street", "Tagging on the fence again",
-                 "Spray paint on the utility box", "Large graffiti on garage door", None, None],
-    "HOMELESS-ENCAMPMENT": ["Tents blocking the sidewalk", "Encampment near the bus stop",
-                            "Several tents under the freeway underpass", None, None],
-    "DEAD-ANIMAL": ["Dead cat in the street", "Dead dog on the sidewalk",
-                    "Dead raccoon near the curb", "Dead bird in the alley", None],
-    "BULKY-ITEMS": ["Couch and mattress at the curb", "Old sofa for pickup",
-                    "Mattress and box spring", "Furniture left by former tenant", None, None],
-    "E-WASTE": ["Old television for pickup", "Computer monitor and printer",
-                "Broken microwave and TV", None],
-    "ILLEGAL-DUMPING": ["Trash bags dumped in the alley", "Construction debris on sidewalk",
-                        "Someone dumped tires and furniture", "Pile of trash near the alley",
-                        None, None],
-    "METAL-APPLIANCES": ["Old refrigerator for pickup", "Washer and dryer at the curb",
-                         "Water heater and metal frame", None],
-    "STREETLIGHT-SINGLE": ["Streetlight out in front of the house", "Light flickering all night",
-                           "Pole light is dark", None],
-    "STREETLIGHT-MULTIPLE": ["Several streetlights out on the block", "Whole street is dark",
-                             "Three lights out near the corner", None],
-    "WATER-WASTE": ["Sprinklers running in the rain", "Water running down the gutter",
-                    "Broken sprinkler flooding the sidewalk", None],
+    "GRAFFITI": [
+        "Graffiti on the wall facing the street",
+        "Tagging on the fence again",
+        "Spray paint on the utility box",
+        "Large graffiti on garage door",
+        None,
+        None,
+    ],
+    "HOMELESS-ENCAMPMENT": [
+        "Tents blocking the sidewalk",
+        "Encampment near the bus stop",
+        "Several tents under the freeway underpass",
+        None,
+        None,
+    ],
+    "DEAD-ANIMAL": [
+        "Dead cat in the street",
+        "Dead dog on the sidewalk",
+        "Dead raccoon near the curb",
+        "Dead bird in the alley",
+        None,
+    ],
+    "BULKY-ITEMS": [
+        "Couch and mattress at the curb",
+        "Old sofa for pickup",
+        "Mattress and box spring",
+        "Furniture left by former tenant",
+        None,
+        None,
+    ],
+    "E-WASTE": [
+        "Old television for pickup",
+        "Computer monitor and printer",
+        "Broken microwave and TV",
+        None,
+    ],
+    "ILLEGAL-DUMPING": [
+        "Trash bags dumped in the alley",
+        "Construction debris on sidewalk",
+        "Someone dumped tires and furniture",
+        "Pile of trash near the alley",
+        None,
+        None,
+    ],
+    "METAL-APPLIANCES": [
+        "Old refrigerator for pickup",
+        "Washer and dryer at the curb",
+        "Water heater and metal frame",
+        None,
+    ],
+    "STREETLIGHT-SINGLE": [
+        "Streetlight out in front of the house",
+        "Light flickering all night",
+        "Pole light is dark",
+        None,
+    ],
+    "STREETLIGHT-MULTIPLE": [
+        "Several streetlights out on the block",
+        "Whole street is dark",
+        "Three lights out near the corner",
+        None,
+    ],
+    "WATER-WASTE": [
+        "Sprinklers running in the rain",
+        "Water running down the gutter",
+        "Broken sprinkler flooding the sidewalk",
+        None,
+    ],
     "OTHER": ["Please send someone to look at this", "Issue near the corner", None, None],
     "FEEDBACK": ["Thank you for the quick service", "Pickup was missed", None],
 }
@@ -130,9 +195,24 @@ def _parse_time(text: str) -> dt.datetime | None:
 
 def read_records(name_to_code: dict[str, str]) -> dict[str, np.ndarray]:
     """The real MyLA311 records (both column spellings and date formats), as arrays."""
-    cols: dict[str, list] = {k: [] for k in (
-        "service", "closed", "detailed", "duration", "weekday", "sod", "minute_res", "lon",
-        "lat", "address", "zipcode", "channel", "day")}
+    cols: dict[str, list] = {
+        k: []
+        for k in (
+            "service",
+            "closed",
+            "detailed",
+            "duration",
+            "weekday",
+            "sod",
+            "minute_res",
+            "lon",
+            "lat",
+            "address",
+            "zipcode",
+            "channel",
+            "day",
+        )
+    }
     skipped = Counter()
     for path in SOURCES:
         with path.open(newline="", encoding="utf-8") as handle:
@@ -165,10 +245,13 @@ def read_records(name_to_code: dict[str, str]) -> dict[str, np.ndarray]:
                 cols["lat"].append(lat)
                 cols["address"].append(row.get("address") or None)
                 cols["zipcode"].append(row.get("zipcode") or None)
-                cols["channel"].append(
-                    1 if row.get("requestsource") in CALL_SOURCES else 0)
-    out = {k: np.array(v, dtype=object if k in ("service", "detailed", "address", "zipcode",
-                                                "day") else None) for k, v in cols.items()}
+                cols["channel"].append(1 if row.get("requestsource") in CALL_SOURCES else 0)
+    out = {
+        k: np.array(
+            v, dtype=object if k in ("service", "detailed", "address", "zipcode", "day") else None
+        )
+        for k, v in cols.items()
+    }
     # Each file holds 10,000 consecutive records: its first or last day is cut off. A day is
     # complete if it has records both before 01:00 and after 23:00; only complete days count
     # for the weekly shape (mean records per day of each weekday) and for the rows' sources.
@@ -193,8 +276,9 @@ def esc(value: str | None) -> str:
     """A COPY text-format field."""
     if value is None:
         return r"\N"
-    return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-            .replace("\r", "\\r"))
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
 
 
 _LEXEME = re.compile(r"('(?:[^']|'')*')(?::([0-9,]+))?")
@@ -202,15 +286,18 @@ _LEXEME = re.compile(r"('(?:[^']|'')*')(?::([0-9,]+))?")
 
 def parse_tsvector(text: str) -> tuple[list[tuple[str, list[int]]], int]:
     """tsvector output -> [(quoted lexeme, positions)], max position."""
-    items = [(m.group(1), [int(p) for p in m.group(2).split(",")] if m.group(2) else [])
-             for m in _LEXEME.finditer(text)]
+    items = [
+        (m.group(1), [int(p) for p in m.group(2).split(",")] if m.group(2) else [])
+        for m in _LEXEME.finditer(text)
+    ]
     top = max((p for _, ps in items for p in ps), default=0)
     return items, top
 
 
 def shifted(items: list[tuple[str, list[int]]], offset: int) -> str:
-    return " ".join(f"{lex}:{','.join(str(p + offset) for p in ps)}" if ps else lex
-                    for lex, ps in items)
+    return " ".join(
+        f"{lex}:{','.join(str(p + offset) for p in ps)}" if ps else lex for lex, ps in items
+    )
 
 
 # -- database ------------------------------------------------------------------------------------
@@ -235,14 +322,19 @@ def setup(engine: sa.Engine) -> dict:
             facts[f"load_{bundle.name}_s"] = round(time.perf_counter() - started, 2)
             facts[f"load_{bundle.name}_changed"] = report.changed
             session.commit()
-        la = session.scalars(sa.select(Jurisdiction).where(
-            Jurisdiction.jurisdiction_id == "lacity.org")).one()
+        la = session.scalars(
+            sa.select(Jurisdiction).where(Jurisdiction.jurisdiction_id == "lacity.org")
+        ).one()
         facts["la_pk"], facts["tier_pks"] = la.id, [la.id, la.parent_pk]
         keys = {}
         for name in CHANNELS:
-            existing = session.execute(sa.text(
-                "SELECT id FROM api_key WHERE name = :n AND revoked_at IS NULL"
-                " ORDER BY id LIMIT 1"), {"n": name}).scalar()
+            existing = session.execute(
+                sa.text(
+                    "SELECT id FROM api_key WHERE name = :n AND revoked_at IS NULL"
+                    " ORDER BY id LIMIT 1"
+                ),
+                {"n": name},
+            ).scalar()
             keys[name] = existing or create_key(session, name, "benchmark data").record.id
         facts["api_key_pks"] = [keys[name] for name in CHANNELS]
         session.commit()
@@ -294,9 +386,10 @@ class Generator:
         la_pk = self.la_pk = facts["la_pk"]
         self.keys = facts["api_key_pks"]
         services = conn.execute(
-            "SELECT id, service_code, service_name, \"group\", keywords, agency_responsible,"
+            'SELECT id, service_code, service_name, "group", keywords, agency_responsible,'
             " service_notice FROM service WHERE jurisdiction_pk = %s ORDER BY id",
-            (la_pk,)).fetchall()
+            (la_pk,),
+        ).fetchall()
         self.codes = [s[1] for s in services]
         code_index = {code: i for i, code in enumerate(self.codes)}
         self.service_pk = [s[0] for s in services]
@@ -316,12 +409,15 @@ class Generator:
         # Source points: the records' own points, then the LA address points.
         addr = conn.execute(
             "SELECT address_id, address, zipcode, ST_X(location), ST_Y(location)"
-            " FROM address_point WHERE jurisdiction_pk = %s ORDER BY id", (la_pk,)).fetchall()
+            " FROM address_point WHERE jurisdiction_pk = %s ORDER BY id",
+            (la_pk,),
+        ).fetchall()
         n_rec, n_addr = len(rec["lon"]), len(addr)
         lon = np.concatenate([rec["lon"], np.array([a[3] for a in addr], dtype=float)])
         lat = np.concatenate([rec["lat"], np.array([a[4] for a in addr], dtype=float)])
-        wkb = conn.execute("SELECT ST_AsBinary(boundary) FROM jurisdiction WHERE id = %s",
-                           (la_pk,)).fetchone()[0]
+        wkb = conn.execute(
+            "SELECT ST_AsBinary(boundary) FROM jurisdiction WHERE id = %s", (la_pk,)
+        ).fetchone()[0]
         boundary = shapely.from_wkb(bytes(wkb))
         shapely.prepare(boundary)
         finite = np.isfinite(lon) & np.isfinite(lat)
@@ -329,17 +425,22 @@ class Generator:
         pts = shapely.points(lon[finite], lat[finite])
         edge = boundary.boundary
         shapely.prepare(edge)
-        safe[finite] = (shapely.contains_xy(boundary, lon[finite], lat[finite])
-                        & (shapely.distance(edge, pts) > EDGE_MARGIN_DEG))
+        safe[finite] = shapely.contains_xy(boundary, lon[finite], lat[finite]) & (
+            shapely.distance(edge, pts) > EDGE_MARGIN_DEG
+        )
         self.lon, self.lat, self.n_rec = lon, lat, n_rec
         self.rec_safe = safe[:n_rec]
         self.addr_safe_idx = np.flatnonzero(safe[n_rec:]) + n_rec
-        self.facts = {"records": n_rec, "records_skipped": rec["skipped"],
-                      "complete_days": rec["complete_days"], "records_on_complete_days":
-                      len(pool), "weekday_share": [round(float(x), 3) for x in self.weekday_p],
-                      "records_located_inside": int(self.rec_safe.sum()),
-                      "address_points": n_addr,
-                      "address_points_inside": len(self.addr_safe_idx)}
+        self.facts = {
+            "records": n_rec,
+            "records_skipped": rec["skipped"],
+            "complete_days": rec["complete_days"],
+            "records_on_complete_days": len(pool),
+            "weekday_share": [round(float(x), 3) for x in self.weekday_p],
+            "records_located_inside": int(self.rec_safe.sum()),
+            "address_points": n_addr,
+            "address_points_inside": len(self.addr_safe_idx),
+        }
         # Per source point: address fields (escaped), area_pks literal, tsvector of the address.
         self.address = [esc(a) for a in rec["address"]] + [esc(a[1]) for a in addr]
         self.address_id = [r"\N"] * n_rec + [esc(a[0]) for a in addr]
@@ -351,22 +452,24 @@ class Generator:
 
     def _area_pks(self, conn: psycopg.Connection, tiers: list[int], safe: np.ndarray) -> list:
         started = time.perf_counter()
-        conn.execute("CREATE TEMP TABLE bench_src"
-                     " (i int PRIMARY KEY, geom geometry(Point, 4326))")
+        conn.execute("CREATE TEMP TABLE bench_src (i int PRIMARY KEY, geom geometry(Point, 4326))")
         with conn.cursor().copy("COPY bench_src (i, geom) FROM STDIN") as copy:
             for i in np.flatnonzero(safe):
                 x, y = float(self.lon[i]), float(self.lat[i])
                 copy.write_row((int(i), f"SRID=4326;POINT({x!r} {y!r})"))
         conn.execute("ANALYZE bench_src")
         out = ["{}"] * len(safe)
-        rows = conn.execute("""
+        rows = conn.execute(
+            """
             SELECT s.i, array_agg(a.id ORDER BY a.jurisdiction_pk, a.layer, a.area_id)
             FROM bench_src s
             CROSS JOIN LATERAL (SELECT DISTINCT a.id, a.jurisdiction_pk, a.layer, a.area_id
                                 FROM area_part p JOIN area a ON a.id = p.area_pk
                                 WHERE p.geom && s.geom AND ST_Covers(p.geom, s.geom)
                                   AND a.jurisdiction_pk = ANY(%s)) a
-            GROUP BY s.i""", (tiers,)).fetchall()
+            GROUP BY s.i""",
+            (tiers,),
+        ).fetchall()
         for i, pks in rows:
             out[i] = "{" + ",".join(map(str, pks)) + "}"
         conn.execute("DROP TABLE bench_src")
@@ -377,19 +480,23 @@ class Generator:
     def _tsvectors(self, conn: psycopg.Connection, services, addresses: list) -> None:
         """to_tsvector('english', ...) of each distinct piece, by PostgreSQL."""
         started = time.perf_counter()
-        pieces = sorted({a for a in addresses if a}
-                        | {d for c in self.codes for d in DESCRIPTIONS.get(c, []) if d})
+        pieces = sorted(
+            {a for a in addresses if a}
+            | {d for c in self.codes for d in DESCRIPTIONS.get(c, []) if d}
+        )
         svc_texts = [" ".join(p for p in (s[2], s[3], *(s[4] or [])) if p) for s in services]
         rows = conn.execute(
             "SELECT t, to_tsvector('english', t)::text FROM unnest(%s::text[]) AS t",
-            (pieces + svc_texts,)).fetchall()
+            (pieces + svc_texts,),
+        ).fetchall()
         parsed = {t: parse_tsvector(v) for t, v in rows}
         self.addr_ts = [parsed[a] if a else ([], 0) for a in addresses]
         self.svc_ts = [parsed[t] for t in svc_texts]
         self.desc = []  # per service: [(escaped text, parsed tsvector)]
         for code in self.codes:
-            self.desc.append([(esc(d), parsed[d] if d else ([], 0))
-                              for d in DESCRIPTIONS.get(code, [None])])
+            self.desc.append(
+                [(esc(d), parsed[d] if d else ([], 0)) for d in DESCRIPTIONS.get(code, [None])]
+            )
         self._shift_cache: dict = {}
         self.facts["tsvector_pieces_s"] = round(time.perf_counter() - started, 2)
 
@@ -416,11 +523,16 @@ class Generator:
         self.weeks = (args.days + 16) // 7
         ndays = self.weeks * 7 + 7
         # UTC offset (seconds) of each local day at noon: DST changes at 2 am, close enough.
-        self.offset = np.array([
-            dt.datetime.combine(self.monday + dt.timedelta(days=d), dt.time(12), TZ)
-            .utcoffset().total_seconds() for d in range(ndays)], dtype=np.int64)
-        self.monday_epoch = int(dt.datetime.combine(self.monday, dt.time(0), dt.UTC)
-                                .timestamp())
+        self.offset = np.array(
+            [
+                dt.datetime.combine(self.monday + dt.timedelta(days=d), dt.time(12), TZ)
+                .utcoffset()
+                .total_seconds()
+                for d in range(ndays)
+            ],
+            dtype=np.int64,
+        )
+        self.monday_epoch = int(dt.datetime.combine(self.monday, dt.time(0), dt.UTC).timestamp())
 
     def chunk(self, number: int, n: int) -> str:
         """COPY text of rows [number * CHUNK, number * CHUNK + n)."""
@@ -429,8 +541,9 @@ class Generator:
         wd = rng.choice(7, size=n, p=self.weekday_p)
         r = self.pool[self.pool_start[wd] + (rng.random(n) * self.pool_count[wd]).astype(np.int64)]
         use_addr = (rng.random(n) < self.args.address_share) | ~self.rec_safe[r]
-        point = np.where(use_addr, self.addr_safe_idx[rng.integers(0, len(self.addr_safe_idx),
-                                                                    n)], r)
+        point = np.where(
+            use_addr, self.addr_safe_idx[rng.integers(0, len(self.addr_safe_idx), n)], r
+        )
         coslat = np.cos(np.radians(self.lat[point]))
         jx = np.clip(rng.normal(0, JITTER_M, n), -JITTER_MAX_M, JITTER_MAX_M)
         jy = np.clip(rng.normal(0, JITTER_M, n), -JITTER_MAX_M, JITTER_MAX_M)
@@ -465,15 +578,38 @@ class Generator:
             if closed[i]:
                 status, det = "closed", detailed[k]
             else:
-                status, det = "open", "open" if detailed[k] in ("fixed", "cancelled",
-                                                              "internal_referral") else detailed[k]
-            lines.append("\t".join((
-                str(self.la_pk), str(self.service_pk[s]), status, det,
-                self.desc[s][int(desc[i])][0], self.agency[s], self.notice[s], req,
-                updated_s[i] + "+00", self.address[p], self.address_id[p], self.zipcode[p],
-                f"SRID=4326;POINT({lon[i]:.7f} {lat[i]:.7f})", self.verified[p],
-                self.area_pks[p], "{}", str(keys[channel[i]]), self.search(s, int(desc[i]), p),
-                req, "t")))
+                status, det = (
+                    "open",
+                    "open"
+                    if detailed[k] in ("fixed", "cancelled", "internal_referral")
+                    else detailed[k],
+                )
+            lines.append(
+                "\t".join(
+                    (
+                        str(self.la_pk),
+                        str(self.service_pk[s]),
+                        status,
+                        det,
+                        self.desc[s][int(desc[i])][0],
+                        self.agency[s],
+                        self.notice[s],
+                        req,
+                        updated_s[i] + "+00",
+                        self.address[p],
+                        self.address_id[p],
+                        self.zipcode[p],
+                        f"SRID=4326;POINT({lon[i]:.7f} {lat[i]:.7f})",
+                        self.verified[p],
+                        self.area_pks[p],
+                        "{}",
+                        str(keys[channel[i]]),
+                        self.search(s, int(desc[i]), p),
+                        req,
+                        "t",
+                    )
+                )
+            )
         lines.append("")
         return "\n".join(lines)
 
@@ -488,37 +624,62 @@ def check(url: str, args: argparse.Namespace) -> dict:
     out: dict = {}
     engine = make_engine(url)
     with psycopg.connect(psycopg_dsn(url), autocommit=True) as conn:
-        la_pk, parent = conn.execute("SELECT id, parent_pk FROM jurisdiction"
-                                     " WHERE jurisdiction_id = 'lacity.org'").fetchone()
-        codes = dict(conn.execute("SELECT service_name, service_code FROM service"
-                                  " WHERE jurisdiction_pk = %s", (la_pk,)).fetchall())
+        la_pk, parent = conn.execute(
+            "SELECT id, parent_pk FROM jurisdiction WHERE jurisdiction_id = 'lacity.org'"
+        ).fetchone()
+        codes = dict(
+            conn.execute(
+                "SELECT service_name, service_code FROM service WHERE jurisdiction_pk = %s",
+                (la_pk,),
+            ).fetchall()
+        )
         rec = read_records(codes)
         n_src = len(rec["service"])
         total = conn.execute("SELECT count(*) FROM service_request").fetchone()[0]
         # 1. Service mix.
-        got = dict(conn.execute("SELECT s.service_code, count(*) FROM service_request r"
-                                " JOIN service s ON s.id = r.service_pk GROUP BY 1").fetchall())
+        got = dict(
+            conn.execute(
+                "SELECT s.service_code, count(*) FROM service_request r"
+                " JOIN service s ON s.id = r.service_pk GROUP BY 1"
+            ).fetchall()
+        )
         src = Counter(rec["service"])
-        mix = {c: (round(100 * src[c] / n_src, 2), round(100 * got.get(c, 0) / total, 2))
-               for c in sorted(src, key=src.get, reverse=True)}
+        mix = {
+            c: (round(100 * src[c] / n_src, 2), round(100 * got.get(c, 0) / total, 2))
+            for c in sorted(src, key=src.get, reverse=True)
+        }
         out["service_mix_pct_source_vs_table"] = mix
         out["service_mix_max_diff_pp"] = round(max(abs(a - b) for a, b in mix.values()), 2)
         # 2. Every point inside the LA boundary (subdivided parts, as the server tests it).
-        out["points_outside_boundary"] = conn.execute("""
+        out["points_outside_boundary"] = conn.execute(
+            """
             SELECT count(*) FROM service_request r WHERE NOT EXISTS (
               SELECT 1 FROM jurisdiction_part p WHERE p.jurisdiction_pk = %s
                 AND p.geom && r.location AND ST_Covers(p.geom, r.location))""",
-                                                      (la_pk,)).fetchone()[0]
+            (la_pk,),
+        ).fetchone()[0]
         out["points_null"] = conn.execute(
-            "SELECT count(*) FROM service_request WHERE location IS NULL").fetchone()[0]
+            "SELECT count(*) FROM service_request WHERE location IS NULL"
+        ).fetchone()[0]
         # 3. Hour of day and weekday (local time) against the records' CreatedDate.
         for name, sql, src_values, size in (
-                ("hour", "extract(hour FROM requested_datetime AT TIME ZONE"
-                 " 'America/Los_Angeles')::int", rec["sod"] // 3600, 24),
-                ("weekday", "(extract(isodow FROM requested_datetime AT TIME ZONE"
-                 " 'America/Los_Angeles')::int - 1)", rec["weekday"], 7)):
-            rows = dict(conn.execute(f"SELECT {sql}, count(*) FROM service_request GROUP BY 1")
-                        .fetchall())
+            (
+                "hour",
+                "extract(hour FROM requested_datetime AT TIME ZONE 'America/Los_Angeles')::int",
+                rec["sod"] // 3600,
+                24,
+            ),
+            (
+                "weekday",
+                "(extract(isodow FROM requested_datetime AT TIME ZONE"
+                " 'America/Los_Angeles')::int - 1)",
+                rec["weekday"],
+                7,
+            ),
+        ):
+            rows = dict(
+                conn.execute(f"SELECT {sql}, count(*) FROM service_request GROUP BY 1").fetchall()
+            )
             table = np.array([rows.get(h, 0) for h in range(size)]) / total
             source = np.bincount(src_values.astype(int), minlength=size) / n_src
             if name == "weekday":  # the generator's target: mean records per day
@@ -541,30 +702,42 @@ def check(url: str, args: argparse.Namespace) -> dict:
             FROM service_request""").fetchone()
         closed_h = np.array(rec["duration"])[np.array(rec["closed"], dtype=bool)] / 3600
         out["median_hours_to_close_source"] = round(float(np.median(closed_h)), 1)
-        out["detailed_status"] = dict(conn.execute(
-            "SELECT detailed_status, count(*) FROM service_request GROUP BY 1 ORDER BY 2 DESC")
-            .fetchall())
+        out["detailed_status"] = dict(
+            conn.execute(
+                "SELECT detailed_status, count(*) FROM service_request GROUP BY 1 ORDER BY 2 DESC"
+            ).fetchall()
+        )
         # 5. search = to_tsvector of what search_text() concatenates, on a sample.
-        out["search_sample"] = dict(zip(("rows", "same_lexemes", "same_with_positions"),
-                                        conn.execute("""
+        out["search_sample"] = dict(
+            zip(
+                ("rows", "same_lexemes", "same_with_positions"),
+                conn.execute("""
             WITH s AS (
               SELECT r.search, to_tsvector('english', concat_ws(' ', r.description, r.address,
                        v.service_name, v."group", array_to_string(v.keywords, ' '))) AS expected
               FROM service_request r JOIN service v ON v.id = r.service_pk
               ORDER BY r.id LIMIT 2000)
             SELECT count(*), count(*) FILTER (WHERE strip(search) = strip(expected)),
-                   count(*) FILTER (WHERE search = expected) FROM s""").fetchone(), strict=True))
-        rows = conn.execute("SELECT id, ST_X(location), ST_Y(location), area_pks"
-                            " FROM service_request ORDER BY id LIMIT 300").fetchall()
+                   count(*) FILTER (WHERE search = expected) FROM s""").fetchone(),
+                strict=True,
+            )
+        )
+        rows = conn.execute(
+            "SELECT id, ST_X(location), ST_Y(location), area_pks"
+            " FROM service_request ORDER BY id LIMIT 300"
+        ).fetchall()
     # 6. area_pks against the server's own areas_at (jittered point vs source point).
     with Session(engine) as session:
-        same = sum(sorted(a.id for a in geography.areas_at(session, [la_pk, parent], x, y))
-                   == sorted(pks) for _, x, y, pks in rows)
+        same = sum(
+            sorted(a.id for a in geography.areas_at(session, [la_pk, parent], x, y)) == sorted(pks)
+            for _, x, y, pks in rows
+        )
         out["area_pks_same_as_areas_at"] = f"{same}/{len(rows)}"
         # 7. The server's GET requests query: default window, 1000 newest.
         now = dt.datetime.now(dt.UTC)
-        query = public_query(la_pk, Filters(start=now - dt.timedelta(days=90),
-                                            end_before=now), limit=1000)
+        query = public_query(
+            la_pk, Filters(start=now - dt.timedelta(days=90), end_before=now), limit=1000
+        )
         session.execute(query).all()  # warm
         started = time.perf_counter()
         result = session.execute(query).all()
@@ -579,10 +752,12 @@ def check(url: str, args: argparse.Namespace) -> dict:
     return out
 
 
-COLUMNS = ("jurisdiction_pk, service_pk, status, detailed_status, description, "
-           "agency_responsible, service_notice, requested_datetime, updated_datetime, address, "
-           "address_id, zipcode, location, address_verified, area_pks, attributes, api_key_pk, "
-           "search, accepted_at, public")
+COLUMNS = (
+    "jurisdiction_pk, service_pk, status, detailed_status, description, "
+    "agency_responsible, service_notice, requested_datetime, updated_datetime, address, "
+    "address_id, zipcode, location, address_verified, area_pks, attributes, api_key_pk, "
+    "search, accepted_at, public"
+)
 
 
 def relation_sizes(conn: psycopg.Connection) -> dict:
@@ -591,8 +766,9 @@ def relation_sizes(conn: psycopg.Connection) -> dict:
         WHERE c.oid = 'service_request'::regclass OR c.oid IN (
             SELECT indexrelid FROM pg_index WHERE indrelid = 'service_request'::regclass)
         ORDER BY pg_relation_size(c.oid) DESC""").fetchall()
-    total = conn.execute("SELECT pg_total_relation_size('service_request'),"
-                         " pg_indexes_size('service_request')").fetchone()
+    total = conn.execute(
+        "SELECT pg_total_relation_size('service_request'), pg_indexes_size('service_request')"
+    ).fetchone()
     return {"total": total[0], "indexes": total[1], **dict(rows)}
 
 
@@ -603,23 +779,39 @@ def mb(n: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: open311_bench_5m in "
-                        "the private cluster, or OPEN311_BENCH_DATABASE_URL)")
+    parser.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL (default: open311_bench_5m in "
+        "the private cluster, or OPEN311_BENCH_DATABASE_URL)",
+    )
     parser.add_argument("--seed", type=int, default=311)
     parser.add_argument("--days", type=int, default=3 * 365, help="time span (default 3 years)")
-    parser.add_argument("--end", type=dt.datetime.fromisoformat,
-                        default=dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0,
-                                                                microsecond=0),
-                        help="end of the time span, ISO (default: today 00:00 UTC)")
-    parser.add_argument("--address-share", type=float, default=0.3,
-                        help="share of rows located at an address point (default 0.3)")
+    parser.add_argument(
+        "--end",
+        type=dt.datetime.fromisoformat,
+        default=dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0),
+        help="end of the time span, ISO (default: today 00:00 UTC)",
+    )
+    parser.add_argument(
+        "--address-share",
+        type=float,
+        default=0.3,
+        help="share of rows located at an address point (default 0.3)",
+    )
     parser.add_argument("--batch", type=int, default=250_000, help="rows per COPY/commit")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the database (empty service_request) instead of recreating it")
-    parser.add_argument("--check", action="store_true",
-                        help="after the load, compare the table with the sources (SQL)")
-    parser.add_argument("--check-only", action="store_true",
-                        help="only run the checks on the existing database")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database (empty service_request) instead of recreating it",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="after the load, compare the table with the sources (SQL)",
+    )
+    parser.add_argument(
+        "--check-only", action="store_true", help="only run the checks on the existing database"
+    )
     args = parser.parse_args(argv)
     if args.end.tzinfo is None:
         args.end = args.end.replace(tzinfo=dt.UTC)
@@ -635,8 +827,11 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(url)
     facts = setup(engine)
     engine.dispose()
-    print(f"database ready, bundles and keys loaded: {time.perf_counter() - t0:.1f} s "
-          f"(LA pk {facts['la_pk']}, keys {facts['api_key_pks']})", flush=True)
+    print(
+        f"database ready, bundles and keys loaded: {time.perf_counter() - t0:.1f} s "
+        f"(LA pk {facts['la_pk']}, keys {facts['api_key_pks']})",
+        flush=True,
+    )
 
     with psycopg.connect(psycopg_dsn(url), autocommit=True) as conn:
         t1 = time.perf_counter()
@@ -650,16 +845,17 @@ def main(argv: list[str] | None = None) -> int:
         done, number = 0, 0
         while done < args.rows:
             batch_end = min(done + args.batch, args.rows)
-            with conn.transaction(), conn.cursor().copy(
-                    f"COPY service_request ({COLUMNS}) FROM STDIN") as copy:
+            with (
+                conn.transaction(),
+                conn.cursor().copy(f"COPY service_request ({COLUMNS}) FROM STDIN") as copy,
+            ):
                 while done < batch_end:
                     n = min(CHUNK, args.rows - number * CHUNK)
                     copy.write(gen.chunk(number, n))
                     done += n
                     number += 1
             elapsed = time.perf_counter() - t2
-            print(f"  {done:>10,} rows  {elapsed:7.1f} s  {done / elapsed:,.0f} rows/s",
-                  flush=True)
+            print(f"  {done:>10,} rows  {elapsed:7.1f} s  {done / elapsed:,.0f} rows/s", flush=True)
         copy_s = time.perf_counter() - t2
         t3 = time.perf_counter()
         timings = recreate_indexes(conn, constraints, indexes)
@@ -671,8 +867,10 @@ def main(argv: list[str] | None = None) -> int:
         count = conn.execute("SELECT count(*) FROM service_request").fetchone()[0]
     total = time.perf_counter() - t0
     print(f"COPY: {count:,} rows in {copy_s:.1f} s = {count / copy_s:,.0f} rows/s")
-    print(f"indexes and constraints: {index_s:.1f} s "
-          + ", ".join(f"{k} {v}" for k, v in timings.items()))
+    print(
+        f"indexes and constraints: {index_s:.1f} s "
+        + ", ".join(f"{k} {v}" for k, v in timings.items())
+    )
     print(f"VACUUM ANALYZE: {analyze_s:.1f} s")
     print(f"total: {total:.1f} s ({count / total:,.0f} rows/s end to end)")
     print(f"service_request: {mb(sizes.pop('total'))} in all, indexes {mb(sizes.pop('indexes'))}")

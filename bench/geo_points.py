@@ -110,20 +110,57 @@ def write_us_bundle(folder: Path) -> dict:
         except GeoReadError as exc:  # Falls Church VA (51610): a ring with no area
             skipped.append(f"{feature.id} {feature.name}: {exc}")
             continue
-        features.append({"type": "Feature", "geometry": mapping(feature.geometry),
-                         "properties": {"fips": feature.id, "name": feature.name}})
-    (folder / "counties.geojson").write_text(json.dumps(
-        {"type": "FeatureCollection", "features": features}), encoding="utf-8")
-    (folder / "jurisdiction.yaml").write_text(yaml.safe_dump({
-        "id": US_ID, "name": "US counties (benchmark)", "timezone": "America/New_York",
-        "contact": "benchmark only", "key_service": "benchmark only",
-        "boundary": "counties.geojson", "services": "services.yaml",
-        "areas": [{"layer": "county", "title": "Counties", "file": "counties.geojson",
-                   "name_field": "name", "id_field": "fips"}]}), encoding="utf-8")
-    (folder / "services.yaml").write_text(yaml.safe_dump({"services": [{
-        "service_code": "BENCH", "service_name": "Benchmark", "description": "Benchmark only.",
-        "type": "realtime", "keywords": ["bench"], "group": "Bench",
-        "agency_responsible": "Nobody"}]}), encoding="utf-8")
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": mapping(feature.geometry),
+                "properties": {"fips": feature.id, "name": feature.name},
+            }
+        )
+    (folder / "counties.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8"
+    )
+    (folder / "jurisdiction.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "id": US_ID,
+                "name": "US counties (benchmark)",
+                "timezone": "America/New_York",
+                "contact": "benchmark only",
+                "key_service": "benchmark only",
+                "boundary": "counties.geojson",
+                "services": "services.yaml",
+                "areas": [
+                    {
+                        "layer": "county",
+                        "title": "Counties",
+                        "file": "counties.geojson",
+                        "name_field": "name",
+                        "id_field": "fips",
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    (folder / "services.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "services": [
+                    {
+                        "service_code": "BENCH",
+                        "service_name": "Benchmark",
+                        "description": "Benchmark only.",
+                        "type": "realtime",
+                        "keywords": ["bench"],
+                        "group": "Bench",
+                        "agency_responsible": "Nobody",
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     return {"counties": len(features), "skipped": skipped}
 
 
@@ -148,8 +185,9 @@ def load(engine: sa.Engine) -> dict:
     with engine.begin() as conn:
         # For RAW_UNSUBDIVIDED: whole polygons get a GiST index too (the schema has one on
         # jurisdiction.boundary, none on area.geom). Only in the bench's database.
-        conn.execute(sa.text(
-            "CREATE INDEX IF NOT EXISTS bench_area_geom ON area USING gist (geom)"))
+        conn.execute(
+            sa.text("CREATE INDEX IF NOT EXISTS bench_area_geom ON area USING gist (geom)")
+        )
         for table_name in LOOKUP_TABLES.split(", "):
             conn.execute(sa.text(f"ALTER TABLE {table_name} RESET (autovacuum_enabled)"))
         conn.execute(sa.text("ANALYZE"))
@@ -160,7 +198,7 @@ def load(engine: sa.Engine) -> dict:
             "area_vertices": "SELECT sum(ST_NPoints(geom)) FROM area",
             "max_area_part_vertices": "SELECT max(ST_NPoints(geom)) FROM area_part",
             "jurisdiction_vertices": "SELECT json_object_agg(jurisdiction_id, ST_NPoints(boundary))"
-                                     " FROM jurisdiction",
+            " FROM jurisdiction",
             "postgres": "SELECT version()",
             "postgis": "SELECT postgis_lib_version()",
         }.items():
@@ -174,14 +212,18 @@ def cold_lookups(engine: sa.Engine, n: int = 200) -> dict:
     statistics PostgreSQL plans areas_at as a loop over every area of the jurisdiction."""
     points = random_points(n, US_BOX, 7)
     with Session(engine) as session:
-        stats = session.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_user_tables WHERE relname IN ('area', 'area_part') "
-            "AND coalesce(last_analyze, last_autoanalyze) IS NOT NULL")).scalar()
+        stats = session.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE relname IN ('area', 'area_part') "
+                "AND coalesce(last_analyze, last_autoanalyze) IS NOT NULL"
+            )
+        ).scalar()
         pk = session.scalar(sa.select(Jurisdiction.id).where(Jurisdiction.jurisdiction_id == US_ID))
         result = {"tables_with_statistics": stats, "n": n}
-        for name, call in (("areas_at", lambda x, y: geography.areas_at(session, [pk], x, y)),
-                           ("jurisdictions_at", lambda x, y: geography.jurisdictions_at(
-                               session, x, y))):
+        for name, call in (
+            ("areas_at", lambda x, y: geography.areas_at(session, [pk], x, y)),
+            ("jurisdictions_at", lambda x, y: geography.jurisdictions_at(session, x, y)),
+        ):
             times = []
             for long, lat in points:
                 session.expunge_all()
@@ -189,13 +231,16 @@ def cold_lookups(engine: sa.Engine, n: int = 200) -> dict:
                 call(long, lat)
                 times.append(time.perf_counter() - t0)
             ms = np.array(times) * 1000
-            result[name] = {"p50_ms": round(float(np.percentile(ms, 50)), 3),
-                            "p99_ms": round(float(np.percentile(ms, 99)), 3)}
+            result[name] = {
+                "p50_ms": round(float(np.percentile(ms, 50)), 3),
+                "p99_ms": round(float(np.percentile(ms, 99)), 3),
+            }
     return result
 
 
-def random_points(n: int, box: tuple[float, float, float, float], seed: int
-                  ) -> list[tuple[float, float]]:
+def random_points(
+    n: int, box: tuple[float, float, float, float], seed: int
+) -> list[tuple[float, float]]:
     rng = random.Random(seed)
     west, south, east, north = box
     return [(rng.uniform(west, east), rng.uniform(south, north)) for _ in range(n)]
@@ -204,13 +249,20 @@ def random_points(n: int, box: tuple[float, float, float, float], seed: int
 # -- the variants of OURS (monkeypatched in turn) ------------------------------------------------
 def areas_at_with(option) -> Callable:
     """areas_at exactly as in open311/repository/geography.py, plus a loader option."""
+
     def areas_at(session, jurisdiction_pks, long, lat):
-        covering = (sa.select(AreaPart.area_pk)
-                    .where(sa.func.ST_Covers(AreaPart.geom, geography.point(long, lat))))
-        return list(session.scalars(
-            sa.select(Area).options(option)
-            .where(Area.id.in_(covering), Area.jurisdiction_pk.in_(list(jurisdiction_pks)))
-            .order_by(Area.jurisdiction_pk, Area.layer, Area.area_id)))
+        covering = sa.select(AreaPart.area_pk).where(
+            sa.func.ST_Covers(AreaPart.geom, geography.point(long, lat))
+        )
+        return list(
+            session.scalars(
+                sa.select(Area)
+                .options(option)
+                .where(Area.id.in_(covering), Area.jurisdiction_pk.in_(list(jurisdiction_pks)))
+                .order_by(Area.jurisdiction_pk, Area.layer, Area.area_id)
+            )
+        )
+
     return areas_at
 
 
@@ -219,61 +271,86 @@ def areas_at_with(option) -> Callable:
 _POINT = geography.point(sa.bindparam("long", type_=sa.Float), sa.bindparam("lat", type_=sa.Float))
 _PKS = sa.bindparam("pks", expanding=True)
 _AREAS_COVERING = sa.select(AreaPart.area_pk).where(sa.func.ST_Covers(AreaPart.geom, _POINT))
-AREAS_AT_ORM = (sa.select(Area).options(defer(Area.geom))
-                .where(Area.id.in_(_AREAS_COVERING), Area.jurisdiction_pk.in_(_PKS))
-                .order_by(Area.jurisdiction_pk, Area.layer, Area.area_id))
-AREAS_AT_COLUMNS = (sa.select(Area.id, Area.jurisdiction_pk, Area.layer, Area.area_id, Area.name)
-                    .where(Area.id.in_(_AREAS_COVERING), Area.jurisdiction_pk.in_(_PKS))
-                    .order_by(Area.jurisdiction_pk, Area.layer, Area.area_id))
+AREAS_AT_ORM = (
+    sa.select(Area)
+    .options(defer(Area.geom))
+    .where(Area.id.in_(_AREAS_COVERING), Area.jurisdiction_pk.in_(_PKS))
+    .order_by(Area.jurisdiction_pk, Area.layer, Area.area_id)
+)
+AREAS_AT_COLUMNS = (
+    sa.select(Area.id, Area.jurisdiction_pk, Area.layer, Area.area_id, Area.name)
+    .where(Area.id.in_(_AREAS_COVERING), Area.jurisdiction_pk.in_(_PKS))
+    .order_by(Area.jurisdiction_pk, Area.layer, Area.area_id)
+)
 _area, _part = Area.__table__.c, AreaPart.__table__.c
 AREAS_AT_CORE = (  # plain Core (table columns), for Session.connection().execute
     sa.select(_area.id, _area.jurisdiction_pk, _area.layer, _area.area_id, _area.name)
-    .where(_area.id.in_(sa.select(_part.area_pk).where(sa.func.ST_Covers(_part.geom, _POINT))),
-           _area.jurisdiction_pk.in_(_PKS))
-    .order_by(_area.jurisdiction_pk, _area.layer, _area.area_id))
+    .where(
+        _area.id.in_(sa.select(_part.area_pk).where(sa.func.ST_Covers(_part.geom, _POINT))),
+        _area.jurisdiction_pk.in_(_PKS),
+    )
+    .order_by(_area.jurisdiction_pk, _area.layer, _area.area_id)
+)
 AREAS_AT_SQL = (
     "SELECT area.id, area.jurisdiction_pk, area.layer, area.area_id, area.name FROM area "
     "WHERE area.id IN (SELECT area_part.area_pk FROM area_part WHERE ST_Covers(area_part.geom, "
     "ST_SetSRID(ST_MakePoint(%(long)s::FLOAT, %(lat)s::FLOAT), 4326))) "
     "AND area.jurisdiction_pk = ANY(%(pks)s) "
-    "ORDER BY area.jurisdiction_pk, area.layer, area.area_id")
+    "ORDER BY area.jurisdiction_pk, area.layer, area.area_id"
+)
 JURISDICTIONS_AT_ORM = (
-    sa.select(Jurisdiction).options(defer(Jurisdiction.boundary))
-    .where(Jurisdiction.id.in_(sa.select(JurisdictionPart.jurisdiction_pk)
-                               .where(sa.func.ST_Covers(JurisdictionPart.geom, _POINT))))
-    .order_by(Jurisdiction.depth.desc(), Jurisdiction.id))
+    sa.select(Jurisdiction)
+    .options(defer(Jurisdiction.boundary))
+    .where(
+        Jurisdiction.id.in_(
+            sa.select(JurisdictionPart.jurisdiction_pk).where(
+                sa.func.ST_Covers(JurisdictionPart.geom, _POINT)
+            )
+        )
+    )
+    .order_by(Jurisdiction.depth.desc(), Jurisdiction.id)
+)
 JURISDICTIONS_AT_SQL = (
     "SELECT jurisdiction.id, jurisdiction.jurisdiction_id, jurisdiction.depth FROM jurisdiction "
     "WHERE jurisdiction.id IN (SELECT jurisdiction_part.jurisdiction_pk FROM jurisdiction_part "
     "WHERE ST_Covers(jurisdiction_part.geom, "
     "ST_SetSRID(ST_MakePoint(%(long)s::FLOAT, %(lat)s::FLOAT), 4326))) "
-    "ORDER BY jurisdiction.depth DESC, jurisdiction.id")
+    "ORDER BY jurisdiction.depth DESC, jurisdiction.id"
+)
 
 
 def areas_at_prebuilt_orm(session, jurisdiction_pks, long, lat):
     """Area objects (geom deferred) from the statement built once."""
-    return list(session.scalars(AREAS_AT_ORM, {"long": long, "lat": lat,
-                                               "pks": list(jurisdiction_pks)}))
+    return list(
+        session.scalars(AREAS_AT_ORM, {"long": long, "lat": lat, "pks": list(jurisdiction_pks)})
+    )
 
 
 def areas_at_prebuilt_columns(session, jurisdiction_pks, long, lat):
     """Rows with the attributes callers read (a.id, a.jurisdiction_pk, a.layer, a.area_id,
     a.name), from the statement built once: the proposed areas_at."""
-    return list(session.execute(AREAS_AT_COLUMNS, {"long": long, "lat": lat,
-                                                   "pks": list(jurisdiction_pks)}))
+    return list(
+        session.execute(AREAS_AT_COLUMNS, {"long": long, "lat": lat, "pks": list(jurisdiction_pks)})
+    )
 
 
 def areas_at_core(session, jurisdiction_pks, long, lat):
     """The same rows from the plain Core statement on the session's connection (no ORM
     execution layer)."""
-    return list(session.connection().execute(AREAS_AT_CORE, {"long": long, "lat": lat,
-                                                             "pks": list(jurisdiction_pks)}))
+    return list(
+        session.connection().execute(
+            AREAS_AT_CORE, {"long": long, "lat": lat, "pks": list(jurisdiction_pks)}
+        )
+    )
 
 
 def areas_at_driver_sql(session, jurisdiction_pks, long, lat):
     """The floor through a Session: a fixed SQL string, Session.connection().exec_driver_sql."""
-    return list(session.connection().exec_driver_sql(
-        AREAS_AT_SQL, {"long": long, "lat": lat, "pks": list(jurisdiction_pks)}))
+    return list(
+        session.connection().exec_driver_sql(
+            AREAS_AT_SQL, {"long": long, "lat": lat, "pks": list(jurisdiction_pks)}
+        )
+    )
 
 
 def jurisdictions_at_prebuilt_orm(session, long, lat):
@@ -283,27 +360,42 @@ def jurisdictions_at_prebuilt_orm(session, long, lat):
 
 def jurisdictions_at_driver_sql(session, long, lat):
     """The floor through a Session (rows of id, jurisdiction_id, depth; not objects)."""
-    return list(session.connection().exec_driver_sql(JURISDICTIONS_AT_SQL,
-                                                     {"long": long, "lat": lat}))
+    return list(
+        session.connection().exec_driver_sql(JURISDICTIONS_AT_SQL, {"long": long, "lat": lat})
+    )
 
 
 def areas_at_unsubdivided(session, jurisdiction_pks, long, lat):
     """For RAW_UNSUBDIVIDED only: the same statement on the whole polygons."""
-    return list(session.scalars(
-        sa.select(Area).options(defer(Area.geom))
-        .where(sa.func.ST_Covers(Area.geom, geography.point(long, lat)),
-               Area.jurisdiction_pk.in_(list(jurisdiction_pks)))
-        .order_by(Area.jurisdiction_pk, Area.layer, Area.area_id)))
+    return list(
+        session.scalars(
+            sa.select(Area)
+            .options(defer(Area.geom))
+            .where(
+                sa.func.ST_Covers(Area.geom, geography.point(long, lat)),
+                Area.jurisdiction_pk.in_(list(jurisdiction_pks)),
+            )
+            .order_by(Area.jurisdiction_pk, Area.layer, Area.area_id)
+        )
+    )
 
 
 def jurisdictions_at_with(option) -> Callable:
     """jurisdictions_at exactly as in open311/repository/geography.py, plus a loader option."""
+
     def jurisdictions_at(session, long, lat):
-        covering = (sa.select(JurisdictionPart.jurisdiction_pk)
-                    .where(sa.func.ST_Covers(JurisdictionPart.geom, geography.point(long, lat))))
-        return list(session.scalars(
-            sa.select(Jurisdiction).options(option).where(Jurisdiction.id.in_(covering))
-            .order_by(Jurisdiction.depth.desc(), Jurisdiction.id)))
+        covering = sa.select(JurisdictionPart.jurisdiction_pk).where(
+            sa.func.ST_Covers(JurisdictionPart.geom, geography.point(long, lat))
+        )
+        return list(
+            session.scalars(
+                sa.select(Jurisdiction)
+                .options(option)
+                .where(Jurisdiction.id.in_(covering))
+                .order_by(Jurisdiction.depth.desc(), Jurisdiction.id)
+            )
+        )
+
     return jurisdictions_at
 
 
@@ -313,10 +405,14 @@ def jurisdiction_pks_rows(session, long, lat):
 
 
 def jurisdictions_at_unsubdivided(session, long, lat):
-    return list(session.scalars(
-        sa.select(Jurisdiction).options(defer(Jurisdiction.boundary))
-        .where(sa.func.ST_Covers(Jurisdiction.boundary, geography.point(long, lat)))
-        .order_by(Jurisdiction.depth.desc(), Jurisdiction.id)))
+    return list(
+        session.scalars(
+            sa.select(Jurisdiction)
+            .options(defer(Jurisdiction.boundary))
+            .where(sa.func.ST_Covers(Jurisdiction.boundary, geography.point(long, lat)))
+            .order_by(Jurisdiction.depth.desc(), Jurisdiction.id)
+        )
+    )
 
 
 @contextlib.contextmanager
@@ -332,8 +428,10 @@ def patched(name: str, function: Callable | None) -> Iterator[None]:
 
 
 def deferred_in_working_tree() -> dict[str, bool]:
-    return {"Area.geom": bool(sa.inspect(Area).attrs["geom"].deferred),
-            "Jurisdiction.boundary": bool(sa.inspect(Jurisdiction).attrs["boundary"].deferred)}
+    return {
+        "Area.geom": bool(sa.inspect(Area).attrs["geom"].deferred),
+        "Jurisdiction.boundary": bool(sa.inspect(Jurisdiction).attrs["boundary"].deferred),
+    }
 
 
 # -- RAW: the captured statement through psycopg -------------------------------------------------
@@ -369,18 +467,21 @@ def capture(engine: sa.Engine, call: Callable[[Session, float, float], object]) 
 @dataclass
 class Series:
     label: str
-    kind: str            # OURS, RAW, RAW_UNSUBDIVIDED
+    kind: str  # OURS, RAW, RAW_UNSUBDIVIDED
     run: Callable[[float, float], object]
-    every: int = 1       # time every n-th point only (slow variants)
-    before: Callable[[], None] | None = None   # untimed, before each call
+    every: int = 1  # time every n-th point only (slow variants)
+    before: Callable[[], None] | None = None  # untimed, before each call
     context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     times: list[float] = field(default_factory=list)
 
     def summary(self) -> dict:
         ms = np.array(self.times) * 1000
-        return {"n": len(ms), "p50_ms": round(float(np.percentile(ms, 50)), 4),
-                "p99_ms": round(float(np.percentile(ms, 99)), 4),
-                "mean_ms": round(float(ms.mean()), 4)}
+        return {
+            "n": len(ms),
+            "p50_ms": round(float(np.percentile(ms, 50)), 4),
+            "p99_ms": round(float(np.percentile(ms, 99)), 4),
+            "mean_ms": round(float(ms.mean()), 4),
+        }
 
     def call(self, long: float, lat: float):
         with self.context():
@@ -389,8 +490,9 @@ class Series:
             return self.run(long, lat)
 
 
-def measure(series: list[Series], points: list[tuple[float, float]], rounds: int,
-            warmup: int) -> None:
+def measure(
+    series: list[Series], points: list[tuple[float, float]], rounds: int, warmup: int
+) -> None:
     """Round-robin: each round runs every series over the next slice of the points, so that
     background load on the machine hits all of them alike. Only the call is timed."""
     for s in series:
@@ -399,7 +501,7 @@ def measure(series: list[Series], points: list[tuple[float, float]], rounds: int
     size = -(-len(points) // rounds)
     clock = time.perf_counter
     for start in range(0, len(points), size):
-        chunk = points[start:start + size]
+        chunk = points[start : start + size]
         for s in series:
             run, before, times = s.run, s.before, s.times
             with s.context():  # the monkeypatch, for the whole slice
@@ -413,8 +515,9 @@ def measure(series: list[Series], points: list[tuple[float, float]], rounds: int
                     times.append(clock() - t0)
 
 
-def raw_runner(conn: psycopg.Connection, captured: Captured,
-               label: str) -> Callable[[float, float], list]:
+def raw_runner(
+    conn: psycopg.Connection, captured: Captured, label: str
+) -> Callable[[float, float], list]:
     """The captured SQL as a prepared statement of its own: variants that send the same
     text would otherwise share one prepared statement on ``conn``, and with it PostgreSQL's
     plan-cache history (custom or generic plan), so a series' timing would depend on which
@@ -425,12 +528,18 @@ def raw_runner(conn: psycopg.Connection, captured: Captured,
         with conn.cursor() as cur:
             cur.execute(sql, captured.params_for(long, lat), prepare=True)
             return cur.fetchall()
+
     return run
 
 
 # -- one data set --------------------------------------------------------------------------------
-def bench_dataset(engine: sa.Engine, conninfo: str, jurisdiction_pk: int,
-                  points: list[tuple[float, float]], args: argparse.Namespace) -> dict:
+def bench_dataset(
+    engine: sa.Engine,
+    conninfo: str,
+    jurisdiction_pk: int,
+    points: list[tuple[float, float]],
+    args: argparse.Namespace,
+) -> dict:
     slow = args.slow_every
     deferred = deferred_in_working_tree()
     area_variants = [  # (label, replacement of geography.areas_at or None = as is, every)
@@ -453,16 +562,19 @@ def bench_dataset(engine: sa.Engine, conninfo: str, jurisdiction_pk: int,
         ("jurisdiction_pks_at (tree)", jurisdiction_pks_rows, 1),
     ]
     lookups = {
-        "jurisdictions_at": (jurisdiction_variants, jurisdictions_at_unsubdivided,
-                             lambda x, y: (x, y)),
-        "areas_at": (area_variants, areas_at_unsubdivided,
-                     lambda x, y: ([jurisdiction_pk], x, y)),
+        "jurisdictions_at": (
+            jurisdiction_variants,
+            jurisdictions_at_unsubdivided,
+            lambda x, y: (x, y),
+        ),
+        "areas_at": (area_variants, areas_at_unsubdivided, lambda x, y: ([jurisdiction_pk], x, y)),
     }
     results = {}
     with Session(engine) as session, psycopg.connect(conninfo) as conn:
         for fname, (variants, unsubdivided, arguments) in lookups.items():
             series, captured = [], {}
             for label, function, every in variants:
+
                 def context(fname=fname, function=function):
                     return patched(fname, function)
 
@@ -470,15 +582,24 @@ def bench_dataset(engine: sa.Engine, conninfo: str, jurisdiction_pk: int,
                     return getattr(geography, fname)(session, *arguments(x, y))
 
                 with context():
-                    captured[label] = capture(engine, lambda s, x, y, run_=fname, a=arguments:
-                                              getattr(geography, run_)(s, *a(x, y)))
+                    captured[label] = capture(
+                        engine,
+                        lambda s, x, y, run_=fname, a=arguments: getattr(geography, run_)(
+                            s, *a(x, y)
+                        ),
+                    )
                 series.append(Series(label, "OURS", run, every, session.expunge_all, context))
-                series.append(Series(label, "RAW", raw_runner(conn, captured[label], label),
-                                     every))
+                series.append(Series(label, "RAW", raw_runner(conn, captured[label], label), every))
             captured["unsubdivided"] = capture(
-                engine, lambda s, x, y, f=unsubdivided, a=arguments: f(s, *a(x, y)))
-            series.append(Series("whole polygons", "RAW_UNSUBDIVIDED",
-                                 raw_runner(conn, captured["unsubdivided"], "unsubdivided")))
+                engine, lambda s, x, y, f=unsubdivided, a=arguments: f(s, *a(x, y))
+            )
+            series.append(
+                Series(
+                    "whole polygons",
+                    "RAW_UNSUBDIVIDED",
+                    raw_runner(conn, captured["unsubdivided"], "unsubdivided"),
+                )
+            )
             check(series, points[: args.check])
             measure(series, points, args.rounds, args.warmup)
             sample = points[: args.check]
@@ -497,16 +618,24 @@ def check(series: list[Series], points: list[tuple[float, float]]) -> None:
         answers = set()
         for s in series:
             rows = s.call(long, lat)
-            answers.add(tuple(sorted(r[0] if isinstance(r, tuple) or hasattr(r, "_mapping")
-                                     else r.id for r in rows)))
+            answers.add(
+                tuple(
+                    sorted(
+                        r[0] if isinstance(r, tuple) or hasattr(r, "_mapping") else r.id
+                        for r in rows
+                    )
+                )
+            )
         assert len(answers) == 1, (long, lat, answers)
 
 
 # -- report --------------------------------------------------------------------------------------
 def table(report: dict) -> str:
-    lines = [f"{'data set':8} {'lookup':17} {'variant':27} {'OURS p50':>9} {'p99':>8} "
-             f"{'RAW p50':>8} {'p99':>8} {'OURS/RAW':>8} {'/RAW*':>7}",
-             "-" * 104]
+    lines = [
+        f"{'data set':8} {'lookup':17} {'variant':27} {'OURS p50':>9} {'p99':>8} "
+        f"{'RAW p50':>8} {'p99':>8} {'OURS/RAW':>8} {'/RAW*':>7}",
+        "-" * 104,
+    ]
     for dataset, lookups in report["datasets"].items():
         for lookup, data in lookups.items():
             by = {(s["variant"], s["kind"]): s for s in data["series"]}
@@ -518,17 +647,21 @@ def table(report: dict) -> str:
                 lines.append(
                     f"{dataset:8} {lookup:17} {s['variant']:27} {s['p50_ms']:9.3f} "
                     f"{s['p99_ms']:8.3f} {raw['p50_ms']:8.3f} {raw['p99_ms']:8.3f} "
-                    f"{s['p50_ms'] / raw['p50_ms']:8.2f} {s['p50_ms'] / slim['p50_ms']:7.2f}")
+                    f"{s['p50_ms'] / raw['p50_ms']:8.2f} {s['p50_ms'] / slim['p50_ms']:7.2f}"
+                )
             unsub = by[("whole polygons", "RAW_UNSUBDIVIDED")]
             lines.append(
                 f"{dataset:8} {lookup:17} {'RAW_UNSUBDIVIDED':27} {'':9} {'':8} "
                 f"{unsub['p50_ms']:8.3f} {unsub['p99_ms']:8.3f} "
                 f"{'':8} {'':7}  UNSUB/RAW(deferred) p50 "
                 f"{unsub['p50_ms'] / slim['p50_ms']:.2f}, p99 "
-                f"{unsub['p99_ms'] / slim['p99_ms']:.2f}; hits {data['hit_rate']:.0%}")
-    lines.append("times in ms per lookup (p50, p99); OURS/RAW: p50 against the same SQL run "
-                 "raw; /RAW*: p50 against the raw subdivided ST_Covers query without the "
-                 "polygon column (RAW of 'geometry deferred'), the 1.5x target")
+                f"{unsub['p99_ms'] / slim['p99_ms']:.2f}; hits {data['hit_rate']:.0%}"
+            )
+    lines.append(
+        "times in ms per lookup (p50, p99); OURS/RAW: p50 against the same SQL run "
+        "raw; /RAW*: p50 against the raw subdivided ST_Covers query without the "
+        "polygon column (RAW of 'geometry deferred'), the 1.5x target"
+    )
     return "\n".join(lines)
 
 
@@ -538,36 +671,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=311)
     parser.add_argument("--rounds", type=int, default=40, help="round-robin slices")
     parser.add_argument("--warmup", type=int, default=200, help="untimed calls per series")
-    parser.add_argument("--check", type=int, default=500,
-                        help="points on which every series must agree (untimed)")
-    parser.add_argument("--slow-every", type=int, default=10,
-                        help="time only every n-th point for the geometry-loading variants")
+    parser.add_argument(
+        "--check", type=int, default=500, help="points on which every series must agree (untimed)"
+    )
+    parser.add_argument(
+        "--slow-every",
+        type=int,
+        default=10,
+        help="time only every n-th point for the geometry-loading variants",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
     url = database_url()
     engine = make_engine(url)
     facts = load(engine)
-    conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(
-        hide_password=False)
+    conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with Session(engine) as session:
-        pks = {code: pk for code, pk in session.execute(
-            sa.select(Jurisdiction.jurisdiction_id, Jurisdiction.id))}
-        nyc_box = session.execute(sa.select(
-            sa.func.ST_XMin(sa.func.ST_Extent(JurisdictionPart.geom)),
-            sa.func.ST_YMin(sa.func.ST_Extent(JurisdictionPart.geom)),
-            sa.func.ST_XMax(sa.func.ST_Extent(JurisdictionPart.geom)),
-            sa.func.ST_YMax(sa.func.ST_Extent(JurisdictionPart.geom)))
-            .where(JurisdictionPart.jurisdiction_pk == pks["nyc.gov"])).one()
+        pks = {
+            code: pk
+            for code, pk in session.execute(
+                sa.select(Jurisdiction.jurisdiction_id, Jurisdiction.id)
+            )
+        }
+        nyc_box = session.execute(
+            sa.select(
+                sa.func.ST_XMin(sa.func.ST_Extent(JurisdictionPart.geom)),
+                sa.func.ST_YMin(sa.func.ST_Extent(JurisdictionPart.geom)),
+                sa.func.ST_XMax(sa.func.ST_Extent(JurisdictionPart.geom)),
+                sa.func.ST_YMax(sa.func.ST_Extent(JurisdictionPart.geom)),
+            ).where(JurisdictionPart.jurisdiction_pk == pks["nyc.gov"])
+        ).one()
     datasets = {"nyc": (pks["nyc.gov"], tuple(nyc_box)), "us": (pks[US_ID], US_BOX)}
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "sqlalchemy": sa.__version__,
-                    "psycopg": psycopg.__version__, "shapely": shapely.__version__},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "sqlalchemy": sa.__version__,
+            "psycopg": psycopg.__version__,
+            "shapely": shapely.__version__,
+        },
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "deferred_in_working_tree": deferred_in_working_tree(),
-        "facts": facts, "boxes": {k: v[1] for k, v in datasets.items()}, "datasets": {},
+        "facts": facts,
+        "boxes": {k: v[1] for k, v in datasets.items()},
+        "datasets": {},
     }
     started = time.perf_counter()
     for offset, (name, (pk, box)) in enumerate(datasets.items()):
@@ -576,15 +726,19 @@ def main(argv: list[str] | None = None) -> int:
     report["bench_s"] = round(time.perf_counter() - started, 1)
     engine.dispose()
 
-    print(f"{facts['areas']} areas in {facts['area_parts']} parts, "
-          f"{facts['jurisdiction_parts']} jurisdiction parts; loads: NYC {facts['nyc_load_s']} s, "
-          f"US counties {facts['us_load_s']} s; deferred in the working tree: "
-          f"{report['deferred_in_working_tree']}")
+    print(
+        f"{facts['areas']} areas in {facts['area_parts']} parts, "
+        f"{facts['jurisdiction_parts']} jurisdiction parts; loads: NYC {facts['nyc_load_s']} s, "
+        f"US counties {facts['us_load_s']} s; deferred in the working tree: "
+        f"{report['deferred_in_working_tree']}"
+    )
     cold = facts["before_analyze"]
-    print(f"right after the load, before ANALYZE ({cold['tables_with_statistics']} of area/"
-          f"area_part analysed): us areas_at p50 {cold['areas_at']['p50_ms']} ms, p99 "
-          f"{cold['areas_at']['p99_ms']} ms; jurisdictions_at p50 "
-          f"{cold['jurisdictions_at']['p50_ms']} ms (warm figures below are after ANALYZE)")
+    print(
+        f"right after the load, before ANALYZE ({cold['tables_with_statistics']} of area/"
+        f"area_part analysed): us areas_at p50 {cold['areas_at']['p50_ms']} ms, p99 "
+        f"{cold['areas_at']['p99_ms']} ms; jurisdictions_at p50 "
+        f"{cold['jurisdictions_at']['p50_ms']} ms (warm figures below are after ANALYZE)"
+    )
     print(table(report))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

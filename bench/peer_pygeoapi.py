@@ -62,22 +62,55 @@ RESULTS = ROOT / "bench" / "results" / "peer.json"
 OUR_PYTHON = ROOT / ".venv" / "bin" / "python"
 WRK = "/usr/bin/wrk"
 
-PIP_REQUIREMENTS = ["pygeoapi==0.21.*", "gunicorn", "psycopg2-binary", "sqlalchemy>=2",
-                    "geoalchemy2"]
+PIP_REQUIREMENTS = [
+    "pygeoapi==0.21.*",
+    "gunicorn",
+    "psycopg2-binary",
+    "sqlalchemy>=2",
+    "geoalchemy2",
+]
 COLLECTION = "requests"
 TABLE = "service_request"
 # The columns our GET requests answers from (service_code/name come from service_pk by a join;
 # pygeoapi serves the table as it is, so it gets the key).
-PROPERTIES = ["id", "status", "detailed_status", "status_notes", "service_pk", "description",
-              "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
-              "expected_datetime", "address", "address_id", "zipcode", "media_url"]
+PROPERTIES = [
+    "id",
+    "status",
+    "detailed_status",
+    "status_notes",
+    "service_pk",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "media_url",
+]
 PAGE = 1000
 JURISDICTION = "lacity.org"
 DEFAULT_WORKERS = 2
 
-__all__ = ["Peer", "start", "start_ours", "list_paths", "single_paths", "bbox_paths",
-           "our_list_paths", "our_single_paths", "our_bbox_paths", "sample_ids", "sample_boxes",
-           "ensure_venv", "run_wrk", "parse_wrk", "main"]
+__all__ = [
+    "Peer",
+    "start",
+    "start_ours",
+    "list_paths",
+    "single_paths",
+    "bbox_paths",
+    "our_list_paths",
+    "our_single_paths",
+    "our_bbox_paths",
+    "sample_ids",
+    "sample_boxes",
+    "ensure_venv",
+    "run_wrk",
+    "parse_wrk",
+    "main",
+]
 
 
 # -- scenario paths ------------------------------------------------------------------------------
@@ -92,8 +125,10 @@ def list_paths(window_days: float | None = None) -> list[str]:
     """pygeoapi's list: 1000 items, newest first (``sortby`` works with the SQL provider).
     ``window_days`` adds ``datetime=<now - window>/..`` (time_field requested_datetime), the
     window our list applies by default (90 days)."""
-    return [f"/collections/{COLLECTION}/items?f=json&limit={PAGE}&sortby=-requested_datetime"
-            f"{_since(window_days)}"]
+    return [
+        f"/collections/{COLLECTION}/items?f=json&limit={PAGE}&sortby=-requested_datetime"
+        f"{_since(window_days)}"
+    ]
 
 
 def single_paths(ids: list[int]) -> list[str]:
@@ -104,14 +139,20 @@ def _box(b: tuple[float, float, float, float]) -> str:
     return ",".join(f"{v:.6f}" for v in b)
 
 
-def bbox_paths(boxes: list[tuple[float, float, float, float]],
-               window_days: float | None = None, newest_first: bool = False) -> list[str]:
+def bbox_paths(
+    boxes: list[tuple[float, float, float, float]],
+    window_days: float | None = None,
+    newest_first: bool = False,
+) -> list[str]:
     """pygeoapi's bbox query. As the issue names it: no window, no sortby (the provider then
     orders by id). ``window_days`` and ``newest_first`` make it our spatial list's question
     (1000 newest of the window in the box)."""
     sort = "&sortby=-requested_datetime" if newest_first else ""
-    return [f"/collections/{COLLECTION}/items?f=json&limit={PAGE}&bbox={_box(b)}{sort}"
-            f"{_since(window_days)}" for b in boxes]
+    return [
+        f"/collections/{COLLECTION}/items?f=json&limit={PAGE}&bbox={_box(b)}{sort}"
+        f"{_since(window_days)}"
+        for b in boxes
+    ]
 
 
 def our_list_paths() -> list[str]:
@@ -123,8 +164,9 @@ def our_single_paths(ids: list[int]) -> list[str]:
 
 
 def our_bbox_paths(boxes: list[tuple[float, float, float, float]]) -> list[str]:
-    return [f"/open311/v2/requests.json?jurisdiction_id={JURISDICTION}&bbox={_box(b)}"
-            for b in boxes]
+    return [
+        f"/open311/v2/requests.json?jurisdiction_id={JURISDICTION}&bbox={_box(b)}" for b in boxes
+    ]
 
 
 # -- database ------------------------------------------------------------------------------------
@@ -147,31 +189,47 @@ def _connect(database_url: str):
     import psycopg  # the project's venv; imported late so that importing this module is cheap
 
     p = db_params(database_url)
-    return psycopg.connect(host=p["host"], port=p["port"], dbname=p["dbname"], user=p["user"],
-                           password=p["password"], autocommit=True)
+    return psycopg.connect(
+        host=p["host"],
+        port=p["port"],
+        dbname=p["dbname"],
+        user=p["user"],
+        password=p["password"],
+        autocommit=True,
+    )
 
 
 def sample_ids(database_url: str, n: int = 200, seed: int = 311) -> list[int]:
     """n random existing public ids (deterministic for a given seed and table)."""
     with _connect(database_url) as conn:
         # md5 of (seed, id), not random(): the same ids whatever plan (parallel scans) runs
-        rows = conn.execute(f"SELECT id FROM {TABLE} WHERE public "
-                            "ORDER BY md5(%s || ':' || id::text) LIMIT %s",
-                            (f"ids{seed}", n)).fetchall()
+        rows = conn.execute(
+            f"SELECT id FROM {TABLE} WHERE public ORDER BY md5(%s || ':' || id::text) LIMIT %s",
+            (f"ids{seed}", n),
+        ).fetchall()
     return [r[0] for r in rows]
 
 
-def sample_boxes(database_url: str, n: int = 200, seed: int = 311,
-                 half_size: float = 0.01) -> list[tuple[float, float, float, float]]:
+def sample_boxes(
+    database_url: str, n: int = 200, seed: int = 311, half_size: float = 0.01
+) -> list[tuple[float, float, float, float]]:
     """n boxes of 2*half_size degrees (0.01: ~1.8 km E-W x 2.2 km N-S in LA), each centred on a
     random existing request point, so the boxes follow the density of the data."""
     with _connect(database_url) as conn:
         rows = conn.execute(
             f"SELECT ST_X(location), ST_Y(location) FROM {TABLE} "
             "WHERE public AND location IS NOT NULL ORDER BY md5(%s || ':' || id::text) LIMIT %s",
-            (f"boxes{seed}", n)).fetchall()
-    return [(round(x - half_size, 6), round(y - half_size, 6), round(x + half_size, 6),
-             round(y + half_size, 6)) for x, y in rows]
+            (f"boxes{seed}", n),
+        ).fetchall()
+    return [
+        (
+            round(x - half_size, 6),
+            round(y - half_size, 6),
+            round(x + half_size, 6),
+            round(y + half_size, 6),
+        )
+        for x, y in rows
+    ]
 
 
 # -- pygeoapi ------------------------------------------------------------------------------------
@@ -185,20 +243,29 @@ def ensure_venv(quiet: bool = True) -> Path:
     if not (bindir / "python").exists():
         subprocess.run([python, "-m", "venv", str(VENV)], check=True)
     q = ["-q"] if quiet else []
-    subprocess.run([str(bindir / "python"), "-m", "pip", "install", *q, "--upgrade", "pip"],
-                   check=True)
-    subprocess.run([str(bindir / "python"), "-m", "pip", "install", *q, *PIP_REQUIREMENTS],
-                   check=True)
+    subprocess.run(
+        [str(bindir / "python"), "-m", "pip", "install", *q, "--upgrade", "pip"], check=True
+    )
+    subprocess.run(
+        [str(bindir / "python"), "-m", "pip", "install", *q, *PIP_REQUIREMENTS], check=True
+    )
     marker.write_text("\n".join(PIP_REQUIREMENTS) + "\n")
     return bindir
 
 
 def peer_versions() -> dict:
     out = subprocess.run(
-        [str(VENV / "bin" / "python"), "-c",
-         "import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in "
-         "('pygeoapi', 'SQLAlchemy', 'GeoAlchemy2', 'psycopg2-binary', 'gunicorn', 'Flask', "
-         "'shapely')}))"], capture_output=True, text=True, check=True)
+        [
+            str(VENV / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in "
+            "('pygeoapi', 'SQLAlchemy', 'GeoAlchemy2', 'psycopg2-binary', 'gunicorn', 'Flask', "
+            "'shapely')}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -210,8 +277,9 @@ def write_config(database_url: str, port: int, workdir: Path = WORKDIR) -> tuple
     """The pygeoapi config (one collection on service_request) and its OpenAPI document."""
     workdir.mkdir(parents=True, exist_ok=True)
     p = db_params(database_url)
-    password = f"\n                      password: {_yaml_str(p['password'])}" \
-        if p["password"] else ""
+    password = (
+        f"\n                      password: {_yaml_str(p['password'])}" if p["password"] else ""
+    )
     props = "\n".join(f"                  - {name}" for name in PROPERTIES)
     config = f"""\
 # Written by bench/peer_pygeoapi.py: do not edit (rewritten on every start).
@@ -256,7 +324,7 @@ resources:
   {COLLECTION}:
     type: collection
     title: Service requests
-    description: The service_request table of {_yaml_str(p['dbname'])}
+    description: The service_request table of {_yaml_str(p["dbname"])}
     keywords: [open311]
     links: []
     extents:
@@ -270,10 +338,10 @@ resources:
       - type: feature
         name: PostgreSQL
         data:
-          host: {_yaml_str(p['host'])}
-          port: {p['port']}
-          dbname: {_yaml_str(p['dbname'])}
-          user: {_yaml_str(p['user'])}{password}
+          host: {_yaml_str(p["host"])}
+          port: {p["port"]}
+          dbname: {_yaml_str(p["dbname"])}
+          user: {_yaml_str(p["user"])}{password}
           search_path: [public]
         id_field: id
         table: {TABLE}
@@ -285,9 +353,19 @@ resources:
     cfg = workdir / "pygeoapi-config.yml"
     cfg.write_text(config)
     openapi = workdir / "pygeoapi-openapi.yml"
-    subprocess.run([str(VENV / "bin" / "pygeoapi"), "openapi", "generate", str(cfg),
-                    "--output-file", str(openapi)], check=True, capture_output=True,
-                   env={**os.environ, "PYGEOAPI_CONFIG": str(cfg)})
+    subprocess.run(
+        [
+            str(VENV / "bin" / "pygeoapi"),
+            "openapi",
+            "generate",
+            str(cfg),
+            "--output-file",
+            str(openapi),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYGEOAPI_CONFIG": str(cfg)},
+    )
     return cfg, openapi
 
 
@@ -302,8 +380,10 @@ def _wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout: float = 60
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited ({proc.returncode}) before it was ready; "
-                               f"log: {log}\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"server exited ({proc.returncode}) before it was ready; "
+                f"log: {log}\n{log.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
                 if r.status == 200:
@@ -328,6 +408,7 @@ def _stop(proc: subprocess.Popen) -> None:
 @dataclass
 class Peer:
     """A running server: ``base_url``; ``stop()`` (or leave the ``with`` block) ends it."""
+
     name: str
     base_url: str
     proc: subprocess.Popen
@@ -352,12 +433,29 @@ def start(database_url: str, port: int | None = None, workers: int = DEFAULT_WOR
     log = WORKDIR / "gunicorn.log"
     env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(openapi)}
     proc = subprocess.Popen(
-        [str(bindir / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "pygeoapi.flask_app:APP"],
-        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=WORKDIR,
-        start_new_session=True)
-    peer = Peer("pygeoapi", f"http://127.0.0.1:{port}", proc, log,
-                {"config": str(cfg), "openapi": str(openapi), "workers": workers})
+        [
+            str(bindir / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "pygeoapi.flask_app:APP",
+        ],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=WORKDIR,
+        start_new_session=True,
+    )
+    peer = Peer(
+        "pygeoapi",
+        f"http://127.0.0.1:{port}",
+        proc,
+        log,
+        {"config": str(cfg), "openapi": str(openapi), "workers": workers},
+    )
     try:
         # the collection itself: the provider has connected and reflected the table
         _wait_ready(proc, f"{peer.base_url}/collections/{COLLECTION}/items?f=json&limit=1", log)
@@ -367,21 +465,37 @@ def start(database_url: str, port: int | None = None, workers: int = DEFAULT_WOR
     return peer
 
 
-def start_ours(database_url: str, port: int | None = None,
-               workers: int = DEFAULT_WORKERS) -> Peer:
+def start_ours(database_url: str, port: int | None = None, workers: int = DEFAULT_WORKERS) -> Peer:
     """Our server under gunicorn (``wsgi:app``) on the same database."""
     port = port or free_port()
     WORKDIR.mkdir(parents=True, exist_ok=True)
     log = WORKDIR / "ours-gunicorn.log"
     env = {**os.environ, "OPEN311_DATABASE_URL": database_url}
     proc = subprocess.Popen(
-        [str(OUR_PYTHON), "-m", "gunicorn", "--chdir", str(ROOT), "-w", str(workers),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(OUR_PYTHON),
+            "-m",
+            "gunicorn",
+            "--chdir",
+            str(ROOT),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     ours = Peer("ours", f"http://127.0.0.1:{port}", proc, log, {"workers": workers})
     try:
-        _wait_ready(proc, f"{ours.base_url}/open311/v2/services.json?jurisdiction_id="
-                          f"{JURISDICTION}", log)
+        _wait_ready(
+            proc, f"{ours.base_url}/open311/v2/services.json?jurisdiction_id={JURISDICTION}", log
+        )
     except BaseException:
         ours.stop()
         raise
@@ -440,8 +554,14 @@ def parse_wrk(out: str) -> dict:
     return res
 
 
-def run_wrk(base_url: str, paths: list[str], duration: float = 10, threads: int = 2,
-            connections: int = 8, timeout: str = "30s") -> dict:
+def run_wrk(
+    base_url: str,
+    paths: list[str],
+    duration: float = 10,
+    threads: int = 2,
+    connections: int = 8,
+    timeout: str = "30s",
+) -> dict:
     """wrk over the paths (round robin, each thread from its own random offset)."""
     lua = _LUA % ", ".join(json.dumps(p) for p in paths)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -449,9 +569,25 @@ def run_wrk(base_url: str, paths: list[str], duration: float = 10, threads: int 
         script = f.name
     try:
         out = subprocess.run(
-            [WRK, "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s",
-             "--timeout", timeout, "--latency", "-s", script, base_url],
-            capture_output=True, text=True, check=True).stdout
+            [
+                WRK,
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{duration:g}s",
+                "--timeout",
+                timeout,
+                "--latency",
+                "-s",
+                script,
+                base_url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     finally:
         os.unlink(script)
     res = parse_wrk(out)
@@ -504,15 +640,21 @@ def describe(name: str, base_url: str, paths: list[str]) -> dict:
 
 # -- standalone ----------------------------------------------------------------------------------
 def _machine() -> dict:
-    info = {"cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version()}
+    info = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
     try:
         info["debian"] = Path("/etc/debian_version").read_text().strip()
     except OSError:
         pass
     try:
-        model = [ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
-                 .splitlines() if ln.startswith("model name")]
+        model = [
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ]
         info["cpu"] = model[0] if model else None
     except OSError:
         pass
@@ -533,8 +675,11 @@ def _ratio(a, b):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--database-url", default=os.environ.get("OPEN311_BENCH_DATABASE_URL"),
-                    help="SQLAlchemy URL of a database made by bench/generate.py")
+    ap.add_argument(
+        "--database-url",
+        default=os.environ.get("OPEN311_BENCH_DATABASE_URL"),
+        help="SQLAlchemy URL of a database made by bench/generate.py",
+    )
     ap.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
     ap.add_argument("--warmup", type=float, default=3, help="seconds of untimed wrk before each")
     ap.add_argument("--threads", type=int, default=2)
@@ -544,9 +689,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--boxes", type=int, default=200, help="random boxes for the bbox scenario")
     ap.add_argument("--box-half-size", type=float, default=0.01, help="degrees")
     ap.add_argument("--seed", type=int, default=311)
-    ap.add_argument("--window-days", type=float, default=90,
-                    help="also run list and bbox with the peer limited to our default window "
-                         "(datetime=<now - N days>/.., newest first); 0: skip")
+    ap.add_argument(
+        "--window-days",
+        type=float,
+        default=90,
+        help="also run list and bbox with the peer limited to our default window "
+        "(datetime=<now - N days>/.., newest first); 0: skip",
+    )
     ap.add_argument("--output", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     if not args.database_url:
@@ -563,35 +712,48 @@ def main(argv: list[str] | None = None) -> int:
         # the same questions as ours: the peer also limited to the window, newest first
         scenarios += [
             ("list_win", our_list_paths(), list_paths(args.window_days)),
-            ("bbox_win", our_bbox_paths(boxes),
-             bbox_paths(boxes, args.window_days, newest_first=True)),
+            (
+                "bbox_win",
+                our_bbox_paths(boxes),
+                bbox_paths(boxes, args.window_days, newest_first=True),
+            ),
         ]
     results: dict = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": _machine(),
         "database": _db_versions(args.database_url),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-                     if k != "database_url"},
+        "settings": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if k != "database_url"
+        },
         "scenarios": {},
     }
     results["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
     if results["loadavg_before"][0] > 1.0:
-        print(f"warning: load average {results['loadavg_before'][0]} before the run: something "
-              "else is using the CPUs, the figures will be noisy", file=sys.stderr)
+        print(
+            f"warning: load average {results['loadavg_before'][0]} before the run: something "
+            "else is using the CPUs, the figures will be noisy",
+            file=sys.stderr,
+        )
     print("starting pygeoapi and our server ...", file=sys.stderr)
-    with start(args.database_url, workers=args.workers) as peer, \
-            start_ours(args.database_url, workers=args.workers) as ours:
+    with (
+        start(args.database_url, workers=args.workers) as peer,
+        start_ours(args.database_url, workers=args.workers) as ours,
+    ):
         results["versions"] = peer_versions()
         for name, our_paths, peer_paths in scenarios:
-            entry: dict = {"ours_paths_example": our_paths[0], "peer_paths_example": peer_paths[0],
-                           "distinct_paths": len(our_paths)}
+            entry: dict = {
+                "ours_paths_example": our_paths[0],
+                "peer_paths_example": peer_paths[0],
+                "distinct_paths": len(our_paths),
+            }
             for who, server, paths in (("peer", peer, peer_paths), ("ours", ours, our_paths)):
                 entry[f"{who}_answer"] = describe(server.name, server.base_url, paths)
                 if args.warmup > 0:
                     run_wrk(server.base_url, paths, args.warmup, args.threads, args.connections)
                 print(f"  {name:7} {server.name:9} wrk {args.duration:g} s ...", file=sys.stderr)
-                res = run_wrk(server.base_url, paths, args.duration, args.threads,
-                              args.connections)
+                res = run_wrk(server.base_url, paths, args.duration, args.threads, args.connections)
                 entry[who] = {k: v for k, v in res.items() if k != "raw"}
                 # the machine is shared: a load far above the 2 workers' means a noisy figure
                 entry[who]["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
@@ -614,15 +776,19 @@ def main(argv: list[str] | None = None) -> int:
 def _print_table(results: dict) -> None:
     db = results["database"]
     v = results.get("versions", {})
-    print(f"\npeer: pygeoapi {v.get('pygeoapi')} (PostgreSQL provider) vs ours, "
-          f"{db['rows']:,} rows, PostgreSQL {db['postgresql']} + PostGIS {db['postgis']}, "
-          f"{results['machine']['cpus']} cores; wrk {results['settings']['threads']} threads "
-          f"{results['settings']['connections']} connections "
-          f"{results['settings']['duration']:g} s; ratio = ours / peer "
-          f"(latency: < 1 we are faster; req/s: > 1 we are faster)")
-    head = (f"{'scenario':8} {'ours p50':>9} {'p99':>9} {'req/s':>7} {'n':>5} {'KB':>5} | "
-            f"{'peer p50':>9} {'p99':>9} {'req/s':>7} {'n':>5} {'KB':>5} | "
-            f"{'p50 x':>6} {'p99 x':>6} {'req/s x':>7}  errors o/p")
+    print(
+        f"\npeer: pygeoapi {v.get('pygeoapi')} (PostgreSQL provider) vs ours, "
+        f"{db['rows']:,} rows, PostgreSQL {db['postgresql']} + PostGIS {db['postgis']}, "
+        f"{results['machine']['cpus']} cores; wrk {results['settings']['threads']} threads "
+        f"{results['settings']['connections']} connections "
+        f"{results['settings']['duration']:g} s; ratio = ours / peer "
+        f"(latency: < 1 we are faster; req/s: > 1 we are faster)"
+    )
+    head = (
+        f"{'scenario':8} {'ours p50':>9} {'p99':>9} {'req/s':>7} {'n':>5} {'KB':>5} | "
+        f"{'peer p50':>9} {'p99':>9} {'req/s':>7} {'n':>5} {'KB':>5} | "
+        f"{'p50 x':>6} {'p99 x':>6} {'req/s x':>7}  errors o/p"
+    )
     print(head)
     print("-" * len(head))
 
@@ -636,13 +802,17 @@ def _print_table(results: dict) -> None:
         o, p, r = e["ours"], e["peer"], e["ratio_ours_to_peer"]
         cols = []
         for x in (o, p):
-            cols.append(f"{ms(x['p50_ms'])} {ms(x['p99_ms'])} {num(x['req_s'], '7.1f'):>7} "
-                        f"{x.get('requests') or 0:5d} "
-                        f"{num((x.get('bytes_per_request') or 0) / 1024, '5.0f'):>5}")
+            cols.append(
+                f"{ms(x['p50_ms'])} {ms(x['p99_ms'])} {num(x['req_s'], '7.1f'):>7} "
+                f"{x.get('requests') or 0:5d} "
+                f"{num((x.get('bytes_per_request') or 0) / 1024, '5.0f'):>5}"
+            )
         errors = [x["non_2xx"] + x["socket_errors"] for x in (o, p)]
-        print(f"{name:8} {cols[0]} | {cols[1]} | {num(r['p50'], '6.2f'):>6} "
-              f"{num(r['p99'], '6.2f'):>6} {num(r['req_s'], '7.2f'):>7}  "
-              f"{errors[0]}/{errors[1]}")
+        print(
+            f"{name:8} {cols[0]} | {cols[1]} | {num(r['p50'], '6.2f'):>6} "
+            f"{num(r['p99'], '6.2f'):>6} {num(r['req_s'], '7.2f'):>7}  "
+            f"{errors[0]}/{errors[1]}"
+        )
 
 
 def _reexec_in_project_venv() -> None:

@@ -177,7 +177,9 @@ end
 # thread, a thread's last request is the one being answered. It needs a response() hook,
 # with which wrk copies every body into Lua (0.2-0.4 ms of its CPU per 0.55 MB answer), so
 # only the scenarios whose latencies vary widely use it (``Context.wrk(own_timing=True)``).
-WRK_OWN_TIMING = WRK_CLOCK + r"""
+WRK_OWN_TIMING = (
+    WRK_CLOCK
+    + r"""
 lat = {}
 local sent, pick = 0, request
 function request()
@@ -188,11 +190,14 @@ function response(status, headers, body)
   lat[#lat + 1] = (now_ms() - sent) * 1000  -- microseconds, as wrk's figures
 end
 """
+)
 # An open-loop rate (``Context.wrk(rate=...)``): each thread claims the next slot of its
 # schedule before each request and waits for it (wrk's delay() hook); a thread that falls
 # behind sends at once until it catches up, so the achieved rate shows the server's capacity.
 # wrk measures a latency from the request's sending, so waiting for a slot is not counted.
-WRK_PACING = WRK_CLOCK + r"""
+WRK_PACING = (
+    WRK_CLOCK
+    + r"""
 local slot = nil
 function delay()
   local t = now_ms()
@@ -203,28 +208,31 @@ function delay()
   return wait
 end
 """
+)
 
 
-def wrk_script(rate_per_thread: float | None, classes: bool = False,
-               own_timing: bool = False) -> str:
+def wrk_script(
+    rate_per_thread: float | None, classes: bool = False, own_timing: bool = False
+) -> str:
     """The Lua script of a wrk run: pacing for an open loop, status classes (both define
     what own timing defines, so they do not go with it) or own timing of each answer."""
     if own_timing and (classes or rate_per_thread):
         raise ValueError("own timing goes with neither status classes nor a paced rate")
     pacing = WRK_PACING % {"INTERVAL_MS": 1000.0 / rate_per_thread} if rate_per_thread else ""
     hooks = WRK_CLASSES if classes else WRK_OWN_TIMING if own_timing else ""
-    return (WRK_LUA_TEMPLATE.replace("%(PACING)s", pacing)
-            .replace("%(CLASSES)s", hooks))
+    return WRK_LUA_TEMPLATE.replace("%(PACING)s", pacing).replace("%(CLASSES)s", hooks)
 
 
 def wrk_result(line: str) -> dict:
     """The WRKJSON figures; status classes that were not counted become None."""
-    result = json.loads(line[len("WRKJSON "):])
+    result = json.loads(line[len("WRKJSON ") :])
     for key in ("n2xx", "n3xx", "n4xx", "n5xx"):
         if result[key] < 0:
             result[key] = None
-    own = {key: result.pop(f"own_{key}", 0) for key in
-           ("count", "p50_us", "p90_us", "p99_us", "mean_us", "max_us")}
+    own = {
+        key: result.pop(f"own_{key}", 0)
+        for key in ("count", "p50_us", "p90_us", "p99_us", "mean_us", "max_us")
+    }
     if own["count"] > 0:  # timed per answer: those are the figures; wrk's kept beside them
         for key in ("p50_us", "p90_us", "p99_us", "mean_us", "max_us"):
             result[f"wrk_{key}"], result[key] = result[key], own[key]
@@ -241,18 +249,39 @@ def statuses_text(result: dict) -> str:
 
 
 # -- the table -----------------------------------------------------------------------------------
-def Row(scenario: str, *, p50_ms: float | None, p99_ms: float | None, rps: float | None,
-        bound: str, bound_p50_ms: float | None, target: float | None, target_text: str,
-        ratio: float | None = None, met: bool | None = None, **extra: Any) -> dict:
+def Row(
+    scenario: str,
+    *,
+    p50_ms: float | None,
+    p99_ms: float | None,
+    rps: float | None,
+    bound: str,
+    bound_p50_ms: float | None,
+    target: float | None,
+    target_text: str,
+    ratio: float | None = None,
+    met: bool | None = None,
+    **extra: Any,
+) -> dict:
     """One line of the table. ``ratio`` defaults to p50 / bound p50 and ``met`` to
     ratio <= target; a scenario with an absolute target passes both."""
     if ratio is None and p50_ms is not None and bound_p50_ms:
         ratio = p50_ms / bound_p50_ms
     if met is None and ratio is not None and target is not None:
         met = ratio <= target
-    return {"scenario": scenario, "p50_ms": p50_ms, "p99_ms": p99_ms, "rps": rps,
-            "bound": bound, "bound_p50_ms": bound_p50_ms, "ratio": ratio, "target": target,
-            "target_text": target_text, "met": met, **extra}
+    return {
+        "scenario": scenario,
+        "p50_ms": p50_ms,
+        "p99_ms": p99_ms,
+        "rps": rps,
+        "bound": bound,
+        "bound_p50_ms": bound_p50_ms,
+        "ratio": ratio,
+        "target": target,
+        "target_text": target_text,
+        "met": met,
+        **extra,
+    }
 
 
 def _fmt(value: Any, spec: str) -> str:
@@ -263,8 +292,10 @@ def _fmt(value: Any, spec: str) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'scenario':46} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}  {'bound':26} "
-            f"{'bound p50':>9} {'ratio':>6}  {'target':22} met?")
+    head = (
+        f"{'scenario':46} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}  {'bound':26} "
+        f"{'bound p50':>9} {'ratio':>6}  {'target':22} met?"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         met = {True: "yes", False: "NO", None: "-"}[r["met"]]
@@ -272,7 +303,8 @@ def table(rows: list[dict]) -> str:
             f"{r['scenario'][:46]:46} {_fmt(r['p50_ms'], '8.2f')} {_fmt(r['p99_ms'], '8.2f')} "
             f"{_fmt(r['rps'], '8.0f')}  {r['bound'][:26]:26} {_fmt(r['bound_p50_ms'], '9.3f')} "
             f"{_fmt(r['ratio'], '6.3f')}  {r['target_text'][:22]:22} {met}"
-            + (f"  {r['flag']}" if r.get("flag") else ""))
+            + (f"  {r['flag']}" if r.get("flag") else "")
+        )
     return "\n".join(lines)
 
 
@@ -291,18 +323,20 @@ def cpu_summary(row: dict) -> dict | None:
             return None
         return sum(split.values())
 
-    out = {"ours": mine, "ours_total": total(mine), "bound": theirs,
-           "bound_total": total(theirs)}
-    out["ratio"] = (out["ours_total"] / out["bound_total"]
-                    if out["ours_total"] and out["bound_total"] else None)
+    out = {"ours": mine, "ours_total": total(mine), "bound": theirs, "bound_total": total(theirs)}
+    out["ratio"] = (
+        out["ours_total"] / out["bound_total"] if out["ours_total"] and out["bound_total"] else None
+    )
     return out
 
 
 def cpu_table(rows: list[dict]) -> str:
     """Where the CPU of each request went (ms per request): with both cores busy, the p50
     ratio follows the ratio of these totals."""
-    head = (f"{'CPU ms per request':46} {'server':>7} {'db':>6} {'load':>6} {'total':>6}   "
-            f"{'bound: db':>9} {'load':>6} {'total':>6}  {'cpu ratio':>9} {'p50 ratio':>9}")
+    head = (
+        f"{'CPU ms per request':46} {'server':>7} {'db':>6} {'load':>6} {'total':>6}   "
+        f"{'bound: db':>9} {'load':>6} {'total':>6}  {'cpu ratio':>9} {'p50 ratio':>9}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         c = r.get("cpu")
@@ -314,7 +348,8 @@ def cpu_table(rows: list[dict]) -> str:
             f"{_fmt(o.get('database'), '6.2f')} {_fmt(o.get('load'), '6.2f')} "
             f"{_fmt(c['ours_total'], '6.2f')}   {_fmt(b.get('database'), '9.2f')} "
             f"{_fmt(b.get('load'), '6.2f')} {_fmt(c['bound_total'], '6.2f')}  "
-            f"{_fmt(c['ratio'], '9.2f')} {_fmt(r.get('ratio'), '9.2f')}")
+            f"{_fmt(c['ratio'], '9.2f')} {_fmt(r.get('ratio'), '9.2f')}"
+        )
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
@@ -324,8 +359,13 @@ def database_url(args: argparse.Namespace) -> str:
     if url:
         return url
     rows = args.rows
-    size = (f"{rows // 1_000_000}m" if rows % 1_000_000 == 0 else
-            f"{rows // 1000}k" if rows % 1000 == 0 else str(rows))
+    size = (
+        f"{rows // 1_000_000}m"
+        if rows % 1_000_000 == 0
+        else f"{rows // 1000}k"
+        if rows % 1000 == 0
+        else str(rows)
+    )
     return Cluster().ensure_database(f"open311_bench_{size}")  # 5M: open311_bench_5m
 
 
@@ -334,9 +374,13 @@ def generated_rows(url: str) -> int | None:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text(
-                "SELECT count(*) FROM service_request r JOIN api_key k ON k.id = r.api_key_pk "
-                "WHERE k.name = ANY(:names)"), {"names": list(GENERATED_KEYS)}).scalar()
+            return conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM service_request r JOIN api_key k ON k.id = r.api_key_pk "
+                    "WHERE k.name = ANY(:names)"
+                ),
+                {"names": list(GENERATED_KEYS)},
+            ).scalar()
     except sa.exc.ProgrammingError:
         return None
     finally:
@@ -348,9 +392,12 @@ def jurisdiction_facts(url: str) -> tuple[int, str]:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            return tuple(conn.execute(sa.text(
-                "SELECT id, timezone FROM jurisdiction WHERE jurisdiction_id = :j"),
-                {"j": JURISDICTION}).one())
+            return tuple(
+                conn.execute(
+                    sa.text("SELECT id, timezone FROM jurisdiction WHERE jurisdiction_id = :j"),
+                    {"j": JURISDICTION},
+                ).one()
+            )
     finally:
         engine.dispose()
 
@@ -358,17 +405,36 @@ def jurisdiction_facts(url: str) -> tuple[int, str]:
 def ensure_data(args: argparse.Namespace, url: str) -> dict:
     have = generated_rows(url)
     if have == args.rows and not args.regenerate:
-        print(f"data: reusing {have:,} rows in {sa.make_url(url).database} (migrated to "
-              f"head: a new index is built on the table as it is)", flush=True)
+        print(
+            f"data: reusing {have:,} rows in {sa.make_url(url).database} (migrated to "
+            f"head: a new index is built on the table as it is)",
+            flush=True,
+        )
         migrate.upgrade(url)
         return {"generated": False, "rows": have, "vacuumed": vacuum(url)}
-    print(f"data: {have} rows in {sa.make_url(url).database}, generating {args.rows:,} "
-          f"(bench/generate.py)", flush=True)
+    print(
+        f"data: {have} rows in {sa.make_url(url).database}, generating {args.rows:,} "
+        f"(bench/generate.py)",
+        flush=True,
+    )
     started = time.perf_counter()
-    subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--rows",
-                    str(args.rows), "--database-url", url, "--reuse"], check=True)
-    return {"generated": True, "rows": args.rows,
-            "generate_s": round(time.perf_counter() - started, 1)}
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "generate.py"),
+            "--rows",
+            str(args.rows),
+            "--database-url",
+            url,
+            "--reuse",
+        ],
+        check=True,
+    )
+    return {
+        "generated": True,
+        "rows": args.rows,
+        "generate_s": round(time.perf_counter() - started, 1),
+    }
 
 
 def vacuum(url: str) -> bool:
@@ -378,8 +444,15 @@ def vacuum(url: str) -> bool:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            dead = conn.execute(sa.text("SELECT n_dead_tup FROM pg_stat_user_tables "
-                                        "WHERE relname = 'service_request'")).scalar() or 0
+            dead = (
+                conn.execute(
+                    sa.text(
+                        "SELECT n_dead_tup FROM pg_stat_user_tables "
+                        "WHERE relname = 'service_request'"
+                    )
+                ).scalar()
+                or 0
+            )
             if dead:
                 print(f"data: VACUUM (ANALYZE) service_request ({dead:,} dead rows)", flush=True)
                 conn.execute(sa.text("VACUUM (ANALYZE) service_request"))
@@ -416,11 +489,17 @@ def durable(url: str, private: bool) -> Iterator[dict]:
                     time.sleep(1)
             during = current(conn)
         if during != DURABLE:
-            print(f"warning: the server is not durable ({during}): commits are faster than a "
-                  "production server's", flush=True)
+            print(
+                f"warning: the server is not durable ({during}): commits are faster than a "
+                "production server's",
+                flush=True,
+            )
         else:
-            print(f"server: fsync, synchronous_commit, full_page_writes on"
-                  f"{' (for this run)' if changed else ''}", flush=True)
+            print(
+                f"server: fsync, synchronous_commit, full_page_writes on"
+                f"{' (for this run)' if changed else ''}",
+                flush=True,
+            )
         yield {"before": before, "during": during}
     finally:
         if changed:
@@ -453,9 +532,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, workers: int, log: Path, *, app: str = "wsgi:app", folder: Path = ROOT,
-             ready: str = FLOOR, env: dict[str, str] | None = None,
-             config: str | None = "python:open311.serving") -> Iterator[tuple[str, int]]:
+def gunicorn(
+    url: str,
+    workers: int,
+    log: Path,
+    *,
+    app: str = "wsgi:app",
+    folder: Path = ROOT,
+    ready: str = FLOOR,
+    env: dict[str, str] | None = None,
+    config: str | None = "python:open311.serving",
+) -> Iterator[tuple[str, int]]:
     """The server's base URL and the gunicorn master's pid, while it runs: ``app`` (our
     server by default) from ``folder``, once it answers ``ready``; ``env`` is added to the
     environment. ``config``: gunicorn's settings (ours, as ``open311 serve`` runs it, by
@@ -465,9 +552,24 @@ def gunicorn(url: str, workers: int, log: Path, *, app: str = "wsgi:app", folder
     env.pop("OPEN311_CORS_ORIGINS", None)  # the default
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *(["--config", config] if config else []),
-             "--chdir", str(folder), "-w", str(workers), "-b", f"127.0.0.1:{port}", app],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                *(["--config", config] if config else []),
+                "--chdir",
+                str(folder),
+                "-w",
+                str(workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                app,
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -509,7 +611,7 @@ def _stat(pid: int) -> list[str] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return text[text.rindex(")") + 2:].split()
+    return text[text.rindex(")") + 2 :].split()
 
 
 def _children() -> dict[int, list[int]]:
@@ -541,6 +643,7 @@ class CpuMeter:
     """Readings of the CPU the server (the gunicorn master and workers), the database (the
     postmaster and its processes, when it runs on this machine) and this script's finished
     children (the load generator runs) have used."""
+
     server_pid: int | None
     postmaster_pid: int | None
 
@@ -551,35 +654,46 @@ class CpuMeter:
         deadline = time.monotonic() + 2
         while True:
             children = _children()
-            zombies = [pid for root in (self.server_pid, self.postmaster_pid) if root
-                       for pid in children.get(root, []) if (_stat(pid) or ["Z"])[0] == "Z"]
+            zombies = [
+                pid
+                for root in (self.server_pid, self.postmaster_pid)
+                if root
+                for pid in children.get(root, [])
+                if (_stat(pid) or ["Z"])[0] == "Z"
+            ]
             if not zombies or time.monotonic() > deadline:
                 break
             time.sleep(0.02)
         usage = os.times()
-        return {"server": tree_cpu_s(self.server_pid, children),
-                "database": tree_cpu_s(self.postmaster_pid, children),
-                "load": usage.children_user + usage.children_system}
+        return {
+            "server": tree_cpu_s(self.server_pid, children),
+            "database": tree_cpu_s(self.postmaster_pid, children),
+            "load": usage.children_user + usage.children_system,
+        }
 
     @staticmethod
     def spent(before: dict, after: dict) -> dict[str, float | None]:
-        return {k: (after[k] - before[k] if after[k] is not None and before[k] is not None
-                    else None) for k in before}
+        return {
+            k: (after[k] - before[k] if after[k] is not None and before[k] is not None else None)
+            for k in before
+        }
 
 
 def postmaster_pid(url: str) -> int | None:
     """The pid of the PostgreSQL server behind ``url`` if it runs on this machine (the
     parent of our backend), else None."""
-    conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(
-        hide_password=False)
+    conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as conn:
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
         fields = _stat(backend)
     if fields is None:
         return None
     parent = int(fields[1])
-    return parent if "postgres" in Path(f"/proc/{parent}/cmdline").read_bytes().decode(
-        errors="replace") else None
+    return (
+        parent
+        if "postgres" in Path(f"/proc/{parent}/cmdline").read_bytes().decode(errors="replace")
+        else None
+    )
 
 
 def cpu_per_request(result: dict) -> dict[str, float | None]:
@@ -599,6 +713,7 @@ def cpu_text(result: dict) -> str:
 @dataclass
 class Captured:
     """A statement as the server sent it: SQL text (pyformat) and its parameters."""
+
     sql: str
     params: dict
 
@@ -629,10 +744,18 @@ class Context:
         return value, CpuMeter.spent(before, self.meter.reading())
 
     # -- HTTP ------------------------------------------------------------------------------------
-    def wrk(self, name: str, requests: list[tuple[str, str, str]], *, duration: int | None = None,
-            connections: int | None = None, warmup: int | None = None,
-            base: str | None = None, rate: float | None = None,
-            own_timing: bool = False) -> dict:
+    def wrk(
+        self,
+        name: str,
+        requests: list[tuple[str, str, str]],
+        *,
+        duration: int | None = None,
+        connections: int | None = None,
+        warmup: int | None = None,
+        base: str | None = None,
+        rate: float | None = None,
+        own_timing: bool = False,
+    ) -> dict:
         """Run wrk on ``requests`` (method, path, body), picked at random per request, against
         ``base`` (default: our server; a peer passes its own): a warm-up of ``warmup`` s (not
         counted), then ``duration`` s. With ``rate``, the requests are sent at that many per
@@ -649,29 +772,45 @@ class Context:
         classes = any(method != "GET" for method, _, _ in requests)  # see WRK_CLASSES
         if own_timing and connections != threads:
             raise ValueError("own timing needs one connection per wrk thread")
-        script.write_text(wrk_script(rate / threads if rate else None, classes, own_timing),
-                          "utf-8")
+        script.write_text(
+            wrk_script(rate / threads if rate else None, classes, own_timing), "utf-8"
+        )
 
         def run(seconds: int) -> dict:
-            argv = [wrk_binary(), "-t", str(threads), "-c", str(connections), "-d",
-                    f"{seconds}s", "--timeout", "10s", "-s", str(script), base or self.base, "--",
-                    str(listing)]
+            argv = [
+                wrk_binary(),
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                base or self.base,
+                "--",
+                str(listing),
+            ]
             out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
             return wrk_result(next(x for x in out.splitlines() if x.startswith("WRKJSON ")))
 
         if warmup:
             run(warmup)
         # (a peer's server is not ours: its runs are not metered)
-        result, cpu = self.metered(lambda: run(duration)) if base is None else (run(duration),
-                                                                                 None)
+        result, cpu = self.metered(lambda: run(duration)) if base is None else (run(duration), None)
         if cpu is not None:
             result["cpu_s"] = cpu
         result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
         result["p50_ms"], result["p99_ms"] = result["p50_us"] / 1000, result["p99_us"] / 1000
         result["connections"], result["duration_s"] = connections, duration
         result["urls"], result["target_rate"] = len(requests), rate
-        print(f"  wrk {name}: p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
-              f"{result['rps']:.0f} req/s, {statuses_text(result)}{cpu_text(result)}", flush=True)
+        print(
+            f"  wrk {name}: p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
+            f"{result['rps']:.0f} req/s, {statuses_text(result)}{cpu_text(result)}",
+            flush=True,
+        )
         return result
 
     # -- the statements the server sends ---------------------------------------------------------
@@ -696,14 +835,21 @@ class Context:
         statements = self.capture(path)
         main = [c for c in statements if "FROM service_request" in c.sql and "LIMIT" in c.sql]
         if len(main) != 1:
-            raise RuntimeError(f"GET {path}: {len(main)} list statements among "
-                               f"{[c.sql[:80] for c in statements]}")
+            raise RuntimeError(
+                f"GET {path}: {len(main)} list statements among {[c.sql[:80] for c in statements]}"
+            )
         return main[0], statements
 
     # -- RAW -------------------------------------------------------------------------------------
-    def pgbench(self, name: str, transactions: list[list[Captured]], *,
-                duration: int | None = None, connections: int | None = None,
-                warmup: int | None = None) -> dict:
+    def pgbench(
+        self,
+        name: str,
+        transactions: list[list[Captured]],
+        *,
+        duration: int | None = None,
+        connections: int | None = None,
+        warmup: int | None = None,
+    ) -> dict:
         """pgbench -M prepared on the transactions (the statements one GET sends, in order),
         one script each, equal weights: every parameter becomes a pgbench variable
         (-D name_k_j=value), so the server sees $n parameters as it does from psycopg. A
@@ -718,6 +864,7 @@ class Context:
         for k, statements in enumerate(transactions[:128]):  # pgbench: at most 128 scripts
             lines = []
             for j, c in enumerate(statements):
+
                 def variable(match: re.Match, k=k, j=j) -> str:
                     return f":{match.group(1)}_{k}_{j}"
 
@@ -734,15 +881,30 @@ class Context:
         # The server's own connection settings (no JIT, no parallel workers): its SQL as
         # the server runs it.
         env["PGOPTIONS"] = session_options(self.url)
-        base = [pgbench_binary(), "-M", "prepared", "-n", "-c", str(connections), "-j",
-                str(min(2, connections)), *scripts, *defines]
+        base = [
+            pgbench_binary(),
+            "-M",
+            "prepared",
+            "-n",
+            "-c",
+            str(connections),
+            "-j",
+            str(min(2, connections)),
+            *scripts,
+            *defines,
+        ]
 
         def run(seconds: int, log: bool) -> str:
             argv = [*base, "-T", str(seconds)]
             if log:
                 argv += ["-l", "--log-prefix", str(folder / "log")]
-            done = subprocess.run([*argv, *conn_argv], capture_output=True, text=True,
-                                  env={**os.environ, **env}, cwd=folder)
+            done = subprocess.run(
+                [*argv, *conn_argv],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **env},
+                cwd=folder,
+            )
             if done.returncode != 0:
                 raise RuntimeError(f"pgbench {name}: {done.stderr[-2000:]}")
             return done.stdout
@@ -758,20 +920,30 @@ class Context:
         ms = np.array(latencies) / 1000
         tps = re.search(r"tps = ([\d.]+)", out)
         failed = re.search(r"number of failed transactions: (\d+)", out)
-        result = {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-                  "mean_ms": float(ms.mean()), "transactions": len(ms),
-                  "tps": float(tps.group(1)) if tps else len(ms) / duration,
-                  "failed": int(failed.group(1)) if failed else 0, "scripts": len(scripts) // 2,
-                  "connections": connections, "duration_s": duration}
+        result = {
+            "p50_ms": float(np.percentile(ms, 50)),
+            "p99_ms": float(np.percentile(ms, 99)),
+            "mean_ms": float(ms.mean()),
+            "transactions": len(ms),
+            "tps": float(tps.group(1)) if tps else len(ms) / duration,
+            "failed": int(failed.group(1)) if failed else 0,
+            "scripts": len(scripts) // 2,
+            "connections": connections,
+            "duration_s": duration,
+        }
         if cpu is not None:
             result["cpu_s"] = cpu
-        print(f"  pgbench {name}: p50 {result['p50_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms, "
-              f"{result['tps']:.0f} tps{cpu_text(result)}", flush=True)
+        print(
+            f"  pgbench {name}: p50 {result['p50_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms, "
+            f"{result['tps']:.0f} tps{cpu_text(result)}",
+            flush=True,
+        )
         return result
 
     # -- ours and its bound, interleaved ---------------------------------------------------------
-    def interleaved(self, name: str, ours: Callable[[int, int], dict],
-                    bound: Callable[[int, int], dict]) -> tuple[dict, dict]:
+    def interleaved(
+        self, name: str, ours: Callable[[int, int], dict], bound: Callable[[int, int], dict]
+    ) -> tuple[dict, dict]:
         """Run ``ours(seconds, warmup)`` and ``bound(seconds, warmup)`` in turns,
         ``--rounds`` times each, ``--duration`` seconds in all per side (warm-up before the
         first turn only): a machine whose speed drifts during the run (a shared VM) affects
@@ -790,11 +962,13 @@ class Context:
     def explain(self, statement: Captured) -> dict:
         """EXPLAIN (FORMAT JSON) of a captured statement with its parameters: the node types,
         the indexes used, whether anything counts."""
-        conninfo = sa.make_url(self.url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
+        conninfo = (
+            sa.make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
         with psycopg.connect(conninfo, options=session_options(self.url)) as conn:
-            plan = conn.execute("EXPLAIN (FORMAT JSON) " + statement.sql,
-                                statement.params).fetchone()[0][0]["Plan"]
+            plan = conn.execute(
+                "EXPLAIN (FORMAT JSON) " + statement.sql, statement.params
+            ).fetchone()[0][0]["Plan"]
         nodes, indexes = [], []
 
         def walk(node: dict) -> None:
@@ -806,9 +980,12 @@ class Context:
 
         walk(plan)
         text = json.dumps(plan)
-        return {"nodes": nodes, "indexes": sorted(set(indexes)),
-                "count_in_plan": "count(" in text.lower(),
-                "aggregate_in_plan": any(n == "Aggregate" for n in nodes)}
+        return {
+            "nodes": nodes,
+            "indexes": sorted(set(indexes)),
+            "count_in_plan": "count(" in text.lower(),
+            "aggregate_in_plan": any(n == "Aggregate" for n in nodes),
+        }
 
 
 def _combine(runs: list[dict]) -> dict:
@@ -818,16 +995,32 @@ def _combine(runs: list[dict]) -> dict:
     out = dict(runs[0])
     for key in ("p50_ms", "p99_ms"):
         out[key] = float(np.median([r[key] for r in runs]))
-    for key in ("requests", "status_errors", "n2xx", "n3xx", "n4xx", "n5xx", "transactions",
-                "failed", "duration_us", "duration_s"):
+    for key in (
+        "requests",
+        "status_errors",
+        "n2xx",
+        "n3xx",
+        "n4xx",
+        "n5xx",
+        "transactions",
+        "failed",
+        "duration_us",
+        "duration_s",
+    ):
         if key in out and all(r[key] is not None for r in runs):
             out[key] = sum(r[key] for r in runs)
     for key in ("rps", "tps"):
         if key in out:
             out[key] = float(np.mean([r[key] for r in runs]))
     if all("cpu_s" in r for r in runs):
-        out["cpu_s"] = {k: (None if any(r["cpu_s"][k] is None for r in runs)
-                            else sum(r["cpu_s"][k] for r in runs)) for k in runs[0]["cpu_s"]}
+        out["cpu_s"] = {
+            k: (
+                None
+                if any(r["cpu_s"][k] is None for r in runs)
+                else sum(r["cpu_s"][k] for r in runs)
+            )
+            for k in runs[0]["cpu_s"]
+        }
     out["rounds"] = runs
     return out
 
@@ -870,19 +1063,32 @@ def samples(url: str, jurisdiction_pk: int, n: int, seed: int) -> dict:
         rows = []
         while len(rows) < n:
             candidates = rng.sample(range(lo, hi + 1), min(n * 3, hi - lo + 1))
-            rows += conn.execute(sa.text(
-                "SELECT id, ST_X(location), ST_Y(location) FROM service_request "
-                "WHERE id = ANY(:ids) AND jurisdiction_pk = :j AND public "
-                "AND location IS NOT NULL ORDER BY id"),
-                {"ids": candidates, "j": jurisdiction_pk}).all()
+            rows += conn.execute(
+                sa.text(
+                    "SELECT id, ST_X(location), ST_Y(location) FROM service_request "
+                    "WHERE id = ANY(:ids) AND jurisdiction_pk = :j AND public "
+                    "AND location IS NOT NULL ORDER BY id"
+                ),
+                {"ids": candidates, "j": jurisdiction_pk},
+            ).all()
         rows = rng.sample(rows, n)
-        codes = [c for (c,) in conn.execute(sa.text(
-            "SELECT s.service_code FROM service s WHERE s.jurisdiction_pk = :j AND EXISTS "
-            "(SELECT 1 FROM service_request r WHERE r.service_pk = s.id) ORDER BY 1"),
-            {"j": jurisdiction_pk})]
+        codes = [
+            c
+            for (c,) in conn.execute(
+                sa.text(
+                    "SELECT s.service_code FROM service s WHERE s.jurisdiction_pk = :j AND EXISTS "
+                    "(SELECT 1 FROM service_request r WHERE r.service_pk = s.id) ORDER BY 1"
+                ),
+                {"j": jurisdiction_pk},
+            )
+        ]
     engine.dispose()
-    return {"ids": [r[0] for r in rows], "points": [(r[1], r[2]) for r in rows],
-            "codes": codes, "rng": rng}
+    return {
+        "ids": [r[0] for r in rows],
+        "points": [(r[1], r[2]) for r in rows],
+        "codes": codes,
+        "rng": rng,
+    }
 
 
 def read_paths(ctx: Context) -> dict[str, list[str]]:
@@ -892,16 +1098,21 @@ def read_paths(ctx: Context) -> dict[str, list[str]]:
     for long, lat in s["points"]:
         half = rng.choice((0.005, 0.01, 0.02))  # about 0.5, 1 and 2 km from the centre
         dx, dy = rng.uniform(-half, half) / 2, rng.uniform(-half, half) / 2
-        bboxes.append(f"{long + dx - half:.5f},{lat + dy - half:.5f},"
-                      f"{long + dx + half:.5f},{lat + dy + half:.5f}")
+        bboxes.append(
+            f"{long + dx - half:.5f},{lat + dy - half:.5f},"
+            f"{long + dx + half:.5f},{lat + dy + half:.5f}"
+        )
         circles.append((round(long, 6), round(lat, 6), rng.choice((250, 500, 1000, 2000))))
     return {
         "default": [f"{LIST}?{urlencode(j)}"],
-        "filtered": [f"{LIST}?{urlencode({**j, 'service_code': c, 'status': 'open'})}"
-                     for c in s["codes"]],
+        "filtered": [
+            f"{LIST}?{urlencode({**j, 'service_code': c, 'status': 'open'})}" for c in s["codes"]
+        ],
         "bbox": [f"{LIST}?{urlencode({**j, 'bbox': b})}" for b in bboxes],
-        "radius": [f"{LIST}?{urlencode({**j, 'lat': la, 'long': lo, 'radius': r})}"
-                   for lo, la, r in circles],
+        "radius": [
+            f"{LIST}?{urlencode({**j, 'lat': la, 'long': lo, 'radius': r})}"
+            for lo, la, r in circles
+        ],
         "by_id": [f"/open311/v2/requests/{i}.json?{urlencode(j)}" for i in s["ids"]],
     }
 
@@ -929,8 +1140,7 @@ def group_lists(ctx: Context) -> list[dict]:
         # RAW: every statement the request sends (the list, and the cursor's key when a next
         # page exists), but not the per-connection TimeZone setting (pgbench connects with
         # that TimeZone instead: ctx.timezone).
-        transactions = [[c for c in every if "set_config(" not in c.sql]
-                        for _, every in captured]
+        transactions = [[c for c in every if "set_config(" not in c.sql] for _, every in captured]
         counts = any("count(" in c.sql.lower() for _, every in captured for c in every)
         plan = ctx.explain(mains[0])
         plans_indexes = sorted({i for m in mains[:10] for i in ctx.explain(m)["indexes"]})
@@ -938,21 +1148,36 @@ def group_lists(ctx: Context) -> list[dict]:
         ours, raw = ctx.interleaved(
             name,
             lambda sec, warm, n=name, r=requests, k=key: ctx.wrk(
-                n, r, duration=sec, warmup=warm, own_timing=k in VARIED_LATENCY),
-            lambda sec, warm, n=name, t=transactions: ctx.pgbench(n, t, duration=sec,
-                                                                 warmup=warm))
+                n, r, duration=sec, warmup=warm, own_timing=k in VARIED_LATENCY
+            ),
+            lambda sec, warm, n=name, t=transactions: ctx.pgbench(n, t, duration=sec, warmup=warm),
+        )
         plan_ok = index in plans_indexes and not counts and not plan["count_in_plan"]
-        row = Row(name, p50_ms=ours["p50_ms"], p99_ms=ours["p99_ms"], rps=ours["rps"],
-                  bound="RAW (pgbench -M prepared)", bound_p50_ms=raw["p50_ms"],
-                  target=target, target_text=f"<= {target}x raw",
-                  wrk=ours, raw=raw, plan=plan, plan_indexes_first10=plans_indexes,
-                  expected_index=index, count_in_statements=counts,
-                  statements_per_request=len(captured[0][1]), sql=mains[0].sql,
-                  sql_params=mains[0].params)
+        row = Row(
+            name,
+            p50_ms=ours["p50_ms"],
+            p99_ms=ours["p99_ms"],
+            rps=ours["rps"],
+            bound="RAW (pgbench -M prepared)",
+            bound_p50_ms=raw["p50_ms"],
+            target=target,
+            target_text=f"<= {target}x raw",
+            wrk=ours,
+            raw=raw,
+            plan=plan,
+            plan_indexes_first10=plans_indexes,
+            expected_index=index,
+            count_in_statements=counts,
+            statements_per_request=len(captured[0][1]),
+            sql=mains[0].sql,
+            sql_params=mains[0].params,
+        )
         row["met"] = bool(row["met"]) and plan_ok and ours["status_errors"] == 0
-        row["note"] = (f"plan: {', '.join(plans_indexes) or 'no index'}"
-                       f"{'' if plan_ok else ' (expected ' + index + ', no count)'}; "
-                       f"{len(captured[0][1])} statements/request")
+        row["note"] = (
+            f"plan: {', '.join(plans_indexes) or 'no index'}"
+            f"{'' if plan_ok else ' (expected ' + index + ', no count)'}; "
+            f"{len(captured[0][1])} statements/request"
+        )
         rows.append(row)
     return rows
 
@@ -964,16 +1189,39 @@ def group_single(ctx: Context) -> list[dict]:
     paths = read_paths(ctx)["by_id"]
     print(f"scenario single request by id: {len(paths)} ids", flush=True)
     ours, floor = ctx.interleaved(
-        "by id", lambda sec, warm: ctx.wrk("by id", [("GET", p, "") for p in paths],
-                                           duration=sec, warmup=warm),
-        lambda sec, warm: ctx.wrk("floor", [("GET", FLOOR, "")], duration=sec, warmup=warm))
-    row = Row("single request by id", p50_ms=ours["p50_ms"], p99_ms=ours["p99_ms"],
-              rps=ours["rps"], bound="FLOOR (GET health.json)", bound_p50_ms=floor["p50_ms"],
-              target=2.0, target_text="<= 2x floor", wrk=ours, floor=floor)
+        "by id",
+        lambda sec, warm: ctx.wrk(
+            "by id", [("GET", p, "") for p in paths], duration=sec, warmup=warm
+        ),
+        lambda sec, warm: ctx.wrk("floor", [("GET", FLOOR, "")], duration=sec, warmup=warm),
+    )
+    row = Row(
+        "single request by id",
+        p50_ms=ours["p50_ms"],
+        p99_ms=ours["p99_ms"],
+        rps=ours["rps"],
+        bound="FLOOR (GET health.json)",
+        bound_p50_ms=floor["p50_ms"],
+        target=2.0,
+        target_text="<= 2x floor",
+        wrk=ours,
+        floor=floor,
+    )
     row["met"] = bool(row["met"]) and ours["status_errors"] == 0
-    return [Row("floor: GET /open311/health.json", p50_ms=floor["p50_ms"],
-                p99_ms=floor["p99_ms"], rps=floor["rps"], bound="-", bound_p50_ms=None,
-                target=None, target_text="(the bound)", wrk=floor), row]
+    return [
+        Row(
+            "floor: GET /open311/health.json",
+            p50_ms=floor["p50_ms"],
+            p99_ms=floor["p99_ms"],
+            rps=floor["rps"],
+            bound="-",
+            bound_p50_ms=None,
+            target=None,
+            target_text="(the bound)",
+            wrk=floor,
+        ),
+        row,
+    ]
 
 
 CREATE_RATE = 300  # creates/s the target asks to sustain
@@ -990,23 +1238,48 @@ def group_create(ctx: Context) -> list[dict]:
     if ctx.args.only and "create" not in ctx.args.only:
         return []
     rng = random.Random(ctx.args.seed + 2)
-    bodies = [urlencode({"api_key": ctx.api_key, "jurisdiction_id": JURISDICTION,
-                         "service_code": "GRAFFITI", "lat": f"{lat:.6f}", "long": f"{long:.6f}",
-                         "attribute[SURFACE]": rng.choice(("BUILDING", "FENCE", "POLE")),
-                         "description": "Tag on the wall (benchmark)"})
-              for long, lat in ctx.samples["points"]]
+    bodies = [
+        urlencode(
+            {
+                "api_key": ctx.api_key,
+                "jurisdiction_id": JURISDICTION,
+                "service_code": "GRAFFITI",
+                "lat": f"{lat:.6f}",
+                "long": f"{long:.6f}",
+                "attribute[SURFACE]": rng.choice(("BUILDING", "FENCE", "POLE")),
+                "description": "Tag on the wall (benchmark)",
+            }
+        )
+        for long, lat in ctx.samples["points"]
+    ]
     connections = ctx.args.create_connections
     duration = ctx.args.create_duration
     requests = [("POST", LIST, b) for b in bodies]
-    print(f"scenario create: {duration} s at {connections} connections, then {duration} s at "
-          f"{CREATE_RATE}/s", flush=True)
-    closed = ctx.wrk("create", requests, duration=duration, connections=connections,
-                     warmup=min(ctx.args.warmup, 2))
-    paced = ctx.wrk(f"create at {CREATE_RATE}/s", requests, duration=duration,
-                    connections=connections, warmup=min(ctx.args.warmup, 2), rate=CREATE_RATE)
+    print(
+        f"scenario create: {duration} s at {connections} connections, then {duration} s at "
+        f"{CREATE_RATE}/s",
+        flush=True,
+    )
+    closed = ctx.wrk(
+        "create",
+        requests,
+        duration=duration,
+        connections=connections,
+        warmup=min(ctx.args.warmup, 2),
+    )
+    paced = ctx.wrk(
+        f"create at {CREATE_RATE}/s",
+        requests,
+        duration=duration,
+        connections=connections,
+        warmup=min(ctx.args.warmup, 2),
+        rate=CREATE_RATE,
+    )
     rows = []
-    for label, run, is_paced in (("create (POST, key+attrs+boundary)", closed, False),
-                                 (f"create at {CREATE_RATE}/s (open loop)", paced, True)):
+    for label, run, is_paced in (
+        ("create (POST, key+attrs+boundary)", closed, False),
+        (f"create at {CREATE_RATE}/s (open loop)", paced, True),
+    ):
         creates = run["n2xx"] / (run["duration_us"] / 1e6)
         errors = run["n5xx"] == 0 and run["n4xx"] == 0
         if is_paced:
@@ -1015,12 +1288,23 @@ def group_create(ctx: Context) -> list[dict]:
         else:
             met = errors and creates >= CREATE_RATE
             target = f">={CREATE_RATE}/s, 0 5xx"
-        rows.append(Row(label, p50_ms=run["p50_ms"], p99_ms=run["p99_ms"], rps=creates,
-                        bound="absolute", bound_p50_ms=5.0 if is_paced else None,
-                        ratio=run["p50_ms"] / 5.0 if is_paced else None, target=None,
-                        target_text=target, met=met, wrk=run,
-                        note=f"{run['n2xx']} created, {run['n4xx']} 4xx, {run['n5xx']} 5xx, "
-                             f"{creates:.0f} creates/s"))
+        rows.append(
+            Row(
+                label,
+                p50_ms=run["p50_ms"],
+                p99_ms=run["p99_ms"],
+                rps=creates,
+                bound="absolute",
+                bound_p50_ms=5.0 if is_paced else None,
+                ratio=run["p50_ms"] / 5.0 if is_paced else None,
+                target=None,
+                target_text=target,
+                met=met,
+                wrk=run,
+                note=f"{run['n2xx']} created, {run['n4xx']} 4xx, {run['n5xx']} 5xx, "
+                f"{creates:.0f} creates/s",
+            )
+        )
     return rows
 
 
@@ -1041,23 +1325,48 @@ def group_geo(ctx: Context) -> list[dict]:
     if ctx.args.geo_points <= 0 or (ctx.args.only and "geo" not in ctx.args.only):
         return []
     output = ctx.workdir / "geo_points.json"
-    print(f"scenario point to jurisdiction/area: bench/geo_points.py --points "
-          f"{ctx.args.geo_points}", flush=True)
-    subprocess.run([sys.executable, str(ROOT / "bench" / "geo_points.py"), "--points",
-                    str(ctx.args.geo_points), "--rounds", "4", "--warmup", "100", "--check",
-                    "100", "--output", str(output)], check=True, stdout=subprocess.DEVNULL)
+    print(
+        f"scenario point to jurisdiction/area: bench/geo_points.py --points {ctx.args.geo_points}",
+        flush=True,
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "geo_points.py"),
+            "--points",
+            str(ctx.args.geo_points),
+            "--rounds",
+            "4",
+            "--warmup",
+            "100",
+            "--check",
+            "100",
+            "--output",
+            str(output),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     report = json.loads(output.read_text("utf-8"))
     rows = []
     for dataset, lookups in report["datasets"].items():
         for lookup, variant, label, target in GEO_ROWS:
             by = {(s["variant"], s["kind"]): s for s in lookups[lookup]["series"]}
             ours, raw = by[(variant, "OURS")], by[(variant, "RAW")]
-            rows.append(Row(f"{label} ({dataset})", p50_ms=ours["p50_ms"],
-                            p99_ms=ours["p99_ms"], rps=None, bound="RAW (psycopg prepared)",
-                            bound_p50_ms=raw["p50_ms"], target=target,
-                            target_text=f"<= {target}x raw" if target else "(shown)",
-                            n=ours["n"], note=f"{lookup}, {variant}; in-process, one call "
-                                              "at a time"))
+            rows.append(
+                Row(
+                    f"{label} ({dataset})",
+                    p50_ms=ours["p50_ms"],
+                    p99_ms=ours["p99_ms"],
+                    rps=None,
+                    bound="RAW (psycopg prepared)",
+                    bound_p50_ms=raw["p50_ms"],
+                    target=target,
+                    target_text=f"<= {target}x raw" if target else "(shown)",
+                    n=ours["n"],
+                    note=f"{lookup}, {variant}; in-process, one call at a time",
+                )
+            )
     return rows
 
 
@@ -1072,21 +1381,32 @@ def group_peer(ctx: Context) -> list[dict]:
     import peer_pygeoapi as peer  # noqa: PLC0415
 
     ids = ctx.samples["ids"]
-    boxes = [(round(x - 0.01, 6), round(y - 0.01, 6), round(x + 0.01, 6), round(y + 0.01, 6))
-             for x, y in ctx.samples["points"]]
+    boxes = [
+        (round(x - 0.01, 6), round(y - 0.01, 6), round(x + 0.01, 6), round(y + 0.01, 6))
+        for x, y in ctx.samples["points"]
+    ]
     window = 90  # our default window (OPEN311_DEFAULT_WINDOW_DAYS)
     # name, our paths, the peer's paths asking the same question, timed per answer (see
     # VARIED_LATENCY)
     scenarios = [
         ("list, 1000 newest of 90 d", peer.our_list_paths(), peer.list_paths(window), False),
         ("single item by id", peer.our_single_paths(ids), peer.single_paths(ids), False),
-        ("bbox, 1000 newest of 90 d", peer.our_bbox_paths(boxes),
-         peer.bbox_paths(boxes, window, newest_first=True), True),
-        ("bbox as pygeoapi's default (no window, by id)", peer.our_bbox_paths(boxes),
-         peer.bbox_paths(boxes), True),
+        (
+            "bbox, 1000 newest of 90 d",
+            peer.our_bbox_paths(boxes),
+            peer.bbox_paths(boxes, window, newest_first=True),
+            True,
+        ),
+        (
+            "bbox as pygeoapi's default (no window, by id)",
+            peer.our_bbox_paths(boxes),
+            peer.bbox_paths(boxes),
+            True,
+        ),
     ]
-    print("scenario peer: starting pygeoapi (installs it in var/peer-venv on first use)",
-          flush=True)
+    print(
+        "scenario peer: starting pygeoapi (installs it in var/peer-venv on first use)", flush=True
+    )
     rows = []
     try:
         server = peer.start(ctx.url, workers=ctx.args.workers)
@@ -1096,25 +1416,43 @@ def group_peer(ctx: Context) -> list[dict]:
     with server:
         versions = peer.peer_versions()
         for name, ours_paths, peer_paths, timed in scenarios:
-            ours = ctx.wrk(f"ours: {name}", [("GET", x, "") for x in ours_paths],
-                           own_timing=timed)
-            theirs = ctx.wrk(f"pygeoapi: {name}", [("GET", x, "") for x in peer_paths],
-                             base=server.base_url, own_timing=timed)
+            ours = ctx.wrk(f"ours: {name}", [("GET", x, "") for x in ours_paths], own_timing=timed)
+            theirs = ctx.wrk(
+                f"pygeoapi: {name}",
+                [("GET", x, "") for x in peer_paths],
+                base=server.base_url,
+                own_timing=timed,
+            )
             answered = theirs["requests"] > 0  # none: its p50 is longer than the run
-            rows.append(Row(f"vs pygeoapi: {name}", p50_ms=ours["p50_ms"],
-                            p99_ms=ours["p99_ms"], rps=ours["rps"], bound="PEER (pygeoapi p50)",
-                            bound_p50_ms=theirs["p50_ms"] if answered else None, target=None,
-                            target_text="ours / peer", wrk=ours, peer=theirs,
-                            peer_versions=versions, peer_example=peer_paths[0],
-                            ours_example=ours_paths[0],
-                            note=f"pygeoapi p99 {theirs['p99_ms']:.1f} ms, "
-                                 f"{theirs['rps']:.0f} req/s, "
-                                 f"answers >= 400: {theirs['status_errors']}"))
+            rows.append(
+                Row(
+                    f"vs pygeoapi: {name}",
+                    p50_ms=ours["p50_ms"],
+                    p99_ms=ours["p99_ms"],
+                    rps=ours["rps"],
+                    bound="PEER (pygeoapi p50)",
+                    bound_p50_ms=theirs["p50_ms"] if answered else None,
+                    target=None,
+                    target_text="ours / peer",
+                    wrk=ours,
+                    peer=theirs,
+                    peer_versions=versions,
+                    peer_example=peer_paths[0],
+                    ours_example=ours_paths[0],
+                    note=f"pygeoapi p99 {theirs['p99_ms']:.1f} ms, "
+                    f"{theirs['rps']:.0f} req/s, "
+                    f"answers >= 400: {theirs['status_errors']}",
+                )
+            )
     return rows
 
 
-GROUPS: list[Callable[[Context], list[dict]]] = [group_single, group_lists, group_create,
-                                                 group_peer]
+GROUPS: list[Callable[[Context], list[dict]]] = [
+    group_single,
+    group_lists,
+    group_create,
+    group_peer,
+]
 
 
 # -- comparison with the previous run -----------------------------------------------------------
@@ -1146,17 +1484,23 @@ def latest_report(report: dict, previous: dict | None) -> dict:
 
 
 def machine() -> dict:
-    info = {"cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "sqlalchemy": sa.__version__,
-            "psycopg": psycopg.__version__}
+    info = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sqlalchemy": sa.__version__,
+        "psycopg": psycopg.__version__,
+    }
     with contextlib.suppress(OSError):
         info["loadavg_at_start"] = os.getloadavg()
-        model = [x for x in Path("/proc/cpuinfo").read_text().splitlines()
-                 if x.startswith("model name")]
+        model = [
+            x for x in Path("/proc/cpuinfo").read_text().splitlines() if x.startswith("model name")
+        ]
         info["cpu"] = model[0].split(":", 1)[1].strip() if model else None
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        info["wrk"] = subprocess.run([wrk_binary(), "-v"], capture_output=True,
-                                     text=True).stdout.splitlines()[0]
+        info["wrk"] = subprocess.run(
+            [wrk_binary(), "-v"], capture_output=True, text=True
+        ).stdout.splitlines()[0]
     return info
 
 
@@ -1166,18 +1510,33 @@ def delete_created(engine: sa.Engine) -> int:
     NULL with no index: without one, each deleted row costs a scan of the whole table (2,000
     rows of 5M: minutes), so an index is built for the delete and dropped after it."""
     with engine.begin() as conn:
-        keys = [k for (k,) in conn.execute(sa.text("SELECT id FROM api_key WHERE name = :n"),
-                                           {"n": BENCH_KEY})]
-        if not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM service_request WHERE "
-                                    "api_key_pk = ANY(:k))"), {"k": keys}).scalar():
+        keys = [
+            k
+            for (k,) in conn.execute(
+                sa.text("SELECT id FROM api_key WHERE name = :n"), {"n": BENCH_KEY}
+            )
+        ]
+        if not conn.execute(
+            sa.text("SELECT EXISTS (SELECT 1 FROM service_request WHERE api_key_pk = ANY(:k))"),
+            {"k": keys},
+        ).scalar():
             return 0
-        conn.execute(sa.text("CREATE INDEX bench_tmp_duplicate_of ON service_request "
-                             "(duplicate_of) WHERE duplicate_of IS NOT NULL"))
-        deleted = conn.execute(sa.text("DELETE FROM service_request WHERE api_key_pk = ANY(:k)"),
-                               {"k": keys}).rowcount
+        conn.execute(
+            sa.text(
+                "CREATE INDEX bench_tmp_duplicate_of ON service_request "
+                "(duplicate_of) WHERE duplicate_of IS NOT NULL"
+            )
+        )
+        deleted = conn.execute(
+            sa.text("DELETE FROM service_request WHERE api_key_pk = ANY(:k)"), {"k": keys}
+        ).rowcount
         conn.execute(sa.text("DROP INDEX bench_tmp_duplicate_of"))
-        conn.execute(sa.text("UPDATE api_key SET revoked_at = now() WHERE id = ANY(:k) "
-                             "AND revoked_at IS NULL"), {"k": keys})
+        conn.execute(
+            sa.text(
+                "UPDATE api_key SET revoked_at = now() WHERE id = ANY(:k) AND revoked_at IS NULL"
+            ),
+            {"k": keys},
+        )
     return deleted
 
 
@@ -1185,28 +1544,57 @@ def delete_created(engine: sa.Engine) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000, help="requests in the table")
-    parser.add_argument("--database-url", help="SQLAlchemy URL of the bench database (default: "
-                        "open311_bench_5m / open311_bench_<rows> in the private cluster)")
-    parser.add_argument("--regenerate", action="store_true",
-                        help="generate the table even if it has the right size")
-    parser.add_argument("--duration", type=int, default=None,
-                        help="seconds per measured run (default 15; the create scenario 60)")
+    parser.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL of the bench database (default: "
+        "open311_bench_5m / open311_bench_<rows> in the private cluster)",
+    )
+    parser.add_argument(
+        "--regenerate", action="store_true", help="generate the table even if it has the right size"
+    )
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=None,
+        help="seconds per measured run (default 15; the create scenario 60)",
+    )
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per run")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="turns of ours and its bound per scenario (interleaved)")
-    parser.add_argument("--connections", type=int, default=2,
-                        help="wrk and pgbench connections for the read scenarios")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="turns of ours and its bound per scenario (interleaved)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=2,
+        help="wrk and pgbench connections for the read scenarios",
+    )
     parser.add_argument("--create-connections", type=int, default=4)
-    parser.add_argument("--create-duration", type=int, default=None,
-                        help="seconds of the create scenario (default 60, or --duration)")
+    parser.add_argument(
+        "--create-duration",
+        type=int,
+        default=None,
+        help="seconds of the create scenario (default 60, or --duration)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--urls", type=int, default=100,
-                        help="distinct URLs (ids, bboxes, circles) per scenario (<= 128)")
+    parser.add_argument(
+        "--urls",
+        type=int,
+        default=100,
+        help="distinct URLs (ids, bboxes, circles) per scenario (<= 128)",
+    )
     parser.add_argument("--seed", type=int, default=311)
-    parser.add_argument("--geo-points", type=int, default=2000,
-                        help="points per data set for bench/geo_points.py (0: skip it)")
-    parser.add_argument("--only", nargs="*",
-                        help="scenarios: default filtered bbox radius by_id create geo peer")
+    parser.add_argument(
+        "--geo-points",
+        type=int,
+        default=2000,
+        help="points per data set for bench/geo_points.py (0: skip it)",
+    )
+    parser.add_argument(
+        "--only", nargs="*", help="scenarios: default filtered bbox radius by_id create geo peer"
+    )
     parser.add_argument("--no-peer", action="store_true", help="skip bench/peer_pygeoapi.py")
     parser.add_argument("--output-dir", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -1226,26 +1614,43 @@ def main(argv: list[str] | None = None) -> int:
     jurisdiction_pk, timezone = jurisdiction_facts(url)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     from sqlalchemy.orm import Session
+
     with Session(engine) as session:
         new = create_key(session, BENCH_KEY, "benchmark", replace=True)
         session.commit()
     rows: list[dict] = []
-    report: dict = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
-                    "settings": {k: (str(v) if isinstance(v, Path) else v)
-                                 for k, v in vars(args).items()},
-                    "database": sa.make_url(url).database, "data": data, "rows": rows}
+    report: dict = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "database": sa.make_url(url).database,
+        "data": data,
+        "rows": rows,
+    }
     private = not (args.database_url or os.environ.get("OPEN311_BENCH_DATABASE_URL"))
-    with tempfile.TemporaryDirectory(prefix="open311-bench-") as tmp, \
-            durable(url, private) as server_settings:
+    with (
+        tempfile.TemporaryDirectory(prefix="open311-bench-") as tmp,
+        durable(url, private) as server_settings,
+    ):
         report["server_settings"] = server_settings
         workdir = Path(tmp)
         try:
-            with gunicorn(url, args.workers,
-                          ROOT / "var" / "bench-gunicorn.log") as (base, server_pid):
-                ctx = Context(args, url, base, workdir, app, jurisdiction_pk,
-                              samples(url, jurisdiction_pk, args.urls, args.seed),
-                              api_key=new.key, timezone=timezone,
-                              meter=CpuMeter(server_pid, postmaster_pid(url)))
+            with gunicorn(url, args.workers, ROOT / "var" / "bench-gunicorn.log") as (
+                base,
+                server_pid,
+            ):
+                ctx = Context(
+                    args,
+                    url,
+                    base,
+                    workdir,
+                    app,
+                    jurisdiction_pk,
+                    samples(url, jurisdiction_pk, args.urls, args.seed),
+                    api_key=new.key,
+                    timezone=timezone,
+                    meter=CpuMeter(server_pid, postmaster_pid(url)),
+                )
                 for group in GROUPS:
                     rows += group(ctx)
         finally:
@@ -1262,9 +1667,11 @@ def main(argv: list[str] | None = None) -> int:
     report["previous"] = previous.get("when") if previous else None
     report["bench_s"] = round(time.time() - started, 1)
     print()
-    print(f"{data['rows']:,} rows ({report['database']}), {args.workers} gunicorn workers, "
-          f"{args.connections} connections (create: {args.create_connections}), "
-          f"{args.duration} s per run (create: {args.create_duration} s)")
+    print(
+        f"{data['rows']:,} rows ({report['database']}), {args.workers} gunicorn workers, "
+        f"{args.connections} connections (create: {args.create_connections}), "
+        f"{args.duration} s per run (create: {args.create_duration} s)"
+    )
     for r in rows:
         if cpu := cpu_summary(r):
             r["cpu"] = cpu
@@ -1277,8 +1684,9 @@ def main(argv: list[str] | None = None) -> int:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     stamped = args.output_dir / f"run-{time.strftime('%Y%m%dT%H%M%S')}.json"
     stamped.write_text(json.dumps(report, indent=2, default=str) + "\n", "utf-8")
-    latest.write_text(json.dumps(latest_report(report, previous), indent=2, default=str) + "\n",
-                      "utf-8")
+    latest.write_text(
+        json.dumps(latest_report(report, previous), indent=2, default=str) + "\n", "utf-8"
+    )
     print(f"written {stamped} and {latest} ({report['bench_s']} s)")
     return 0
 

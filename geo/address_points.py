@@ -56,16 +56,21 @@ def _csv_records(path: Path, fields: dict[str, str | None]) -> Iterator[tuple[in
         reader = csv.DictReader(fh)
         missing = [f for f in fields.values() if f and f not in (reader.fieldnames or [])]
         if missing:
-            raise AddressFileError(f"{path.name}: no column {', '.join(map(repr, missing))} "
-                                   f"(columns: {', '.join(reader.fieldnames or [])})")
+            raise AddressFileError(
+                f"{path.name}: no column {', '.join(map(repr, missing))} "
+                f"(columns: {', '.join(reader.fieldnames or [])})"
+            )
         for line, record in enumerate(reader, start=2):
-            yield line, {
-                "address": record.get(fields["address"]) or "",
-                "lat": _number(record.get(fields["lat"])),
-                "long": _number(record.get(fields["long"])),
-                "zipcode": record.get(fields["zipcode"]) if fields["zipcode"] else None,
-                "id": record.get(fields["id"]) if fields["id"] else None,
-            }
+            yield (
+                line,
+                {
+                    "address": record.get(fields["address"]) or "",
+                    "lat": _number(record.get(fields["lat"])),
+                    "long": _number(record.get(fields["long"])),
+                    "zipcode": record.get(fields["zipcode"]) if fields["zipcode"] else None,
+                    "id": record.get(fields["id"]) if fields["id"] else None,
+                },
+            )
 
 
 def _geojson_records(path: Path, fields: dict[str, str | None]) -> Iterator[tuple[int, dict]]:
@@ -82,25 +87,40 @@ def _geojson_records(path: Path, fields: dict[str, str | None]) -> Iterator[tupl
         coords = geometry.get("coordinates") if geometry.get("type") == "Point" else None
         long = _number(coords[0]) if coords and len(coords) >= 2 else None
         lat = _number(coords[1]) if coords and len(coords) >= 2 else None
-        yield index, {
-            "address": str(props.get(fields["address"]) or ""),
-            "lat": lat, "long": long,
-            "zipcode": props.get(fields["zipcode"]) if fields["zipcode"] else None,
-            "id": props.get(fields["id"]) if fields["id"] else None,
-        }
+        yield (
+            index,
+            {
+                "address": str(props.get(fields["address"]) or ""),
+                "lat": lat,
+                "long": long,
+                "zipcode": props.get(fields["zipcode"]) if fields["zipcode"] else None,
+                "id": props.get(fields["id"]) if fields["id"] else None,
+            },
+        )
 
 
-def read_address_points(path: Path, *, address_field: str, lat_field: str | None = None,
-                        long_field: str | None = None, zipcode_field: str | None = None,
-                        id_field: str | None = None) -> AddressFile:
+def read_address_points(
+    path: Path,
+    *,
+    address_field: str,
+    lat_field: str | None = None,
+    long_field: str | None = None,
+    zipcode_field: str | None = None,
+    id_field: str | None = None,
+) -> AddressFile:
     """Address points from a CSV (``lat_field``/``long_field`` name the columns) or a GeoJSON
     FeatureCollection of Points. ``address_id`` is ``id_field``'s value, or the normalised
     address with its ZIP code ("2111 W BELLEVUE AVE 90026"). Duplicate ids keep the first."""
     path = Path(path)
     if not path.is_file():
         raise AddressFileError(f"{path.name}: no such file")
-    fields = {"address": address_field, "lat": lat_field, "long": long_field,
-              "zipcode": zipcode_field, "id": id_field}
+    fields = {
+        "address": address_field,
+        "lat": lat_field,
+        "long": long_field,
+        "zipcode": zipcode_field,
+        "id": id_field,
+    }
     suffix = path.suffix.lower()
     if suffix == ".csv":
         if not (lat_field and long_field):
@@ -137,16 +157,32 @@ def read_address_points(path: Path, *, address_field: str, lat_field: str | None
             skip(where, f"cannot read the address {text[:60]!r}")
             continue
         zipcode = str(record["zipcode"]).strip()[:5] if record["zipcode"] else normal.zipcode
-        address_id = str(record["id"]).strip() if record["id"] not in (None, "") else \
-            f"{normal.key} {zipcode}".strip() if zipcode else normal.key
+        address_id = (
+            str(record["id"]).strip()
+            if record["id"] not in (None, "")
+            else f"{normal.key} {zipcode}".strip()
+            if zipcode
+            else normal.key
+        )
         address_id = address_id[:100]
         if address_id in seen:
             skip(where, f"duplicate address id {address_id!r}")
             continue
         seen.add(address_id)
-        rows.append(AddressRow(address_id, text[:500], normal.key[:300], normal.house_number,
-                               (normal.street_name or normal.key)[:200], normal.predirection,
-                               normal.street_type, zipcode or None, long, lat))
+        rows.append(
+            AddressRow(
+                address_id,
+                text[:500],
+                normal.key[:300],
+                normal.house_number,
+                (normal.street_name or normal.key)[:200],
+                normal.predirection,
+                normal.street_type,
+                zipcode or None,
+                long,
+                lat,
+            )
+        )
     if not rows:
         raise AddressFileError(f"{path.name}: no usable address point")
     return AddressFile(rows, skipped, skipped_count, digest.hexdigest())

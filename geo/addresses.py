@@ -86,9 +86,22 @@ class NormalizedAddress:
 # --- vocabularies -------------------------------------------------------------------------------
 
 _DIRECTIONS = {
-    "N": "N", "NORTH": "N", "S": "S", "SOUTH": "S", "E": "E", "EAST": "E", "W": "W", "WEST": "W",
-    "NE": "NE", "NORTHEAST": "NE", "NW": "NW", "NORTHWEST": "NW",
-    "SE": "SE", "SOUTHEAST": "SE", "SW": "SW", "SOUTHWEST": "SW",
+    "N": "N",
+    "NORTH": "N",
+    "S": "S",
+    "SOUTH": "S",
+    "E": "E",
+    "EAST": "E",
+    "W": "W",
+    "WEST": "W",
+    "NE": "NE",
+    "NORTHEAST": "NE",
+    "NW": "NW",
+    "NORTHWEST": "NW",
+    "SE": "SE",
+    "SOUTHEAST": "SE",
+    "SW": "SW",
+    "SOUTHWEST": "SW",
 }
 
 # USPS Publication 28, appendix C1 (the usual spellings of the types a city street carries).
@@ -139,26 +152,90 @@ _TYPES = {
 _ROUTE_TYPES = frozenset({"HWY", "RTE", "FWY", "EXPY", "TPKE", "PIKE", "RD", "BYP"})
 
 # Unit designators followed by an identifier; and those that stand alone (USPS C2).
-_UNIT_WITH_ID = frozenset({
-    "#", "APT", "APARTMENT", "UNIT", "STE", "SUITE", "RM", "ROOM", "FL", "FLR", "FLOOR",
-    "BLDG", "BUILDING", "SPC", "SPACE", "LOT", "TRLR", "DEPT", "HNGR", "PH", "NO",
-})
+_UNIT_WITH_ID = frozenset(
+    {
+        "#",
+        "APT",
+        "APARTMENT",
+        "UNIT",
+        "STE",
+        "SUITE",
+        "RM",
+        "ROOM",
+        "FL",
+        "FLR",
+        "FLOOR",
+        "BLDG",
+        "BUILDING",
+        "SPC",
+        "SPACE",
+        "LOT",
+        "TRLR",
+        "DEPT",
+        "HNGR",
+        "PH",
+        "NO",
+    }
+)
 _UNIT_STRONG = frozenset({"#", "APT", "APARTMENT", "UNIT", "STE", "SUITE"})
 _UNIT_ALONE = frozenset({"REAR", "FRNT", "UPPR", "LOWR", "BSMT", "LBBY", "OFC"})
 
 _STATES = {
-    "AL": "ALABAMA", "AK": "ALASKA", "AZ": "ARIZONA", "AR": "ARKANSAS", "CA": "CALIFORNIA",
-    "CO": "COLORADO", "CT": "CONNECTICUT", "DE": "DELAWARE", "DC": "DISTRICT OF COLUMBIA",
-    "FL": "FLORIDA", "GA": "GEORGIA", "HI": "HAWAII", "ID": "IDAHO", "IL": "ILLINOIS",
-    "IN": "INDIANA", "IA": "IOWA", "KS": "KANSAS", "KY": "KENTUCKY", "LA": "LOUISIANA",
-    "ME": "MAINE", "MD": "MARYLAND", "MA": "MASSACHUSETTS", "MI": "MICHIGAN", "MN": "MINNESOTA",
-    "MS": "MISSISSIPPI", "MO": "MISSOURI", "MT": "MONTANA", "NE": "NEBRASKA", "NV": "NEVADA",
-    "NH": "NEW HAMPSHIRE", "NJ": "NEW JERSEY", "NM": "NEW MEXICO", "NY": "NEW YORK",
-    "NC": "NORTH CAROLINA", "ND": "NORTH DAKOTA", "OH": "OHIO", "OK": "OKLAHOMA", "OR": "OREGON",
-    "PA": "PENNSYLVANIA", "RI": "RHODE ISLAND", "SC": "SOUTH CAROLINA", "SD": "SOUTH DAKOTA",
-    "TN": "TENNESSEE", "TX": "TEXAS", "UT": "UTAH", "VT": "VERMONT", "VA": "VIRGINIA",
-    "WA": "WASHINGTON", "WV": "WEST VIRGINIA", "WI": "WISCONSIN", "WY": "WYOMING",
-    "PR": "PUERTO RICO", "GU": "GUAM", "VI": "VIRGIN ISLANDS", "AS": "AMERICAN SAMOA",
+    "AL": "ALABAMA",
+    "AK": "ALASKA",
+    "AZ": "ARIZONA",
+    "AR": "ARKANSAS",
+    "CA": "CALIFORNIA",
+    "CO": "COLORADO",
+    "CT": "CONNECTICUT",
+    "DE": "DELAWARE",
+    "DC": "DISTRICT OF COLUMBIA",
+    "FL": "FLORIDA",
+    "GA": "GEORGIA",
+    "HI": "HAWAII",
+    "ID": "IDAHO",
+    "IL": "ILLINOIS",
+    "IN": "INDIANA",
+    "IA": "IOWA",
+    "KS": "KANSAS",
+    "KY": "KENTUCKY",
+    "LA": "LOUISIANA",
+    "ME": "MAINE",
+    "MD": "MARYLAND",
+    "MA": "MASSACHUSETTS",
+    "MI": "MICHIGAN",
+    "MN": "MINNESOTA",
+    "MS": "MISSISSIPPI",
+    "MO": "MISSOURI",
+    "MT": "MONTANA",
+    "NE": "NEBRASKA",
+    "NV": "NEVADA",
+    "NH": "NEW HAMPSHIRE",
+    "NJ": "NEW JERSEY",
+    "NM": "NEW MEXICO",
+    "NY": "NEW YORK",
+    "NC": "NORTH CAROLINA",
+    "ND": "NORTH DAKOTA",
+    "OH": "OHIO",
+    "OK": "OKLAHOMA",
+    "OR": "OREGON",
+    "PA": "PENNSYLVANIA",
+    "RI": "RHODE ISLAND",
+    "SC": "SOUTH CAROLINA",
+    "SD": "SOUTH DAKOTA",
+    "TN": "TENNESSEE",
+    "TX": "TEXAS",
+    "UT": "UTAH",
+    "VT": "VERMONT",
+    "VA": "VIRGINIA",
+    "WA": "WASHINGTON",
+    "WV": "WEST VIRGINIA",
+    "WI": "WISCONSIN",
+    "WY": "WYOMING",
+    "PR": "PUERTO RICO",
+    "GU": "GUAM",
+    "VI": "VIRGIN ISLANDS",
+    "AS": "AMERICAN SAMOA",
     "MP": "NORTHERN MARIANA ISLANDS",
 }
 # State spellings as token tuples (plus a few common abbreviations), by last word, longest first.
@@ -174,28 +251,72 @@ for _spelling in sorted(
 del _spelling
 # Codes that are also street words at the end of a street: taken only after a comma or before a ZIP.
 _AMBIGUOUS_STATES = frozenset({"CT", "AL", "WY", "NE", "CAL", "WASH", "PENN", "MASS"})
-_COUNTRIES = frozenset({
-    ("USA",), ("US",), ("U", "S", "A"), ("U", "S"), ("UNITED", "STATES"),
-    ("UNITED", "STATES", "OF", "AMERICA"), ("AMERICA",),
-})
+_COUNTRIES = frozenset(
+    {
+        ("USA",),
+        ("US",),
+        ("U", "S", "A"),
+        ("U", "S"),
+        ("UNITED", "STATES"),
+        ("UNITED", "STATES", "OF", "AMERICA"),
+        ("AMERICA",),
+    }
+)
 
 _ORDINAL_UNITS = {
-    "FIRST": 1, "SECOND": 2, "THIRD": 3, "FOURTH": 4, "FIFTH": 5, "SIXTH": 6, "SEVENTH": 7,
-    "EIGHTH": 8, "NINTH": 9, "TENTH": 10, "ELEVENTH": 11, "TWELFTH": 12, "THIRTEENTH": 13,
-    "FOURTEENTH": 14, "FIFTEENTH": 15, "SIXTEENTH": 16, "SEVENTEENTH": 17, "EIGHTEENTH": 18,
-    "NINETEENTH": 19, "TWENTIETH": 20, "THIRTIETH": 30, "FORTIETH": 40, "FIFTIETH": 50,
-    "SIXTIETH": 60, "SEVENTIETH": 70, "EIGHTIETH": 80, "NINETIETH": 90, "HUNDREDTH": 100,
+    "FIRST": 1,
+    "SECOND": 2,
+    "THIRD": 3,
+    "FOURTH": 4,
+    "FIFTH": 5,
+    "SIXTH": 6,
+    "SEVENTH": 7,
+    "EIGHTH": 8,
+    "NINTH": 9,
+    "TENTH": 10,
+    "ELEVENTH": 11,
+    "TWELFTH": 12,
+    "THIRTEENTH": 13,
+    "FOURTEENTH": 14,
+    "FIFTEENTH": 15,
+    "SIXTEENTH": 16,
+    "SEVENTEENTH": 17,
+    "EIGHTEENTH": 18,
+    "NINETEENTH": 19,
+    "TWENTIETH": 20,
+    "THIRTIETH": 30,
+    "FORTIETH": 40,
+    "FIFTIETH": 50,
+    "SIXTIETH": 60,
+    "SEVENTIETH": 70,
+    "EIGHTIETH": 80,
+    "NINETIETH": 90,
+    "HUNDREDTH": 100,
 }
-_TENS = {"TWENTY": 20, "THIRTY": 30, "FORTY": 40, "FIFTY": 50, "SIXTY": 60, "SEVENTY": 70,
-         "EIGHTY": 80, "NINETY": 90}
+_TENS = {
+    "TWENTY": 20,
+    "THIRTY": 30,
+    "FORTY": 40,
+    "FIFTY": 50,
+    "SIXTY": 60,
+    "SEVENTY": 70,
+    "EIGHTY": 80,
+    "NINETY": 90,
+}
 
 _NAME_SUFFIXES = frozenset({"JR", "SR", "II", "III", "IV"})
 _SIGNS = frozenset({"#", "&", "@", "/"})
 _SEPARATORS = frozenset({"AT", "&", "AND", "@", "/"})
 _FILLER_WORDS = frozenset({"ON", "AT", "THE", "CORNER", "INTERSECTION", "OF"})
 _NAME_PREFIXES = {"SAINT": "ST", "ST": "ST", "MOUNT": "MT", "MT": "MT"}
-_NUMBERED_NAMES = {"AVENUE": "AVENUE", "AVE": "AVENUE", "AV": "AVENUE",
-                   "TERRACE": "TERRACE", "TER": "TERRACE", "TERR": "TERRACE"}
+_NUMBERED_NAMES = {
+    "AVENUE": "AVENUE",
+    "AVE": "AVENUE",
+    "AV": "AVENUE",
+    "TERRACE": "TERRACE",
+    "TER": "TERRACE",
+    "TERR": "TERRACE",
+}
 
 # --- regular expressions ------------------------------------------------------------------------
 
@@ -254,13 +375,17 @@ def normalize(text: str) -> NormalizedAddress:
         return NormalizedAddress(unit=unit, city=city, zipcode=zipcode)
     separator = _separator_index(street)
     if separator is not None and not _HOUSE.match(street[0]):
-        first, second = street[:separator], street[separator + 1:]
+        first, second = street[:separator], street[separator + 1 :]
         second, _, trailing_city = _split_unit_and_city(second, inline_tail)
-        street_keys = sorted((_street_key(*_street_parts(first)),
-                              _street_key(*_street_parts(second))))
+        street_keys = sorted(
+            (_street_key(*_street_parts(first)), _street_key(*_street_parts(second)))
+        )
         key = f"{street_keys[0]} & {street_keys[1]}"
         return NormalizedAddress(
-            city=city or trailing_city, zipcode=zipcode, key=key, street_key=key,
+            city=city or trailing_city,
+            zipcode=zipcode,
+            key=key,
+            street_key=key,
             intersection=(street_keys[0], street_keys[1]),
         )
     if separator is not None:  # "123 Main St and 5th": the cross street is only a hint
@@ -270,8 +395,11 @@ def normalize(text: str) -> NormalizedAddress:
     rest, trailing_unit, trailing_city = _split_unit_and_city(rest, inline_tail)
     predirection, name, street_type, postdirection = _street_parts(rest)
     street_key = _street_key(predirection, name, street_type, postdirection)
-    key = f"{house_number} {street_key}" if house_number and street_key else (
-        house_number or street_key)
+    key = (
+        f"{house_number} {street_key}"
+        if house_number and street_key
+        else (house_number or street_key)
+    )
     return NormalizedAddress(
         house_number=house_number,
         predirection=predirection,
@@ -362,8 +490,9 @@ def _strip_tail(segments: list[list[str]]) -> tuple[list[list[str]], str | None,
 
     zipcode = None
     inline = False  # whether a ZIP or state was cut from a segment that remains
-    if _ZIP.match(last[-1]):
-        zipcode = _ZIP.match(last.pop())[1]
+    if zip_match := _ZIP.match(last[-1]):
+        last.pop()
+        zipcode = zip_match[1]
         inline = True
         if not last:
             segments.pop()
@@ -378,9 +507,11 @@ def _strip_tail(segments: list[list[str]]) -> tuple[list[list[str]], str | None,
             continue
         whole_segment = len(last) == n and len(segments) > 1
         # "..., CA" or "... CA 90026" (the ZIP in the same segment), or an unambiguous code.
-        unmistakable = (whole_segment or inline
-                        or (n == 1 and len(spelling[0]) == 2
-                            and spelling[0] not in _AMBIGUOUS_STATES))
+        unmistakable = (
+            whole_segment
+            or inline
+            or (n == 1 and len(spelling[0]) == 2 and spelling[0] not in _AMBIGUOUS_STATES)
+        )
         if unmistakable and (whole_segment or _has_name(last[:-n])):
             if whole_segment:
                 segments.pop()
@@ -476,12 +607,14 @@ def _split_unit_and_city(
             unit = tokens[j]
             if word not in _UNIT_STRONG and not (any(c.isdigit() for c in unit) or len(unit) == 1):
                 continue  # "SPACE PARK DR", "LOT" in a name
-            city = " ".join(tokens[j + 1:]) or None
+            city = " ".join(tokens[j + 1 :]) or None
             return tokens[:i], _clean_unit(unit), city
-        if word in _UNIT_ALONE and _name_before(tokens, i) and (
-            i == len(tokens) - 1 or inline_tail
+        if (
+            word in _UNIT_ALONE
+            and _name_before(tokens, i)
+            and (i == len(tokens) - 1 or inline_tail)
         ):
-            return tokens[:i], word, " ".join(tokens[i + 1:]) or None
+            return tokens[:i], word, " ".join(tokens[i + 1 :]) or None
 
     # A bare number after the type: "2111 W Bellevue Ave 3" (not "Highway 1", not "Avenue 58").
     end = len(tokens)
@@ -537,7 +670,7 @@ def _normal_name(words: list[str]) -> list[str]:
 
 
 def _ordinal_words(words: list[str]) -> str | None:
-    """"FIRST" -> "1ST", "TWENTY FIRST" -> "21ST", when the ordinal is the whole name."""
+    """ "FIRST" -> "1ST", "TWENTY FIRST" -> "21ST", when the ordinal is the whole name."""
     if len(words) == 1 and words[0] in _ORDINAL_UNITS:
         return _ordinal(_ORDINAL_UNITS[words[0]])
     if len(words) == 2 and words[0] in _TENS and words[1] in _ORDINAL_UNITS:

@@ -67,10 +67,19 @@ __all__ = [
 ]
 
 SUPPORTED_FORMATS = (".geojson", ".json", ".shp", ".zip", ".gpkg")
-_SUPPORTED = (" ".join(SUPPORTED_FORMATS)
-              + " (GeoJSON or TopoJSON; Shapefile, a folder or .zip holding one; GeoPackage)")
-_GEOJSON_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
-                  "MultiPolygon", "GeometryCollection"}
+_SUPPORTED = (
+    " ".join(SUPPORTED_FORMATS)
+    + " (GeoJSON or TopoJSON; Shapefile, a folder or .zip holding one; GeoPackage)"
+)
+_GEOJSON_TYPES = {
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+}
 _WGS84 = CRS.from_epsg(4326)
 
 
@@ -114,8 +123,13 @@ class _Layer:
 
 
 # -- public API ------------------------------------------------------------------------------------
-def read_features(path: str | Path, *, layer: str | None = None, name_field: str | None = None,
-                  id_field: str | None = None) -> list[Feature]:
+def read_features(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    name_field: str | None = None,
+    id_field: str | None = None,
+) -> list[Feature]:
     """The features of a GeoJSON, TopoJSON, Shapefile or GeoPackage file, in WGS84 lon/lat.
 
     ``layer`` picks a GeoPackage layer, a shapefile (by name, without .shp) in a folder or zip
@@ -131,8 +145,13 @@ def read_features(path: str | Path, *, layer: str | None = None, name_field: str
     return _features(path, source, geometries, name_field, id_field)
 
 
-def read_topojson(path: str | Path, object_name: str, *, name_field: str | None = None,
-                  id_field: str | None = None) -> list[Feature]:
+def read_topojson(
+    path: str | Path,
+    object_name: str,
+    *,
+    name_field: str | None = None,
+    id_field: str | None = None,
+) -> list[Feature]:
     """The features of one object of a TopoJSON topology (e.g. "counties" in us-atlas)."""
     path = Path(path)
     document = _load_json(path)
@@ -142,8 +161,9 @@ def read_topojson(path: str | Path, object_name: str, *, name_field: str | None 
     return _features(path, source, _to_wgs84(path, source), name_field, id_field)
 
 
-def clean_polygonal(geometry: BaseGeometry | None,
-                    label: str | int) -> tuple[MultiPolygon, list[str]]:
+def clean_polygonal(
+    geometry: BaseGeometry | None, label: str | int
+) -> tuple[MultiPolygon, list[str]]:
     """``geometry`` as one valid 2D MultiPolygon, with notes on what was repaired.
 
     Refuses a missing, empty or non-polygonal geometry (Point, LineString, GeometryCollection...)
@@ -155,8 +175,9 @@ def clean_polygonal(geometry: BaseGeometry | None,
         raise GeoReadError(f"{what} has no geometry")
     kind = geometry.geom_type
     if kind not in ("Polygon", "MultiPolygon"):
-        raise GeoReadError(f"{what} is a {kind}; a boundary or area must be a Polygon or "
-                           "MultiPolygon")
+        raise GeoReadError(
+            f"{what} is a {kind}; a boundary or area must be a Polygon or MultiPolygon"
+        )
     if geometry.is_empty:
         raise GeoReadError(f"{what} is an empty {kind}")
     if shapely.has_z(geometry):
@@ -169,10 +190,12 @@ def clean_polygonal(geometry: BaseGeometry | None,
     except shapely.errors.GEOSException as exc:
         raise GeoReadError(f"{what} is invalid ({reason}) and cannot be repaired ({exc})") from None
     if repaired.is_empty:
-        raise GeoReadError(f"{what} is invalid ({reason}) and has no area left after repair "
-                           "(make_valid)")
+        raise GeoReadError(
+            f"{what} is invalid ({reason}) and has no area left after repair (make_valid)"
+        )
     return _on_grid(repaired, what), [
-        f"{what} was invalid ({reason}) and has been repaired (make_valid)"]
+        f"{what} was invalid ({reason}) and has been repaired (make_valid)"
+    ]
 
 
 # Stored and published coordinates have 7 decimals (about 1 cm): snapping to that grid here
@@ -212,8 +235,9 @@ def read_boundary(path: str | Path, **kw: Any) -> Boundary:
     parts: list[MultiPolygon] = []
     notes: list[str] = []
     for index, feature in enumerate(features):
-        geometry, feature_notes = _clean(path, feature.geometry,
-                                         feature.name if feature.name else index)
+        geometry, feature_notes = _clean(
+            path, feature.geometry, feature.name if feature.name else index
+        )
         parts.append(geometry)
         notes.extend(feature_notes)
     merged = parts[0] if len(parts) == 1 else polygonal(shapely.union_all(parts))
@@ -222,17 +246,28 @@ def read_boundary(path: str | Path, **kw: Any) -> Boundary:
     return Boundary(merged, notes)
 
 
-def read_areas(path: str | Path, *, name_field: str, id_field: str | None = None,
-               where: dict[str, Any] | None = None, **kw: Any) -> list[Area]:
+def read_areas(
+    path: str | Path,
+    *,
+    name_field: str,
+    id_field: str | None = None,
+    where: dict[str, Any] | None = None,
+    **kw: Any,
+) -> list[Area]:
     """One cleaned `Area` per feature, named by ``name_field``, identified by ``id_field``
     (default: the name). A feature without a name (or id) and duplicate ids are errors.
     ``where`` keeps only the features whose properties (dotted paths) equal the values."""
     path = Path(path)
     features = read_features(path, name_field=name_field, id_field=id_field, **kw)
     if where:
-        features = [f for f in features
-                    if all(_text(_lookup(f.properties, key, None)) == _text(value)
-                           for key, value in where.items())]
+        features = [
+            f
+            for f in features
+            if all(
+                _text(_lookup(f.properties, key, None)) == _text(value)
+                for key, value in where.items()
+            )
+        ]
         if not features:
             raise GeoReadError(f"{path}: no feature matches {where}")
     if not features:
@@ -244,17 +279,21 @@ def read_areas(path: str | Path, *, name_field: str, id_field: str | None = None
         missing = [index for index, feature in enumerate(features) if feature.id is None]
         if missing:
             raise GeoReadError(f"{path}: {_which(missing)} no id (field {id_field!r})")
-    ids = [feature.id if id_field is not None else feature.name for feature in features]
+    # Every feature has a name, and an id when id_field is given (checked above).
+    ids = [str(feature.id if id_field is not None else feature.name) for feature in features]
     duplicates = sorted(key for key, count in Counter(ids).items() if count > 1)
     if duplicates:
         source = f"field {id_field!r}" if id_field else f"the names (field {name_field!r})"
-        raise GeoReadError(f"{path}: duplicate ids from {source}: "
-                           f"{', '.join(repr(key) for key in duplicates)}"
-                           + ("" if id_field else "; give an id_field with unique values"))
+        raise GeoReadError(
+            f"{path}: duplicate ids from {source}: "
+            f"{', '.join(repr(key) for key in duplicates)}"
+            + ("" if id_field else "; give an id_field with unique values")
+        )
     areas = []
     for feature, area_id in zip(features, ids, strict=True):
-        geometry, notes = _clean(path, feature.geometry, feature.name)
-        areas.append(Area(area_id, feature.name, geometry, notes))
+        name = str(feature.name)
+        geometry, notes = _clean(path, feature.geometry, name)
+        areas.append(Area(area_id, name, geometry, notes))
     return areas
 
 
@@ -270,13 +309,15 @@ def _read_source(path: Path, layer: str | None) -> _Layer:
         if document.get("type") == "Topology":
             return _topology_layer(path, document, layer)
         if layer is not None:
-            raise GeoReadError(f"{path}: a GeoJSON file has a single layer; layer={layer!r} "
-                               "does not apply")
+            raise GeoReadError(
+                f"{path}: a GeoJSON file has a single layer; layer={layer!r} does not apply"
+            )
         return _geojson_layer(path, document)
     if suffix in (".shp", ".zip", ".gpkg"):
         return _read_ogr(path, layer)
-    raise GeoReadError(f"{path}: unknown format {suffix or '(no extension)'!r}; supported: "
-                       f"{_SUPPORTED}")
+    raise GeoReadError(
+        f"{path}: unknown format {suffix or '(no extension)'!r}; supported: {_SUPPORTED}"
+    )
 
 
 def _load_json(path: Path) -> dict[str, Any]:
@@ -285,8 +326,10 @@ def _load_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise GeoReadError(f"{path}: cannot read JSON ({exc})") from None
     if not isinstance(document, dict):
-        raise GeoReadError(f"{path}: not a GeoJSON or TopoJSON object (the file holds a JSON "
-                           f"{type(document).__name__})")
+        raise GeoReadError(
+            f"{path}: not a GeoJSON or TopoJSON object (the file holds a JSON "
+            f"{type(document).__name__})"
+        )
     return document
 
 
@@ -301,8 +344,10 @@ def _geojson_layer(path: Path, document: dict[str, Any]) -> _Layer:
     elif kind in _GEOJSON_TYPES:
         items = [{"type": "Feature", "geometry": document}]
     else:
-        raise GeoReadError(f"{path}: not GeoJSON (type {kind!r}; expected FeatureCollection, "
-                           "Feature or a geometry)")
+        raise GeoReadError(
+            f"{path}: not GeoJSON (type {kind!r}; expected FeatureCollection, "
+            "Feature or a geometry)"
+        )
     geometries, properties, ids = [], [], []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -314,10 +359,16 @@ def _geojson_layer(path: Path, document: dict[str, Any]) -> _Layer:
         ids.append(item.get("id"))
         geometries.append(_geojson_geometry(path, index, item.get("geometry")))
     crs = _legacy_crs(path, document.get("crs"))
-    return _Layer(geometries, properties, ids, _field_names(properties, ids), crs,
-                  no_crs_hint="GeoJSON is WGS84 longitude/latitude (RFC 7946); a file in "
-                              "another CRS must name it in a \"crs\" member, or be reprojected",
-                  lonlat_by_convention=True)
+    return _Layer(
+        geometries,
+        properties,
+        ids,
+        _field_names(properties, ids),
+        crs,
+        no_crs_hint="GeoJSON is WGS84 longitude/latitude (RFC 7946); a file in "
+        'another CRS must name it in a "crs" member, or be reprojected',
+        lonlat_by_convention=True,
+    )
 
 
 def _geojson_geometry(path: Path, index: int, geometry: Any) -> BaseGeometry | None:
@@ -325,10 +376,17 @@ def _geojson_geometry(path: Path, index: int, geometry: Any) -> BaseGeometry | N
         return None
     try:
         geom = shape(geometry)
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError,
-            shapely.errors.ShapelyError) as exc:
-        raise GeoReadError(f"{path}: feature {index} has an unreadable geometry "
-                           f"({type(exc).__name__}: {exc})") from None
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+        KeyError,
+        IndexError,
+        shapely.errors.ShapelyError,
+    ) as exc:
+        raise GeoReadError(
+            f"{path}: feature {index} has an unreadable geometry ({type(exc).__name__}: {exc})"
+        ) from None
     return shapely.force_2d(geom) if shapely.has_z(geom) else geom
 
 
@@ -339,18 +397,20 @@ def _legacy_crs(path: Path, member: Any) -> CRS | None:
     props = member.get("properties") if isinstance(member, dict) else None
     kind = member.get("type") if isinstance(member, dict) else None
     if not isinstance(props, dict):
-        raise GeoReadError(f"{path}: unreadable \"crs\" member {member!r}")
+        raise GeoReadError(f'{path}: unreadable "crs" member {member!r}')
     if kind == "name" and props.get("name"):
         value = props["name"]
     elif kind == "EPSG" and props.get("code"):
         value = f"EPSG:{props['code']}"
     else:
-        raise GeoReadError(f"{path}: unsupported \"crs\" member {member!r} (only the \"name\" "
-                           "and \"EPSG\" types are understood)")
+        raise GeoReadError(
+            f'{path}: unsupported "crs" member {member!r} (only the "name" '
+            'and "EPSG" types are understood)'
+        )
     try:
         return CRS.from_user_input(value)
     except CRSError as exc:
-        raise GeoReadError(f"{path}: unknown CRS {value!r} in the \"crs\" member ({exc})") from None
+        raise GeoReadError(f'{path}: unknown CRS {value!r} in the "crs" member ({exc})') from None
 
 
 def _read_ogr(path: Path, layer: str | None) -> _Layer:
@@ -358,8 +418,9 @@ def _read_ogr(path: Path, layer: str | None) -> _Layer:
     if path.is_dir():
         members = sorted(p.name for p in path.iterdir() if p.suffix.lower() == ".shp")
         if not members:
-            raise GeoReadError(f"{path}: the folder holds no shapefile (.shp); supported: "
-                               f"{_SUPPORTED}")
+            raise GeoReadError(
+                f"{path}: the folder holds no shapefile (.shp); supported: {_SUPPORTED}"
+            )
         member = _pick(path, {Path(m).stem: m for m in members}, layer, "shapefiles")
         dataset, layer_name = str(path / member), None
     elif path.suffix.lower() == ".zip":
@@ -368,11 +429,14 @@ def _read_ogr(path: Path, layer: str | None) -> _Layer:
                 names = archive.namelist()
         except (OSError, zipfile.BadZipFile) as exc:
             raise GeoReadError(f"{path}: cannot read the zip archive ({exc})") from None
-        members = sorted(n for n in names if n.lower().endswith(".shp")
-                         and not n.startswith("__MACOSX/"))
+        members = sorted(
+            n for n in names if n.lower().endswith(".shp") and not n.startswith("__MACOSX/")
+        )
         if not members:
-            raise GeoReadError(f"{path}: the zip archive holds no shapefile (.shp); it holds: "
-                               f"{', '.join(names) or 'nothing'}")
+            raise GeoReadError(
+                f"{path}: the zip archive holds no shapefile (.shp); it holds: "
+                f"{', '.join(names) or 'nothing'}"
+            )
         member = _pick(path, {Path(m).stem: m for m in members}, layer, "shapefiles")
         dataset, layer_name = f"/vsizip/{path.resolve()}/{member}", None
     elif path.suffix.lower() == ".shp":
@@ -387,8 +451,9 @@ def _read_ogr(path: Path, layer: str | None) -> _Layer:
         layer_name = _pick(path, spatial, layer, "layers")
         dataset = str(path)
     try:
-        meta, _, wkb, columns = pyogrio.raw.read(dataset, layer=layer_name, force_2d=True,
-                                                 datetime_as_string=True)
+        meta, _, wkb, columns = pyogrio.raw.read(
+            dataset, layer=layer_name, force_2d=True, datetime_as_string=True
+        )
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, RuntimeError) as exc:
         raise GeoReadError(f"{path}: cannot read ({exc})") from None
     try:
@@ -406,8 +471,7 @@ def _read_ogr(path: Path, layer: str | None) -> _Layer:
             crs = CRS.from_user_input(meta["crs"])
         except CRSError as exc:
             raise GeoReadError(f"{path}: unknown CRS {meta['crs']!r} ({exc})") from None
-    hint = ("a shapefile gives its CRS in its .prj file" if dataset.lower().endswith(".shp")
-            else "")
+    hint = "a shapefile gives its CRS in its .prj file" if dataset.lower().endswith(".shp") else ""
     return _Layer(geometries, properties, [None] * len(geometries), names, crs, no_crs_hint=hint)
 
 
@@ -419,8 +483,9 @@ def _pick(path: Path, choices: dict[str, str], layer: str | None, what: str) -> 
             return next(iter(choices.values()))
         if not choices:
             raise GeoReadError(f"{path}: no {what} with geometries found")
-        raise GeoReadError(f"{path}: holds {len(choices)} {what} ({listing}); "
-                           "pass layer= to pick one")
+        raise GeoReadError(
+            f"{path}: holds {len(choices)} {what} ({listing}); pass layer= to pick one"
+        )
     if layer not in choices:
         raise GeoReadError(f"{path}: no layer {layer!r}; {what}: {listing}")
     return choices[layer]
@@ -460,14 +525,22 @@ def _topology_layer(path: Path, topology: dict[str, Any], object_name: str | Non
         try:
             geometries.append(decoder.geometry(item))
         except (ValueError, TypeError, KeyError, IndexError, shapely.errors.ShapelyError) as exc:
-            raise GeoReadError(f"{path}: {name}[{index}] (id {item.get('id')!r}) cannot be "
-                               f"decoded ({type(exc).__name__}: {exc})") from None
+            raise GeoReadError(
+                f"{path}: {name}[{index}] (id {item.get('id')!r}) cannot be "
+                f"decoded ({type(exc).__name__}: {exc})"
+            ) from None
         properties.append(props)
         ids.append(item.get("id"))
-    return _Layer(geometries, properties, ids, _field_names(properties, ids), None,
-                  no_crs_hint="this topology is projected (TopoJSON carries no CRS); use an "
-                              "unprojected (longitude/latitude) topology",
-                  lonlat_by_convention=True)
+    return _Layer(
+        geometries,
+        properties,
+        ids,
+        _field_names(properties, ids),
+        None,
+        no_crs_hint="this topology is projected (TopoJSON carries no CRS); use an "
+        "unprojected (longitude/latitude) topology",
+        lonlat_by_convention=True,
+    )
 
 
 class _TopoDecoder:
@@ -549,27 +622,37 @@ def _to_wgs84(path: Path, source: _Layer) -> list[BaseGeometry | None]:
     crs = source.crs
     if crs is None:
         if not _lonlat(geometries):
-            raise GeoReadError(f"{path}: no CRS and the coordinates are not longitude/latitude "
-                               f"(bounds {_bounds(geometries)})"
-                               + (f"; {source.no_crs_hint}" if source.no_crs_hint else ""))
+            raise GeoReadError(
+                f"{path}: no CRS and the coordinates are not longitude/latitude "
+                f"(bounds {_bounds(geometries)})"
+                + (f"; {source.no_crs_hint}" if source.no_crs_hint else "")
+            )
         if not source.lonlat_by_convention:
-            logger.warning("%s has no CRS; its coordinates fit longitude/latitude: taken as "
-                           "WGS84", path)
+            logger.warning(
+                "%s has no CRS; its coordinates fit longitude/latitude: taken as WGS84", path
+            )
         return list(geometries)
     if crs.equals(_WGS84, ignore_axis_order=True):
         result = geometries
     else:
         try:
             transformer = Transformer.from_crs(crs, _WGS84, always_xy=True)
-            result = shapely.transform(geometries, lambda xy: np.column_stack(
-                transformer.transform(xy[:, 0], xy[:, 1], errcheck=True)))
+            result = shapely.transform(
+                geometries,
+                lambda xy: np.column_stack(
+                    transformer.transform(xy[:, 0], xy[:, 1], errcheck=True)
+                ),
+            )
         except ProjError as exc:
-            raise GeoReadError(f"{path}: cannot reproject from {_crs_name(crs)} to WGS84 "
-                               f"({exc})") from None
+            raise GeoReadError(
+                f"{path}: cannot reproject from {_crs_name(crs)} to WGS84 ({exc})"
+            ) from None
     if not _lonlat(result):
-        raise GeoReadError(f"{path}: the coordinates in {_crs_name(crs)} do not give WGS84 "
-                           f"longitude/latitude (bounds after reprojection {_bounds(result)}); "
-                           "is the declared CRS right?")
+        raise GeoReadError(
+            f"{path}: the coordinates in {_crs_name(crs)} do not give WGS84 "
+            f"longitude/latitude (bounds after reprojection {_bounds(result)}); "
+            "is the declared CRS right?"
+        )
     return list(result)
 
 
@@ -591,15 +674,23 @@ def _crs_name(crs: CRS) -> str:
 
 
 # -- fields ----------------------------------------------------------------------------------------
-def _features(path: Path, source: _Layer, geometries: list[BaseGeometry | None],
-              name_field: str | None, id_field: str | None) -> list[Feature]:
+def _features(
+    path: Path,
+    source: _Layer,
+    geometries: list[BaseGeometry | None],
+    name_field: str | None,
+    id_field: str | None,
+) -> list[Feature]:
     for wanted in (name_field, id_field):
         if wanted is not None and source.properties and wanted not in source.fields:
-            raise GeoReadError(f"{path}: no field {wanted!r}; the fields are: "
-                               f"{', '.join(source.fields) or '(none)'}")
+            raise GeoReadError(
+                f"{path}: no field {wanted!r}; the fields are: "
+                f"{', '.join(source.fields) or '(none)'}"
+            )
     features = []
-    for props, native, geometry in zip(source.properties, source.native_ids, geometries,
-                                       strict=True):
+    for props, native, geometry in zip(
+        source.properties, source.native_ids, geometries, strict=True
+    ):
         name = _text(_lookup(props, name_field, native)) if name_field else None
         fid = _text(_lookup(props, id_field, native)) if id_field else _text(native)
         features.append(Feature(fid, name, props, geometry))
@@ -652,12 +743,14 @@ def _text(value: Any) -> str | None:
 
 def _which(indices: list[int]) -> str:
     shown = ", ".join(map(str, indices[:20])) + (", ..." if len(indices) > 20 else "")
-    return (f"feature {shown} has" if len(indices) == 1
-            else f"{len(indices)} features ({shown}) have")
+    return (
+        f"feature {shown} has" if len(indices) == 1 else f"{len(indices)} features ({shown}) have"
+    )
 
 
-def _clean(path: Path, geometry: BaseGeometry | None,
-           label: str | int) -> tuple[MultiPolygon, list[str]]:
+def _clean(
+    path: Path, geometry: BaseGeometry | None, label: str | int
+) -> tuple[MultiPolygon, list[str]]:
     try:
         return clean_polygonal(geometry, label)
     except GeoReadError as exc:

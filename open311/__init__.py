@@ -40,7 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         API_SPEC_OPTIONS={
             "info": {
                 "description": "A standards-conformant Open311 GeoReport v2 server on PostGIS. "
-                               "Every resource answers in JSON (`.json`) and XML (`.xml`).",
+                "Every resource answers in JSON (`.json`) and XML (`.xml`).",
                 "license": {"name": "AGPL-3.0-or-later"},
             },
         },
@@ -50,16 +50,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("open311").setLevel(app.config["LOG_LEVEL"])
     app.url_map.converters["fmt"] = FormatConverter
 
-    url = None if config and "DATABASE_URL" in config and config["DATABASE_URL"] is None \
+    url = (
+        None
+        if config and "DATABASE_URL" in config and config["DATABASE_URL"] is None
         else database_url(app.config)
+    )
     db.init_app(app, url)
     from open311.operations.directory import DirectoryCache
 
     app.extensions["open311_directory"] = DirectoryCache(
-        app.config["CACHE_SECONDS"], default_jurisdiction=app.config["DEFAULT_JURISDICTION"])
+        app.config["CACHE_SECONDS"], default_jurisdiction=app.config["DEFAULT_JURISDICTION"]
+    )
     api = Open311Api(app)
-    api.register_converter(FormatConverter, lambda _c: {"type": "string",
-                                                        "enum": ["json", "xml"]})
+    api.register_converter(FormatConverter, lambda _c: {"type": "string", "enum": ["json", "xml"]})
     app.extensions["open311_api"] = api
     register(api)
     _cors(app)

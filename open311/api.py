@@ -115,8 +115,9 @@ class Open311Parser(FlaskParser):
         data["attributes"] = attributes
         return data
 
-    def handle_error(self, error: ma.ValidationError, req, schema, *, error_status_code,
-                     error_headers) -> NoReturn:
+    def handle_error(
+        self, error: ma.ValidationError, req, schema, *, error_status_code, error_headers
+    ) -> NoReturn:
         raise ValidationFailed(_flatten(error.messages))
 
 
@@ -132,8 +133,7 @@ class Open311Blueprint(Blueprint):
 
 
 def error_response(status: int, errors: list[dict], headers: dict[str, str] | None = None):
-    return render(errors, "errors", Format.from_path(request.path), status=status,
-                  headers=headers)
+    return render(errors, "errors", Format.from_path(request.path), status=status, headers=headers)
 
 
 XML = "text/xml; charset=utf-8"
@@ -165,10 +165,19 @@ class BothFormats(BasePlugin):
             body = operation.get("requestBody", {}).get("content", {})
             form = body.get(FORM)
             if form and path.endswith("/requests.{fmt}"):
-                photos = {"type": "array", "items": {"type": "string", "format": "binary"},
-                          "description": "Extension: photos (JPEG, PNG, WebP)."}
-                body["multipart/form-data"] = {"schema": {"allOf": [form["schema"], {
-                    "type": "object", "properties": {"media": photos}}]}}
+                photos = {
+                    "type": "array",
+                    "items": {"type": "string", "format": "binary"},
+                    "description": "Extension: photos (JPEG, PNG, WebP).",
+                }
+                body["multipart/form-data"] = {
+                    "schema": {
+                        "allOf": [
+                            form["schema"],
+                            {"type": "object", "properties": {"media": photos}},
+                        ]
+                    }
+                }
 
 
 class Open311Api(Api):
@@ -203,8 +212,10 @@ class Open311Api(Api):
         elif status == 413:
             description = _too_large()
         elif isinstance(error, SecurityError):
-            description = ("the Host header does not name this server (its operator lists "
-                           "the hosts in OPEN311_ALLOWED_HOSTS, or sets OPEN311_BASE_URL)")
+            description = (
+                "the Host header does not name this server (its operator lists "
+                "the hosts in OPEN311_ALLOWED_HOSTS, or sets OPEN311_BASE_URL)"
+            )
         headers = {}
         if status == 405:
             allow = error.get_response().headers.get("Allow")
@@ -217,16 +228,30 @@ class Open311Api(Api):
         if isinstance(error, HTTPException):
             return Open311Api.handle_http_exception(error)
         if isinstance(error, TimeoutError):  # the client stopped sending (open311.serving)
-            logger.info("408 on %s %s: the client stopped sending", request.method,
-                        request.path)
+            logger.info("408 on %s %s: the client stopped sending", request.method, request.path)
             return error_response(408, [{"code": 408, "description": HTTP_DESCRIPTIONS[408]}])
         if database_unavailable(error):
             # An outage fails every request: one line each, no traceback.
-            logger.error("503 on %s %s: database unavailable (%s)", request.method,
-                         request.path, describe_error(error))
-            return error_response(503, [{"code": 503, "description": (
-                "the service is unavailable for a moment (its database cannot be reached); "
-                "retry later")}], {"Retry-After": str(RETRY_AFTER_SECONDS)})
+            logger.error(
+                "503 on %s %s: database unavailable (%s)",
+                request.method,
+                request.path,
+                describe_error(error),
+            )
+            return error_response(
+                503,
+                [
+                    {
+                        "code": 503,
+                        "description": (
+                            "the service is unavailable for a moment (its database cannot be "
+                            "reached); "
+                            "retry later"
+                        ),
+                    }
+                ],
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         logger.error("500 on %s %s: %s", request.method, request.path, describe_error(error))
         return error_response(500, [{"code": 500, "description": "internal server error"}])
 
@@ -236,12 +261,17 @@ def _too_large() -> str:
     if request.mimetype == FORM:
         return f"the form is larger than {request.max_content_length} bytes"
     body_limit = request.max_content_length
-    if request.content_length is not None and body_limit is not None \
-            and request.content_length > body_limit:
+    if (
+        request.content_length is not None
+        and body_limit is not None
+        and request.content_length > body_limit
+    ):
         return f"the request body is larger than {body_limit} bytes"
     if request.mimetype == "multipart/form-data":
-        return (f"a form field is larger than {request.max_form_memory_size} bytes, or the "
-                f"form has more than {request.max_form_parts} parts")
+        return (
+            f"a form field is larger than {request.max_form_memory_size} bytes, or the "
+            f"form has more than {request.max_form_parts} parts"
+        )
     return f"the request body is larger than {body_limit} bytes"
 
 
@@ -261,8 +291,9 @@ def check_inputs() -> None:
             if not isinstance(key, str):  # a multipart part whose name werkzeug cannot read
                 raise BadRequest("a form field has no readable name")
             if "\x00" in key or "\x00" in value:
-                raise BadRequest(f"{printable(key)}: must not contain control characters "
-                                 "(a NUL, %00)")
+                raise BadRequest(
+                    f"{printable(key)}: must not contain control characters (a NUL, %00)"
+                )
 
 
 def no_html(response):

@@ -7,9 +7,10 @@ import datetime as dt
 import xxhash
 from flask import Response, request
 from werkzeug.http import http_date
+from werkzeug.wrappers import Response as BaseResponse
 
 
-def conditional(response: Response, last_modified: dt.datetime | None) -> Response:
+def conditional(response: Response, last_modified: dt.datetime | None) -> BaseResponse:
     """Give a GET answer an ETag (a digest of its body) and a Last-Modified, and turn it
     into a 304 when the client's copy is current (``If-None-Match``, or
     ``If-Modified-Since`` when no ETag is sent). For a list, ``last_modified`` is the
@@ -27,12 +28,13 @@ def conditional(response: Response, last_modified: dt.datetime | None) -> Respon
     return response.make_conditional(request)
 
 
-def document(body: str | bytes, content_type: str) -> Response:
+def document(body: str | bytes, content_type: str) -> BaseResponse:
     """A whole document (a GeoJSON layer) that clients may read in parts: an ETag, and HTTP
     Range requests answered (206 with Content-Range; GDAL's /vsicurl/ reads a large
     document so), 304 when the client's copy is current."""
     response = Response(body, content_type=content_type)
     response.headers["ETag"] = f'"{xxhash.xxh3_128_hexdigest(response.get_data())}"'
     response.headers["Cache-Control"] = "no-cache"
-    return response.make_conditional(request, accept_ranges=True,
-                                      complete_length=response.content_length)
+    return response.make_conditional(
+        request, accept_ranges=True, complete_length=response.content_length
+    )

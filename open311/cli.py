@@ -40,12 +40,18 @@ def db_group() -> None:
     pass
 
 
-@db_group.command("upgrade", help="Apply every migration (idempotent), then check that the "
-                  "database has everything the models need.")
-@click.option("--reset-if-drifted", is_flag=True,
-              help="On the private cluster's demo database only (no DATABASE_URL configured): "
-                   "one that lacks what the models need is dropped and made again (its data "
-                   "is lost). Ignored for a configured database.")
+@db_group.command(
+    "upgrade",
+    help="Apply every migration (idempotent), then check that the "
+    "database has everything the models need.",
+)
+@click.option(
+    "--reset-if-drifted",
+    is_flag=True,
+    help="On the private cluster's demo database only (no DATABASE_URL configured): "
+    "one that lacks what the models need is dropped and made again (its data "
+    "is lost). Ignored for a configured database.",
+)
 def db_upgrade(reset_if_drifted: bool) -> None:
     from open311 import migrate
 
@@ -59,22 +65,27 @@ def db_upgrade(reset_if_drifted: bool) -> None:
     missing = migrate.drift(url)
     demo = not current_app.config.get("DATABASE_URL")  # the private cluster's own database
     if missing and reset_if_drifted and demo:
-        click.echo("note: the demo database lacks what the models need (it was made by an "
-                   "earlier development version of a migration): it is made again, its data "
-                   "is lost")
+        click.echo(
+            "note: the demo database lacks what the models need (it was made by an "
+            "earlier development version of a migration): it is made again, its data "
+            "is lost"
+        )
         migrate.reset(url)
         missing = migrate.drift(url)
     if missing:
-        _fail("the database is at the latest revision but lacks what the models need (it was "
-              "made by an earlier development version of a migration), so the server would "
-              "fail on it: " + "; ".join(missing) + ". Repair it by hand, or, for a "
-              "database you can lose, make it again: `open311 db reset --yes` (drops every "
-              "table of schema public).")
+        _fail(
+            "the database is at the latest revision but lacks what the models need (it was "
+            "made by an earlier development version of a migration), so the server would "
+            "fail on it: " + "; ".join(missing) + ". Repair it by hand, or, for a "
+            "database you can lose, make it again: `open311 db reset --yes` (drops every "
+            "table of schema public)."
+        )
     click.echo("database schema is up to date")
 
 
-@db_group.command("reset", help="Drop everything in the database (data included) and migrate "
-                  "it from scratch.")
+@db_group.command(
+    "reset", help="Drop everything in the database (data included) and migrate it from scratch."
+)
 @click.option("--yes", is_flag=True, help="Confirm: every table and its data is dropped.")
 def db_reset(yes: bool) -> None:
     from open311 import migrate
@@ -139,8 +150,9 @@ def jurisdictions_load(directory: Path) -> None:
     _load(directory, dry_run=False)
 
 
-@jurisdictions_group.command("check", help="Dry run: report every problem and what a load "
-                                           "would change, and change nothing.")
+@jurisdictions_group.command(
+    "check", help="Dry run: report every problem and what a load would change, and change nothing."
+)
 @click.argument("directory", type=click.Path(path_type=Path))
 def jurisdictions_check(directory: Path) -> None:
     _load(directory, dry_run=True)
@@ -164,11 +176,17 @@ def keys_group() -> None:
 @click.option("--name", required=True, help="The app's name.")
 @click.option("--contact", default=None, help="Who to contact about the app (email).")
 @click.option("--replace", is_flag=True, help="Revoke the app's other active keys.")
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(["backoffice"]),
-              help="Extra rights: backoffice (may POST request updates). Repeatable.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["backoffice"]),
+    help="Extra rights: backoffice (may POST request updates). Repeatable.",
+)
 @click.option("--quiet", is_flag=True, help="Print the key only.")
-def keys_create(name: str, contact: str | None, replace: bool, scopes: tuple[str, ...],
-                quiet: bool) -> None:
+def keys_create(
+    name: str, contact: str | None, replace: bool, scopes: tuple[str, ...], quiet: bool
+) -> None:
     from open311.operations.keys import create_key
 
     try:
@@ -190,9 +208,11 @@ def keys_list() -> None:
     click.echo("id\tprefix\tname\tcontact\tcreated\trevoked\tscopes")
     for key in list_keys(db.session):
         revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "-"
-        click.echo(f"{key.id}\t{key.prefix}\t{key.name}\t{key.contact or '-'}\t"
-                   f"{key.created_at.isoformat(timespec='seconds')}\t{revoked}\t"
-                   f"{','.join(key.scopes or []) or '-'}")
+        click.echo(
+            f"{key.id}\t{key.prefix}\t{key.name}\t{key.contact or '-'}\t"
+            f"{key.created_at.isoformat(timespec='seconds')}\t{revoked}\t"
+            f"{','.join(key.scopes or []) or '-'}"
+        )
 
 
 @keys_group.command("revoke", help="Revoke a key by its id or prefix.")
@@ -213,18 +233,23 @@ def requests_group() -> None:
     pass
 
 
-@requests_group.command("accept", help="Accept batch requests waiting in the queue: each "
-                                       "gets its id and becomes public; its token resolves.")
+@requests_group.command(
+    "accept",
+    help="Accept batch requests waiting in the queue: each "
+    "gets its id and becomes public; its token resolves.",
+)
 @click.option("--jurisdiction", "jurisdiction_id", default=None)
 @click.option("--token", "tokens", multiple=True, help="Only these tokens (repeatable).")
 @click.option("--limit", type=click.IntRange(min=1), default=None)
-def requests_accept(jurisdiction_id: str | None, tokens: tuple[str, ...],
-                    limit: int | None) -> None:
+def requests_accept(
+    jurisdiction_id: str | None, tokens: tuple[str, ...], limit: int | None
+) -> None:
     from open311.operations.batch import accept_pending_requests
 
     try:
-        accepted = accept_pending_requests(db.session, jurisdiction_id=jurisdiction_id,
-                                           tokens=list(tokens) or None, limit=limit)
+        accepted = accept_pending_requests(
+            db.session, jurisdiction_id=jurisdiction_id, tokens=list(tokens) or None, limit=limit
+        )
     except Open311Error as exc:
         _fail(exc.description)
     for token, request_id in accepted:
@@ -233,8 +258,11 @@ def requests_accept(jurisdiction_id: str | None, tokens: tuple[str, ...],
 
 
 # -- serve ----------------------------------------------------------------------------------
-@click.command("serve", help="Serve the API with gunicorn, as open311/serving.py sets it up "
-                             "(gevent workers: slow and idle clients hold no worker).")
+@click.command(
+    "serve",
+    help="Serve the API with gunicorn, as open311/serving.py sets it up "
+    "(gevent workers: slow and idle clients hold no worker).",
+)
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
 def serve(bind: str, workers: int) -> None:
@@ -242,9 +270,22 @@ def serve(bind: str, workers: int) -> None:
     if not current_app.config["BASE_URL"]:  # clients may name the address it listens on
         allowed = str(current_app.config["ALLOWED_HOSTS"])
         os.environ["OPEN311_ALLOWED_HOSTS"] = ",".join([allowed, *bound_hosts(bind)])
-    argv = [sys.executable, "-m", "gunicorn", "--config", "python:open311.serving",
-            "--chdir", str(root), "--workers", str(workers), "--bind", bind,
-            "--access-logfile", "-", "wsgi:app"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:open311.serving",
+        "--chdir",
+        str(root),
+        "--workers",
+        str(workers),
+        "--bind",
+        bind,
+        "--access-logfile",
+        "-",
+        "wsgi:app",
+    ]
     os.execv(argv[0], argv)  # noqa: S606 - a fixed argv, no shell
 
 
@@ -259,7 +300,7 @@ def bound_hosts(bind: str) -> list[str]:
         return [f"[{host}]" if ":" in host else host]
     name = socket.gethostname()
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
     except OSError:
         addresses = set()
     return [name, *sorted(f"[{a}]" if ":" in a else a for a in addresses)]
@@ -269,4 +310,5 @@ def main() -> None:
     from open311 import create_app
 
     FlaskGroup(create_app=create_app, add_version_option=False, load_dotenv=False)(
-        prog_name="open311")
+        prog_name="open311"
+    )

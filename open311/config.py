@@ -64,17 +64,30 @@ DEFAULTS: dict[str, Any] = {
     "DB_POOL_TIMEOUT": 10,
 }
 
-INT_SETTINGS = {"MAX_REQUESTS", "DEFAULT_WINDOW_DAYS", "MAX_CONTENT_LENGTH",
-                "MAX_FORM_MEMORY_SIZE", "DB_POOL_SIZE", "DB_POOL_TIMEOUT",
-                "DB_MAX_OVERFLOW", "SYNC_LAG_SECONDS", "DUPLICATE_RADIUS_M",
-                "DUPLICATE_WINDOW_DAYS", "MEDIA_MAX_BYTES", "MEDIA_MAX_PIXELS",
-                "MEDIA_MAX_FILES", "CACHE_SECONDS"}
+INT_SETTINGS = {
+    "MAX_REQUESTS",
+    "DEFAULT_WINDOW_DAYS",
+    "MAX_CONTENT_LENGTH",
+    "MAX_FORM_MEMORY_SIZE",
+    "DB_POOL_SIZE",
+    "DB_POOL_TIMEOUT",
+    "DB_MAX_OVERFLOW",
+    "SYNC_LAG_SECONDS",
+    "DUPLICATE_RADIUS_M",
+    "DUPLICATE_WINDOW_DAYS",
+    "MEDIA_MAX_BYTES",
+    "MEDIA_MAX_PIXELS",
+    "MEDIA_MAX_FILES",
+    "CACHE_SECONDS",
+}
 PREFIX = "OPEN311_"
 
 
-def load_config(overrides: Mapping[str, Any] | None = None,
-                instance_file: str | None = None,
-                environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def load_config(
+    overrides: Mapping[str, Any] | None = None,
+    instance_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Build the settings mapping; later sources win over earlier ones."""
     config = dict(DEFAULTS)
     environ = environ if environ is not None else os.environ
@@ -86,7 +99,7 @@ def load_config(overrides: Mapping[str, Any] | None = None,
         config.update({k: v for k, v in namespace.items() if k.isupper()})
     for key, value in environ.items():
         if key.startswith(PREFIX) and key != f"{PREFIX}CONFIG_FILE":
-            config[key[len(PREFIX):]] = value
+            config[key[len(PREFIX) :]] = value
     if overrides:
         config.update(overrides)
     for key in INT_SETTINGS:
@@ -97,8 +110,10 @@ def load_config(overrides: Mapping[str, Any] | None = None,
     if config["MAX_REQUESTS"] < 1:
         raise ValueError(f"{PREFIX}MAX_REQUESTS must be at least 1")
     if not str(config["ALLOWED_HOSTS"]).strip(", ") and not config["BASE_URL"]:
-        raise ValueError(f"{PREFIX}ALLOWED_HOSTS is empty: name the hosts clients reach this "
-                         f"server by, or set {PREFIX}BASE_URL")
+        raise ValueError(
+            f"{PREFIX}ALLOWED_HOSTS is empty: name the hosts clients reach this "
+            f"server by, or set {PREFIX}BASE_URL"
+        )
     if config["ENDPOINT_TYPE"] not in ("production", "test"):
         raise ValueError(f"{PREFIX}ENDPOINT_TYPE must be 'production' or 'test'")
     return config

@@ -14,8 +14,9 @@ def register(app: Flask, origins: list[str]) -> None:
     anyone = "*" in origins
 
     def allowed(origin: str | None) -> bool:
-        return bool(origin) and request.path.startswith("/open311/") and (
-            anyone or origin in origins)
+        return (
+            bool(origin) and request.path.startswith("/open311/") and (anyone or origin in origins)
+        )
 
     @app.before_request
     def preflight():

@@ -27,6 +27,8 @@ from flask import Flask, current_app, g, has_request_context, request
 from psycopg.pq import TransactionStatus
 from sqlalchemy.orm import Session, sessionmaker
 
+from open311.repository.driver import driver_connection
+
 EXTENSION = "open311_db"
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -45,8 +47,9 @@ class Database:
             engine = make_engine(url, size, overflow, pool_timeout=wait)
             # Reads have their own pool of connections that stay in autocommit (switching a
             # shared connection per checkout costs more than the read's own statement).
-            reader = make_engine(url, size, overflow, pool_timeout=wait,
-                                 isolation_level="AUTOCOMMIT")
+            reader = make_engine(
+                url, size, overflow, pool_timeout=wait, isolation_level="AUTOCOMMIT"
+            )
             state["engine"], state["read_engine"] = engine, reader
             state["factory"] = sessionmaker(engine, expire_on_commit=False)
             held = HeldReadSessions(reader, PING_AFTER_IDLE_SECONDS)
@@ -82,8 +85,9 @@ class Database:
         """The current request's (or CLI command's) session, opened on first use: a read
         session (autocommit) for GET and HEAD, and for a view marked ``@autocommit``."""
         if "db_session" not in g:
-            read = has_request_context() and (request.method in READ_METHODS
-                                              or g.get(AUTOCOMMIT_FLAG, False))
+            read = has_request_context() and (
+                request.method in READ_METHODS or g.get(AUTOCOMMIT_FLAG, False)
+            )
             g.db_session = self.new_session(read=read)
         return g.db_session
 
@@ -107,6 +111,7 @@ def autocommit(view: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         g.setdefault(AUTOCOMMIT_FLAG, True)
         return view(*args, **kwargs)
+
     return wrapper
 
 
@@ -117,13 +122,16 @@ class ReadSession(Session):
     Closing the session ends its ORM state (objects, session transaction); the connection
     goes back to the pool, unless ``holder`` keeps both for the thread's next GET."""
 
-    def __init__(self, *args, holder: HeldReadSessions | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, conn: sa.Connection, *, holder: HeldReadSessions | None = None, **kwargs
+    ) -> None:
+        super().__init__(bind=conn, **kwargs)
+        self.conn = conn
         self.holder = holder
 
     def connection(self, bind_arguments=None, execution_options=None) -> sa.Connection:
         if bind_arguments is None and execution_options is None:
-            return self.bind
+            return self.conn
         return super().connection(bind_arguments, execution_options)
 
     def close(self) -> None:
@@ -137,7 +145,7 @@ class ReadSession(Session):
         """Give the connection back to the pool; one the server dropped (seen by a statement
         sent straight to the driver, which SQLAlchemy did not see fail) is invalidated
         first, so the pool discards it instead of failing to reset it."""
-        bind = self.bind
+        bind = self.conn
         if not bind.closed and not bind.invalidated:
             raw = bind.connection.dbapi_connection
             if raw is not None and (raw.closed or raw.broken):
@@ -176,21 +184,25 @@ class HeldReadSessions:
             session, self._kept = self._kept, None
             idle_since = self._idle_since
         if session is not None:
-            if time.monotonic() - idle_since < self.idle_seconds or \
-                    _alive(session.bind.connection.dbapi_connection):
+            if time.monotonic() - idle_since < self.idle_seconds or _alive(
+                session.conn.connection.dbapi_connection
+            ):
                 return session
-            session.bind.invalidate()
+            session.conn.invalidate()
             session.release()
-        return ReadSession(bind=self.engine.connect(), expire_on_commit=False, holder=self)
+        return ReadSession(self.engine.connect(), expire_on_commit=False, holder=self)
 
     def keep(self, session: ReadSession) -> bool:
         """Called as ``session`` closes: keep it for the next GET (True) if none is kept
         and its connection is sound and idle on the server (no statement or transaction
         left open), else let it go (False): the pool's reset or invalidation then deals
         with the connection."""
-        bind = session.bind
-        if bind.closed or bind.invalidated or \
-                bind.connection.dbapi_connection.info.transaction_status != IDLE:
+        bind = session.conn
+        if (
+            bind.closed
+            or bind.invalidated
+            or driver_connection(bind).info.transaction_status != IDLE
+        ):
             return False
         with self._lock:
             if self._kept is not None:
@@ -228,14 +240,22 @@ def session_options(url: str | sa.URL) -> str:
 CONNECT_TIMEOUT_SECONDS = 5
 
 
-def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10,
-                **options) -> sa.Engine:
-    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                    **options.pop("connect_args", {}), "options": session_options(url)}
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10, **options) -> sa.Engine:
+    connect_args = {
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        **options.pop("connect_args", {}),
+        "options": session_options(url),
+    }
     # hide_parameters: SQLAlchemy's statement logs and errors never show a value (a
     # resident's contact details travel as parameters).
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
-                              connect_args=connect_args, hide_parameters=True, **options)
+    engine = sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        connect_args=connect_args,
+        hide_parameters=True,
+        **options,
+    )
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
 
@@ -273,8 +293,14 @@ def _alive(dbapi_connection) -> bool:
 
 # What a database that is down, restarting or out of connections raises: from SQLAlchemy
 # (its own pool timeout, or the driver's error wrapped) or straight from the driver.
-_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError,
-                sa.exc.DisconnectionError, psycopg.OperationalError, psycopg.InterfaceError)
+_UNAVAILABLE = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+    sa.exc.DisconnectionError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 def database_unavailable(error: BaseException) -> bool:

@@ -11,8 +11,9 @@ from __future__ import annotations
 class Open311Error(Exception):
     status = 400
 
-    def __init__(self, description: str, *, code: int | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, description: str, *, code: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(description)
         self.description = description
         self.code = code if code is not None else self.status

@@ -92,13 +92,12 @@ def _xml(name: str, value: Any, out: list[str]) -> None:
     is_struct = isinstance(value, msgspec.Struct)
     if is_struct or isinstance(value, dict):
         out.append(f"<{name}>")
-        for key, item in (_fields(value) if is_struct else value.items()):
+        for key, item in _fields(value) if is_struct else value.items():
             cls = item.__class__
             if cls is str:
                 if not item:
                     out.append(f"<{key}/>")
-                elif item.isprintable() and "&" not in item and "<" not in item \
-                        and ">" not in item:
+                elif item.isprintable() and "&" not in item and "<" not in item and ">" not in item:
                     out.append(f"<{key}>{item}</{key}>")
                 else:
                     out.append(f"<{key}>{_scalar(item)}</{key}>")
@@ -148,7 +147,8 @@ def to_json(payload: Any) -> str:
     return json_bytes(payload).decode("utf-8")
 
 
-def render(payload: Any, root: str, fmt: Format, status: int = 200,
-           headers: dict[str, str] | None = None) -> Response:
+def render(
+    payload: Any, root: str, fmt: Format, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     body = to_xml(payload, root).encode("utf-8") if fmt is Format.XML else json_bytes(payload)
     return Response(body, status=status, headers=headers, content_type=fmt.content_type)

@@ -11,8 +11,11 @@ from typing import TypeVar
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
-           "WEBP": ("image/webp", "webp")}
+FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
 
 
 T = TypeVar("T")
@@ -76,6 +79,5 @@ def clean_image(data: bytes, *, max_pixels: int, label: str = "media") -> CleanI
             upright.save(out, format="PNG", optimize=True)
         else:
             upright.save(out, format="WEBP", quality=90)
-        content_type, extension = FORMATS[kind]
-        return CleanImage(out.getvalue(), content_type, extension, upright.width,
-                          upright.height)
+        content_type, extension = FORMATS[str(kind)]
+        return CleanImage(out.getvalue(), content_type, extension, upright.width, upright.height)

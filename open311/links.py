@@ -31,7 +31,7 @@ def url_for_path(path: str) -> str:
     """The public URL of this request's resource at ``path`` (a path of this server)."""
     if not path.startswith(PREFIX):
         raise ValueError(path)
-    return base_url() + path[len(PREFIX):]
+    return base_url() + path[len(PREFIX) :]
 
 
 def absolute_media(items: Iterable[Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -24,7 +25,7 @@ def include_object(obj, name, type_, reflected, compare_to):
 
 
 # How models and database are compared, by migrations and by ``drift`` alike.
-COMPARE_OPTIONS = {"compare_type": True, "include_object": include_object}
+COMPARE_OPTIONS: dict[str, Any] = {"compare_type": True, "include_object": include_object}
 
 
 def alembic_config(url: str, connection: sa.Connection | None = None) -> Config:
@@ -52,8 +53,15 @@ def check(url: str) -> None:
 # Differences that mean the models need what the database lacks or has otherwise: the server
 # would fail or slow down on them. What the database has beyond the models (a DBA's index, a
 # reporting table, an extension's tables) is not drift.
-_DRIFT_OPS = {"add_table", "add_column", "add_index", "add_constraint", "add_fk",
-              "modify_type", "modify_nullable"}
+_DRIFT_OPS = {
+    "add_table",
+    "add_column",
+    "add_index",
+    "add_constraint",
+    "add_fk",
+    "modify_type",
+    "modify_nullable",
+}
 
 
 def drift(url: str) -> list[str]:

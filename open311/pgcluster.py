@@ -122,8 +122,9 @@ class Cluster:
         if not self.initialised():
             return False
         bindir = _postgres_bindir()
-        res = self._run([str(bindir / "pg_ctl"), "status", "-D", str(self.pgdata)],
-                        capture_output=True)
+        res = self._run(
+            [str(bindir / "pg_ctl"), "status", "-D", str(self.pgdata)], capture_output=True
+        )
         return res.returncode == 0
 
     def init(self) -> None:
@@ -132,8 +133,18 @@ class Cluster:
             return
         bindir = _postgres_bindir()
         res = self._run(
-            [str(bindir / "initdb"), "-D", str(self.pgdata), "-U", DB_USER,
-             "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C.UTF-8"],
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                DB_USER,
+                "--auth-local=trust",
+                "--auth-host=reject",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
             capture_output=True,
         )
         if res.returncode != 0:
@@ -141,8 +152,12 @@ class Cluster:
 
     def settings(self) -> dict[str, str]:
         """What this cluster runs with (see SETTINGS)."""
-        return {**SETTINGS, "unix_socket_directories": f"'{self.socket_dir}'",
-                "port": str(PORT), **(DURABLE if self.durable else FAST)}
+        return {
+            **SETTINGS,
+            "unix_socket_directories": f"'{self.socket_dir}'",
+            "port": str(PORT),
+            **(DURABLE if self.durable else FAST),
+        }
 
     def _configure(self) -> bool:
         """Write the settings into postgresql.auto.conf, replacing earlier values of the
@@ -150,8 +165,15 @@ class Cluster:
         anything changed."""
         path = self.pgdata / "postgresql.auto.conf"
         wanted = self.settings()
-        kept = [line for line in path.read_text().splitlines()
-                if line.split("=", 1)[0].strip() not in wanted] if path.exists() else []
+        kept = (
+            [
+                line
+                for line in path.read_text().splitlines()
+                if line.split("=", 1)[0].strip() not in wanted
+            ]
+            if path.exists()
+            else []
+        )
         text = "\n".join([*kept, *(f"{name} = {value}" for name, value in wanted.items())])
         if path.exists() and path.read_text() == text + "\n":
             return False
@@ -163,13 +185,24 @@ class Cluster:
         changed = self._configure()
         if self.running():
             if changed:  # fsync, synchronous_commit and full_page_writes take a reload
-                self._run([str(_postgres_bindir() / "pg_ctl"), "reload", "-D",
-                           str(self.pgdata)], capture_output=True)
+                self._run(
+                    [str(_postgres_bindir() / "pg_ctl"), "reload", "-D", str(self.pgdata)],
+                    capture_output=True,
+                )
             return
         bindir = _postgres_bindir()
         res = self._run(
-            [str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.pgdata),
-             "-l", str(self.log_file)],
+            [
+                str(bindir / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.log_file),
+            ],
             capture_output=True,
         )
         if res.returncode != 0:
@@ -186,8 +219,10 @@ class Cluster:
         if not self.running():
             return
         bindir = _postgres_bindir()
-        self._run([str(bindir / "pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.pgdata)],
-                  capture_output=True)
+        self._run(
+            [str(bindir / "pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.pgdata)],
+            capture_output=True,
+        )
 
     def ensure_database(self, dbname: str, *, recreate: bool = False) -> str:
         """Create `dbname` (with PostGIS) if missing; return its SQLAlchemy URL."""
@@ -195,24 +230,44 @@ class Cluster:
             raise ClusterError(f"{dbname!r} is not a plain database name")
         self.start()
         bindir = _postgres_bindir()
-        psql = [str(bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
-                str(self.socket_dir), "-p", str(PORT), "-U", DB_USER]
+        psql = [
+            str(bindir / "psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            str(self.socket_dir),
+            "-p",
+            str(PORT),
+            "-U",
+            DB_USER,
+        ]
+
+        # The name reaches SQL as a psql variable, quoted by psql (:'name' a literal,
+        # :"name" an identifier), never formatted into the statement.
+        def sql(database: str, script: str) -> subprocess.CompletedProcess:
+            return self._run(
+                [*psql, "-d", database, "-tA", "-v", f"name={dbname}"],
+                input=script,
+                capture_output=True,
+            )
+
         if recreate:
-            self._run([*psql, "-d", "postgres", "-c", f'DROP DATABASE IF EXISTS "{dbname}"'],
-                      capture_output=True)
-        exists = self._run(
-            [*psql, "-d", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'"],  # noqa: S608
-            capture_output=True,
-        )
+            sql("postgres", 'DROP DATABASE IF EXISTS :"name";')
+        exists = sql("postgres", "SELECT 1 FROM pg_database WHERE datname = :'name';")
         if exists.stdout.strip() != "1":
-            res = self._run([*psql, "-d", "postgres", "-c", f'CREATE DATABASE "{dbname}"'],
-                            capture_output=True)
+            res = sql("postgres", 'CREATE DATABASE :"name";')
             if res.returncode != 0:
                 raise ClusterError(f"createdb {dbname} failed: {res.stderr}")
         res = self._run(
-            [*psql, "-d", dbname, "-c",
-             "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm;"],
+            [
+                *psql,
+                "-d",
+                dbname,
+                "-c",
+                "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm;",
+            ],
             capture_output=True,
         )
         if res.returncode != 0:
@@ -223,12 +278,16 @@ class Cluster:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m open311.pgcluster")
     parser.add_argument("action", choices=["start", "stop", "status", "url", "ensure-db"])
-    parser.add_argument("--data-dir", type=Path,
-                        default=Path(os.environ.get("OPEN311_PGDATA", DEFAULT_DATA_DIR)))
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(os.environ.get("OPEN311_PGDATA", DEFAULT_DATA_DIR))
+    )
     parser.add_argument("--db", default="open311")
-    parser.add_argument("--fast", action="store_true",
-                        help="fsync, synchronous_commit and full_page_writes off (a test "
-                             "cluster: a crash may lose acknowledged commits)")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="fsync, synchronous_commit and full_page_writes off (a test "
+        "cluster: a crash may lose acknowledged commits)",
+    )
     args = parser.parse_args(argv)
     cluster = Cluster(args.data_dir.resolve(), durable=not args.fast)
     try:

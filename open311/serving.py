@@ -65,11 +65,10 @@ def post_request(worker, req, environ, resp) -> None:
 DESCRIPTIONS = {
     400: "the request could not be read as HTTP/1.1",
     403: "forbidden",
-    414: f"the request line (method, URL and version) is longer than {limit_request_line} "
-         "bytes",
+    414: f"the request line (method, URL and version) is longer than {limit_request_line} bytes",
     417: "expectation failed",
     431: f"the request's header fields are too large (at most {limit_request_fields} "
-         f"fields of at most {limit_request_field_size} bytes each)",
+    f"fields of at most {limit_request_field_size} bytes each)",
     500: "internal server error",
     501: "the request's transfer coding is not supported",
 }
@@ -77,11 +76,14 @@ DESCRIPTIONS = {
 
 def error_bytes(status: int, reason: str) -> bytes:
     """A whole HTTP answer: the spec's errors body (JSON), closing the connection."""
-    body = json.dumps([{"code": status, "description": DESCRIPTIONS.get(status, reason)}],
-                      separators=(",", ":")).encode()
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
-            "Content-Type: application/json; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
+    body = json.dumps(
+        [{"code": status, "description": DESCRIPTIONS.get(status, reason)}], separators=(",", ":")
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        "Content-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode("latin-1") + body
 
 

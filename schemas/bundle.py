@@ -36,8 +36,10 @@ class Value(Strict):
 
 
 class AttributeDef(Strict):
-    code = fields.String(required=True, validate=validate.Regexp(
-        ATTRIBUTE_CODE, error="use upper-case letters, digits and _ only"))
+    code = fields.String(
+        required=True,
+        validate=validate.Regexp(ATTRIBUTE_CODE, error="use upper-case letters, digits and _ only"),
+    )
     order = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     description = fields.String(required=True, validate=validate.Length(1, 2000))
     datatype = fields.String(required=True, validate=validate.OneOf(DATATYPES))
@@ -56,30 +58,39 @@ class AttributeDef(Strict):
             if len(set(keys)) != len(keys):
                 raise ValidationError("value keys must be unique", "values")
         elif values:
-            raise ValidationError(f"a {data.get('datatype')} attribute takes no values",
-                                  "values")
+            raise ValidationError(f"a {data.get('datatype')} attribute takes no values", "values")
         if data.get("variable") is False and data.get("required"):
-            raise ValidationError("an informational attribute (variable: false) cannot be "
-                                  "required", "required")
+            raise ValidationError(
+                "an informational attribute (variable: false) cannot be required", "required"
+            )
 
 
 class Coverage(Strict):
     layer = fields.String(required=True, validate=validate.Length(1, 50))
-    ids = fields.List(fields.String(validate=validate.Length(1, 100)), load_default=None,
-                      validate=validate.Length(min=1))
+    ids = fields.List(
+        fields.String(validate=validate.Length(1, 100)),
+        load_default=None,
+        validate=validate.Length(min=1),
+    )
 
 
 class ServiceDef(Strict):
-    service_code = fields.String(required=True, validate=validate.Regexp(
-        CODE, error="use letters, digits, '.', '_' and '-' (at most 100)"))
+    service_code = fields.String(
+        required=True,
+        validate=validate.Regexp(CODE, error="use letters, digits, '.', '_' and '-' (at most 100)"),
+    )
     service_name = fields.String(required=True, validate=validate.Length(1, 200))
     description = fields.String(required=True, validate=validate.Length(1, 4000))
-    type = fields.String(required=True,
-                         validate=validate.OneOf(SERVICE_TYPES))
-    keywords = fields.List(fields.String(validate=[
-        validate.Length(1, 100),
-        validate.Regexp(r"^[^,]*$", error="a keyword must not contain a comma")]),
-        required=True)
+    type = fields.String(required=True, validate=validate.OneOf(SERVICE_TYPES))
+    keywords = fields.List(
+        fields.String(
+            validate=[
+                validate.Length(1, 100),
+                validate.Regexp(r"^[^,]*$", error="a keyword must not contain a comma"),
+            ]
+        ),
+        required=True,
+    )
     group = fields.String(required=True, validate=validate.Length(1, 200))
     agency_responsible = fields.String(required=True, validate=validate.Length(1, 200))
     service_notice = fields.String(load_default=None, allow_none=True)
@@ -92,11 +103,9 @@ class ServiceDef(Strict):
         codes = [a["code"] for a in attributes if "code" in a]
         orders = [a["order"] for a in attributes if "order" in a]
         if len(set(codes)) != len(codes):
-            raise ValidationError("attribute codes must be unique within a service",
-                                  "attributes")
+            raise ValidationError("attribute codes must be unique within a service", "attributes")
         if len(set(orders)) != len(orders):
-            raise ValidationError("attribute orders must be unique within a service",
-                                  "attributes")
+            raise ValidationError("attribute orders must be unique within a service", "attributes")
 
 
 class ServicesFile(Strict):
@@ -119,16 +128,24 @@ class FileRef(fields.Field):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict:
         if isinstance(value, str) and value.strip():
             return {"file": value.strip(), "layer": None}
-        if isinstance(value, dict) and set(value) <= {"file", "layer"} \
-                and isinstance(value.get("file"), str) and value["file"].strip() \
-                and isinstance(value.get("layer"), str | None):
+        if (
+            isinstance(value, dict)
+            and set(value) <= {"file", "layer"}
+            and isinstance(value.get("file"), str)
+            and value["file"].strip()
+            and isinstance(value.get("layer"), str | None)
+        ):
             return {"file": value["file"].strip(), "layer": value.get("layer")}
         raise ValidationError("a file path, or a mapping {file: path, layer: name}")
 
 
 class AreaLayerDef(Strict):
-    layer = fields.String(required=True, validate=validate.Regexp(
-        LAYER, error="use lower-case letters, digits and _ (starting with a letter)"))
+    layer = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            LAYER, error="use lower-case letters, digits and _ (starting with a letter)"
+        ),
+    )
     title = fields.String(required=True, validate=validate.Length(1, 200))
     file = fields.String(required=True, validate=validate.Length(min=1))
     name_field = fields.String(required=True, validate=validate.Length(min=1))
@@ -147,38 +164,50 @@ class AddressesDef(Strict):
 
 
 class SettingsDef(Strict):
-    accept_unverified_addresses = fields.Boolean(load_default=False, truthy={True},
-                                                 falsy={False})
+    accept_unverified_addresses = fields.Boolean(load_default=False, truthy={True}, falsy={False})
     reverse_geocode_distance_m = fields.Float(load_default=50.0, validate=validate.Range(0, 1000))
     address_match_threshold = fields.Float(load_default=0.5, validate=validate.Range(0.1, 1.0))
 
 
 class JurisdictionFile(Strict):
-    id = fields.String(required=True, validate=validate.Regexp(
-        CODE, error="use letters, digits, '.', '_' and '-' (e.g. lacity.org)"))
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            CODE, error="use letters, digits, '.', '_' and '-' (e.g. lacity.org)"
+        ),
+    )
     name = fields.String(required=True, validate=validate.Length(1, 200))
     timezone = fields.String(required=True)
     contact = fields.String(required=True, validate=validate.Length(min=1))
     key_service = fields.String(required=True, validate=validate.Length(min=1))
     boundary = FileRef(required=True)
     services = fields.String(required=True)
-    languages = fields.List(fields.String(validate=validate.Regexp(
-        r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*\Z", error="a BCP 47 language tag, e.g. en, es")),
-        load_default=lambda: ["en"], validate=validate.Length(min=1))
-    parent = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
-        CODE, error="a jurisdiction id"))
+    languages = fields.List(
+        fields.String(
+            validate=validate.Regexp(
+                r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*\Z", error="a BCP 47 language tag, e.g. en, es"
+            )
+        ),
+        load_default=lambda: ["en"],
+        validate=validate.Length(min=1),
+    )
+    parent = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(CODE, error="a jurisdiction id"),
+    )
     areas = fields.List(fields.Nested(AreaLayerDef), load_default=list)
     addresses = fields.Nested(AddressesDef, load_default=None, allow_none=True)
     settings = fields.Nested(SettingsDef, load_default=lambda: SettingsDef().load({}))
 
     @validates_schema(skip_on_field_errors=False)
     def _layers(self, data: dict[str, Any], **_: Any) -> None:
-        layers = [a["layer"] for a in data.get("areas") or [] if isinstance(a, dict)
-                  and "layer" in a]
+        layers = [
+            a["layer"] for a in data.get("areas") or [] if isinstance(a, dict) and "layer" in a
+        ]
         duplicates = sorted({name for name in layers if layers.count(name) > 1})
         if duplicates:
-            raise ValidationError(f"area layers must be unique: {', '.join(duplicates)}",
-                                  "areas")
+            raise ValidationError(f"area layers must be unique: {', '.join(duplicates)}", "areas")
         if data.get("parent") and data.get("parent") == data.get("id"):
             raise ValidationError("a jurisdiction cannot be its own parent", "parent")
 
@@ -187,8 +216,9 @@ class JurisdictionFile(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValidationError(f"{value!r} is not an IANA time zone "
-                                  "(e.g. America/Los_Angeles)") from None
+            raise ValidationError(
+                f"{value!r} is not an IANA time zone (e.g. America/Los_Angeles)"
+            ) from None
 
 
 def flatten(messages: Any, prefix: str = "") -> list[str]:

@@ -6,8 +6,10 @@ import datetime as dt
 import re
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d{1,9}))?"
-                       r"(Z|z|[+-]\d{2}(?::?\d{2})?)?")
+_DATETIME = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d{1,9}))?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+)
 YEARS = (1900, 2200)
 
 
@@ -37,7 +39,8 @@ def parse_iso8601(text: str) -> dt.datetime | dt.date:
                 offset = f"{offset[:3]}:{offset[3:]}"
             normal += offset
         parsed = dt.datetime.fromisoformat(normal)
-        if parsed.tzinfo is not None and abs(parsed.utcoffset()) >= dt.timedelta(hours=24):
+        offset = parsed.utcoffset()
+        if offset is not None and abs(offset) >= dt.timedelta(hours=24):
             raise ValueError(text)
     if not YEARS[0] <= parsed.year <= YEARS[1]:
         raise ValueError(f"year {parsed.year} is out of range")

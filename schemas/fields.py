@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import ValidationError, fields, validate
 
@@ -15,8 +15,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _LINE_BREAK = re.compile(r"[\r\n\t]")
 # The same rules as ECMA-262 patterns (the OpenAPI document's): no control characters, and
 # in a single line no tab or line break either.
-MULTILINE_PATTERN = ("^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
-                     "\\ufffe\\uffff]*$")
+MULTILINE_PATTERN = (
+    "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ufffe\\uffff]*$"
+)
 LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\ufffe\\uffff]*$"
 
 
@@ -29,11 +30,12 @@ class Text(fields.String):
         super().__init__(**kwargs)
         self.max_length = max_length
         self.multiline = multiline
-        self.metadata.setdefault("maxLength", max_length)
+        metadata = cast(dict[str, Any], self.metadata)  # a dict, typed as a Mapping
+        metadata.setdefault("maxLength", max_length)
         # What the OpenAPI document says of the value (for clients and schema-driven tools).
-        self.metadata.setdefault("pattern", MULTILINE_PATTERN if multiline else LINE_PATTERN)
+        metadata.setdefault("pattern", MULTILINE_PATTERN if multiline else LINE_PATTERN)
         if self.required and not any(isinstance(v, validate.Length) for v in self.validators):
-            self.metadata.setdefault("minLength", 1)  # empty is absent
+            metadata.setdefault("minLength", 1)  # empty is absent
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -43,8 +45,9 @@ class Text(fields.String):
         if not self.multiline and _LINE_BREAK.search(text):
             raise ValidationError("must be a single line")
         if len(text) > self.max_length:
-            raise ValidationError(f"must be at most {self.max_length} characters "
-                                  f"({len(text)} given)")
+            raise ValidationError(
+                f"must be at most {self.max_length} characters ({len(text)} given)"
+            )
         return text
 
 
@@ -87,7 +90,8 @@ class DateTimeParam(fields.Field):
         except ValueError:
             raise ValidationError(
                 f"{str(value)[:40]!r} is not an ISO 8601 datetime (e.g. "
-                "2024-01-31T17:00:00-08:00, 2024-01-31T17:00:00Z or 2024-01-31)") from None
+                "2024-01-31T17:00:00-08:00, 2024-01-31T17:00:00Z or 2024-01-31)"
+            ) from None
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any):
         return None if value is None else value.isoformat()

@@ -48,8 +48,12 @@ class Params(Schema):
 
 
 class JurisdictionQuery(Params):
-    jurisdiction_id = Text(max_length=LIMITS["jurisdiction_id"], metadata={
-        "description": "The jurisdiction. Optional when the server serves one jurisdiction."})
+    jurisdiction_id = Text(
+        max_length=LIMITS["jurisdiction_id"],
+        metadata={
+            "description": "The jurisdiction. Optional when the server serves one jurisdiction."
+        },
+    )
 
 
 def _point_pair(data: dict[str, Any]) -> None:
@@ -58,10 +62,16 @@ def _point_pair(data: dict[str, Any]) -> None:
         raise ValidationError(f"lat and long go together: {missing} is missing", missing)
 
 
-LAT = {"validate": validate.Range(-90, 90, error="must be between -90 and 90"),
-       "allow_nan": False, "metadata": {"description": "WGS84 latitude"}}
-LONG = {"validate": validate.Range(-180, 180, error="must be between -180 and 180"),
-        "allow_nan": False, "metadata": {"description": "WGS84 longitude"}}
+LAT: dict[str, Any] = {
+    "validate": validate.Range(-90, 90, error="must be between -90 and 90"),
+    "allow_nan": False,
+    "metadata": {"description": "WGS84 latitude"},
+}
+LONG: dict[str, Any] = {
+    "validate": validate.Range(-180, 180, error="must be between -180 and 180"),
+    "allow_nan": False,
+    "metadata": {"description": "WGS84 longitude"},
+}
 
 
 class ServicesQuery(JurisdictionQuery):
@@ -74,11 +84,18 @@ class ServicesQuery(JurisdictionQuery):
 
 
 class AddressSearchQuery(JurisdictionQuery):
-    q = Text(max_length=200, required=True, validate=validate.Length(min=2),
-             error_messages={"required": "is required (the address typed so far)"},
-             metadata={"description": "The address typed so far (at least 2 characters)."})
-    limit = fields.Integer(load_default=10, validate=validate.Range(1, 50),
-                           metadata={"description": "How many suggestions (1-50)."})
+    q = Text(
+        max_length=200,
+        required=True,
+        validate=validate.Length(min=2),
+        error_messages={"required": "is required (the address typed so far)"},
+        metadata={"description": "The address typed so far (at least 2 characters)."},
+    )
+    limit = fields.Integer(
+        load_default=10,
+        validate=validate.Range(1, 50),
+        metadata={"description": "How many suggestions (1-50)."},
+    )
 
 
 class AreasQuery(Params):
@@ -86,61 +103,119 @@ class AreasQuery(Params):
 
 
 class ExtensionsQuery(JurisdictionQuery):
-    extensions = fields.Boolean(load_default=False, metadata={
-        "description": "true: add extended_attributes (the named areas the request lies in)."})
+    extensions = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true: add extended_attributes (the named areas the request lies in)."
+        },
+    )
 
 
 class ServiceRequestsQuery(ExtensionsQuery):
     service_request_id = CommaList(
-        Text(max_length=LIMITS["service_request_id"]), max_items=1000,
-        metadata={"description": "Comma list (or repeated keys) of ids; overrides every "
-                                 "other filter, including the date window."})
+        Text(max_length=LIMITS["service_request_id"]),
+        max_items=1000,
+        metadata={
+            "description": "Comma list (or repeated keys) of ids; overrides every "
+            "other filter, including the date window."
+        },
+    )
     service_code = CommaList(
-        Text(max_length=LIMITS["service_code"]), max_items=200,
-        metadata={"description": "Comma list (or repeated keys) of service codes."})
-    start_date = DateTimeParam(metadata={
-        "description": "Earliest requested_datetime (inclusive), ISO 8601. Without dates the "
-                       "last 90 days are returned.", "type": "string", "format": "date-time"})
-    end_date = DateTimeParam(metadata={
-        "description": "Latest requested_datetime (inclusive; a bare date covers that whole "
-                       "day), ISO 8601.", "type": "string", "format": "date-time"})
+        Text(max_length=LIMITS["service_code"]),
+        max_items=200,
+        metadata={"description": "Comma list (or repeated keys) of service codes."},
+    )
+    start_date = DateTimeParam(
+        metadata={
+            "description": "Earliest requested_datetime (inclusive), ISO 8601. Without dates the "
+            "last 90 days are returned.",
+            "type": "string",
+            "format": "date-time",
+        }
+    )
+    end_date = DateTimeParam(
+        metadata={
+            "description": "Latest requested_datetime (inclusive; a bare date covers that whole "
+            "day), ISO 8601.",
+            "type": "string",
+            "format": "date-time",
+        }
+    )
     status = CommaList(
-        fields.String(validate=validate.OneOf(STATUSES,
-                                              error="must be open or closed")),
-        max_items=2, metadata={"description": "open, closed, or both (comma list)."})
+        fields.String(validate=validate.OneOf(STATUSES, error="must be open or closed")),
+        max_items=2,
+        metadata={"description": "open, closed, or both (comma list)."},
+    )
     # -- extensions ---------------------------------------------------------------------
-    page = fields.Integer(validate=validate.Range(1, 1_000_000), metadata={
-        "description": "Extension: the page (1-based). Follow the Link header's next/prev "
-                       "rather than counting pages yourself."})
-    page_size = fields.Integer(validate=validate.Range(min=1), metadata={
-        "description": "Extension: requests per page, at most max_requests (the default)."})
-    cursor = Text(max_length=500, metadata={
-        "description": "Extension: an opaque position the server put in a Link header."})
-    updated_after = DateTimeParam(metadata={
-        "description": "Extension (sync): updated_datetime on or after this; the answer is "
-                       "then oldest change first.", "type": "string", "format": "date-time"})
-    updated_before = DateTimeParam(metadata={
-        "description": "Extension (sync): updated_datetime on or before this.",
-        "type": "string", "format": "date-time"})
-    bbox = BBox(metadata={"description": "Extension: minLong,minLat,maxLong,maxLat.",
-                          "type": "string", "example": "-118.30,34.03,-118.22,34.07"})
+    page = fields.Integer(
+        validate=validate.Range(1, 1_000_000),
+        metadata={
+            "description": "Extension: the page (1-based). Follow the Link header's next/prev "
+            "rather than counting pages yourself."
+        },
+    )
+    page_size = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={
+            "description": "Extension: requests per page, at most max_requests (the default)."
+        },
+    )
+    cursor = Text(
+        max_length=500,
+        metadata={"description": "Extension: an opaque position the server put in a Link header."},
+    )
+    updated_after = DateTimeParam(
+        metadata={
+            "description": "Extension (sync): updated_datetime on or after this; the answer is "
+            "then oldest change first.",
+            "type": "string",
+            "format": "date-time",
+        }
+    )
+    updated_before = DateTimeParam(
+        metadata={
+            "description": "Extension (sync): updated_datetime on or before this.",
+            "type": "string",
+            "format": "date-time",
+        }
+    )
+    bbox = BBox(
+        metadata={
+            "description": "Extension: minLong,minLat,maxLong,maxLat.",
+            "type": "string",
+            "example": "-118.30,34.03,-118.22,34.07",
+        }
+    )
     lat = fields.Float(**LAT)
     long = fields.Float(**LONG)
-    radius = fields.Float(validate=validate.Range(0, 100_000, min_inclusive=False,
-                                                  error="must be more than 0 and at most "
-                                                        "100000 metres"),
-                          allow_nan=False,
-                          metadata={"description": "Extension: metres around lat/long.",
-                                    "exclusiveMinimum": True})
-    area = Text(max_length=160, metadata={
-        "description": "Extension: a named area of the jurisdiction, `layer:id` or `id` "
-                       "(see jurisdictions/{id}/areas.geojson)."})
-    q = Text(max_length=200, metadata={
-        "description": "Extension: full-text search over description, address and service "
-                       "name (web-search syntax: words, \"phrases\", -not, or)."})
-    nearby = fields.Boolean(load_default=False, metadata={
-        "description": "Extension: with lat, long and one service_code, the open requests of "
-                       "that service nearby (possible duplicates)."})
+    radius = fields.Float(
+        validate=validate.Range(
+            0, 100_000, min_inclusive=False, error="must be more than 0 and at most 100000 metres"
+        ),
+        allow_nan=False,
+        metadata={"description": "Extension: metres around lat/long.", "exclusiveMinimum": True},
+    )
+    area = Text(
+        max_length=160,
+        metadata={
+            "description": "Extension: a named area of the jurisdiction, `layer:id` or `id` "
+            "(see jurisdictions/{id}/areas.geojson)."
+        },
+    )
+    q = Text(
+        max_length=200,
+        metadata={
+            "description": "Extension: full-text search over description, address and service "
+            'name (web-search syntax: words, "phrases", -not, or).'
+        },
+    )
+    nearby = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Extension: with lat, long and one service_code, the open requests of "
+            "that service nearby (possible duplicates)."
+        },
+    )
 
     @validates_schema
     def _pair(self, data: dict[str, Any], **_: Any) -> None:
@@ -151,11 +226,17 @@ class PostServiceRequestForm(JurisdictionQuery):
     """POST requests: ``application/x-www-form-urlencoded`` (``api_key`` and
     ``jurisdiction_id`` may also come in the query string)."""
 
-    api_key = Text(max_length=LIMITS["api_key"], load_default=None, metadata={
-        "description": "Your app's key; may also be sent as `Authorization: Bearer KEY`, "
-                       "`X-API-Key: KEY` or in the query string."})
-    service_code = Text(max_length=LIMITS["service_code"], required=True,
-                        error_messages={"required": "is required"})
+    api_key = Text(
+        max_length=LIMITS["api_key"],
+        load_default=None,
+        metadata={
+            "description": "Your app's key; may also be sent as `Authorization: Bearer KEY`, "
+            "`X-API-Key: KEY` or in the query string."
+        },
+    )
+    service_code = Text(
+        max_length=LIMITS["service_code"], required=True, error_messages={"required": "is required"}
+    )
     lat = fields.Float(**LAT)
     long = fields.Float(**LONG)
     address_string = Text(max_length=LIMITS["address_string"])
@@ -167,27 +248,38 @@ class PostServiceRequestForm(JurisdictionQuery):
     last_name = Text(max_length=LIMITS["last_name"])
     phone = Text(max_length=LIMITS["phone"])
     description = Text(max_length=LIMITS["description"], multiline=True)
-    media_url = fields.Url(schemes={"http", "https"}, require_tld=False,
-                           metadata={"format": "uri"},
-                           validate=[validate.Length(max=LIMITS["media_url"]),
-                                     no_control_characters])
-    extensions = fields.Boolean(load_default=False, metadata={
-        "description": "Extension: true adds extended_attributes.nearby_requests to the "
-                       "answer (open requests of the same service nearby: possible "
-                       "duplicates)."})
+    media_url = fields.Url(
+        schemes={"http", "https"},
+        require_tld=False,
+        metadata={"format": "uri"},
+        validate=[validate.Length(max=LIMITS["media_url"]), no_control_characters],
+    )
+    extensions = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Extension: true adds extended_attributes.nearby_requests to the "
+            "answer (open requests of the same service nearby: possible "
+            "duplicates)."
+        },
+    )
     attributes = fields.Dict(
-        keys=fields.String(), values=fields.List(fields.String()), load_default=dict,
-        metadata={"description": "Sent as `attribute[CODE]=value`; for a multivaluelist "
-                                 "`attribute[CODE][]=v1&attribute[CODE][]=v2` or repeated "
-                                 "`attribute[CODE]=v`."})
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        load_default=dict,
+        metadata={
+            "description": "Sent as `attribute[CODE]=value`; for a multivaluelist "
+            "`attribute[CODE][]=v1&attribute[CODE][]=v2` or repeated "
+            "`attribute[CODE]=v`."
+        },
+    )
 
     @validates_schema
     def _location(self, data: dict[str, Any], **_: Any) -> None:
         _point_pair(data)
         if not ("lat" in data or data.get("address_string") or data.get("address_id")):
             raise ValidationError(
-                "a location is required: lat and long, address_string or address_id",
-                "location")
+                "a location is required: lat and long, address_string or address_id", "location"
+            )
 
 
 def fold_attributes(items: Iterable[tuple[str, str]]) -> tuple[dict[str, list[str]], list[str]]:
@@ -201,8 +293,10 @@ def fold_attributes(items: Iterable[tuple[str, str]]) -> tuple[dict[str, list[st
         match = ATTRIBUTE_KEY.match(key)
         if not match:
             shown = printable(key)
-            problems.append(f"{shown}: not an attribute key; use attribute[CODE]=value with a "
-                            "CODE of letters, digits, '_', '.', ':' or '-'")
+            problems.append(
+                f"{shown}: not an attribute key; use attribute[CODE]=value with a "
+                "CODE of letters, digits, '_', '.', ':' or '-'"
+            )
             continue
         code = match.group(1).strip()
         values = attributes.setdefault(code, [])
@@ -214,44 +308,80 @@ def fold_attributes(items: Iterable[tuple[str, str]]) -> tuple[dict[str, list[st
         problems.append(f"attribute: at most {LIMITS['attributes']} attributes are accepted")
     for code, values in attributes.items():
         if len(values) > LIMITS["attribute_values"]:
-            problems.append(f"attribute[{code}]: at most {LIMITS['attribute_values']} values "
-                            "are accepted")
+            problems.append(
+                f"attribute[{code}]: at most {LIMITS['attribute_values']} values are accepted"
+            )
         if any(len(v) > LIMITS["attribute_value"] for v in values):
-            problems.append(f"attribute[{code}]: a value is longer than "
-                            f"{LIMITS['attribute_value']} characters")
+            problems.append(
+                f"attribute[{code}]: a value is longer than {LIMITS['attribute_value']} characters"
+            )
     return attributes, problems
 
 
 class UpdatesQuery(JurisdictionQuery):
     """GET servicerequestupdates (FixMyStreet's extension)."""
 
-    start_date = DateTimeParam(metadata={"description": "Updates at or after this.",
-                                         "type": "string", "format": "date-time"})
-    end_date = DateTimeParam(metadata={"description": "Updates at or before this.",
-                                       "type": "string", "format": "date-time"})
-    api_key = Text(max_length=LIMITS["api_key"], metadata={
-        "description": "Accepted for FixMyStreet compatibility; reading needs no key."})
+    start_date = DateTimeParam(
+        metadata={
+            "description": "Updates at or after this.",
+            "type": "string",
+            "format": "date-time",
+        }
+    )
+    end_date = DateTimeParam(
+        metadata={
+            "description": "Updates at or before this.",
+            "type": "string",
+            "format": "date-time",
+        }
+    )
+    api_key = Text(
+        max_length=LIMITS["api_key"],
+        metadata={"description": "Accepted for FixMyStreet compatibility; reading needs no key."},
+    )
 
 
 class PostUpdateForm(JurisdictionQuery):
     """POST servicerequestupdates (FixMyStreet's extension), form-encoded."""
 
-    api_key = Text(max_length=LIMITS["api_key"], load_default=None, metadata={
-        "description": "A key with the backoffice scope (also as Bearer/X-API-Key)."})
-    service_request_id = Text(max_length=LIMITS["service_request_id"], required=True,
-                              error_messages={"required": "is required"})
-    update_id = Text(max_length=100, required=True, error_messages={"required": "is required"},
-                     metadata={"description": "Your id of the update: a second POST with the "
-                                              "same update_id changes nothing."})
-    status = fields.String(required=True, validate=validate.OneOf(
-        list(UPDATE_STATUSES),
-        error="must be one of the FixMyStreet statuses in upper case (OPEN, FIXED, "
-              "IN_PROGRESS, ...)"), error_messages={"required": "is required"})
-    updated_datetime = DateTimeParam(required=True, error_messages={"required": "is required"},
-                                     metadata={"type": "string", "format": "date-time"})
+    api_key = Text(
+        max_length=LIMITS["api_key"],
+        load_default=None,
+        metadata={"description": "A key with the backoffice scope (also as Bearer/X-API-Key)."},
+    )
+    service_request_id = Text(
+        max_length=LIMITS["service_request_id"],
+        required=True,
+        error_messages={"required": "is required"},
+    )
+    update_id = Text(
+        max_length=100,
+        required=True,
+        error_messages={"required": "is required"},
+        metadata={
+            "description": "Your id of the update: a second POST with the "
+            "same update_id changes nothing."
+        },
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            list(UPDATE_STATUSES),
+            error="must be one of the FixMyStreet statuses in upper case (OPEN, FIXED, "
+            "IN_PROGRESS, ...)",
+        ),
+        error_messages={"required": "is required"},
+    )
+    updated_datetime = DateTimeParam(
+        required=True,
+        error_messages={"required": "is required"},
+        metadata={"type": "string", "format": "date-time"},
+    )
     description = Text(max_length=LIMITS["description"], multiline=True, load_default="")
-    media_url = fields.Url(schemes={"http", "https"}, require_tld=False,
-                           metadata={"format": "uri"},
-                           validate=[validate.Length(max=LIMITS["media_url"]),
-                                     no_control_characters])
+    media_url = fields.Url(
+        schemes={"http", "https"},
+        require_tld=False,
+        metadata={"format": "uri"},
+        validate=[validate.Length(max=LIMITS["media_url"]), no_control_characters],
+    )
     external_status_code = Text(max_length=100)

@@ -11,15 +11,12 @@ from marshmallow import Schema, fields
 
 from schemas.vocabulary import DATATYPES, ENDPOINT_TYPES, SERVICE_TYPES, STATUSES
 
-DATETIME = {"type": "string", "format": "date-time",
-            "example": "2024-01-31T17:05:09-08:00"}
+DATETIME = {"type": "string", "format": "date-time", "example": "2024-01-31T17:05:09-08:00"}
 
 
 class SpecError(Schema):
     code = fields.Integer(required=True)
     description = fields.String(required=True)
-
-
 
 
 class Endpoint(Schema):
@@ -28,12 +25,19 @@ class Endpoint(Schema):
     changeset = fields.String(required=True, metadata=DATETIME)
     type = fields.String(required=True, metadata={"enum": list(ENDPOINT_TYPES)})
     formats = fields.List(fields.String(), required=True)
-    max_requests = fields.Integer(required=True, metadata={
-        "description": "Extension: the most requests one GET requests answer holds."})
-    default_jurisdiction_id = fields.String(required=True, allow_none=True, metadata={
-        "description": "Extension: the jurisdiction a read without jurisdiction_id is "
-                       "about (the only one, or the configured default); null: such a read "
-                       "must name one. A POST without it is routed by its location."})
+    max_requests = fields.Integer(
+        required=True,
+        metadata={"description": "Extension: the most requests one GET requests answer holds."},
+    )
+    default_jurisdiction_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Extension: the jurisdiction a read without jurisdiction_id is "
+            "about (the only one, or the configured default); null: such a read "
+            "must name one. A POST without it is routed by its location."
+        },
+    )
 
 
 class Discovery(Schema):
@@ -51,8 +55,11 @@ class Service(Schema):
     type = fields.String(required=True, metadata={"enum": list(SERVICE_TYPES)})
     keywords = fields.String(allow_none=True, required=True)
     group = fields.String(allow_none=True, required=True)
-    jurisdiction_id = fields.String(metadata={
-        "description": "Extension: with lat and long, the jurisdiction offering it there."})
+    jurisdiction_id = fields.String(
+        metadata={
+            "description": "Extension: with lat and long, the jurisdiction offering it there."
+        }
+    )
 
 
 class AttributeValue(Schema):
@@ -84,21 +91,34 @@ class Area(Schema):
 
 
 class ExtendedAttributes(Schema):
-    detailed_status = fields.String(allow_none=True, required=True, metadata={
-        "description": "The workflow state (open, in_progress, fixed, duplicate...) that "
-                       "status maps onto open/closed."})
-    channel = fields.String(allow_none=True, required=True, metadata={
-        "description": "The app (API key) that submitted the request."})
-    areas = fields.List(fields.Nested(Area), required=True, metadata={
-        "description": "The named areas the request lies in, of every tier."})
-    duplicate_of = fields.String(metadata={
-        "description": "The request this one duplicates (when staff marked it so)."})
+    detailed_status = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "The workflow state (open, in_progress, fixed, duplicate...) that "
+            "status maps onto open/closed."
+        },
+    )
+    channel = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The app (API key) that submitted the request."},
+    )
+    areas = fields.List(
+        fields.Nested(Area),
+        required=True,
+        metadata={"description": "The named areas the request lies in, of every tier."},
+    )
+    duplicate_of = fields.String(
+        metadata={"description": "The request this one duplicates (when staff marked it so)."}
+    )
 
 
 class Note(Schema):
     datetime = fields.String(required=True, metadata=DATETIME)
-    type = fields.String(required=True, metadata={
-        "description": "opened, accepted, update, closed or reopened"})
+    type = fields.String(
+        required=True, metadata={"description": "opened, accepted, update, closed or reopened"}
+    )
     status = fields.String(required=True, metadata={"enum": list(STATUSES)})
     detailed_status = fields.String(required=True)
     description = fields.String(allow_none=True, required=True)
@@ -128,12 +148,20 @@ class ServiceRequest(Schema):
     long = fields.Float(allow_none=True, required=True)
     media_url = fields.String(allow_none=True, required=True)
     # -- extensions: only with extensions=true --------------------------------------------
-    extended_attributes = fields.Nested(ExtendedAttributes, metadata={
-        "description": "Extension (extensions=true): workflow state, channel, areas."})
-    notes = fields.List(fields.Nested(Note), metadata={
-        "description": "Extension (extensions=true): the request's history, oldest first."})
-    attributes = fields.List(fields.Nested(SubmittedAttribute), metadata={
-        "description": "Extension (extensions=true): the attribute values submitted."})
+    extended_attributes = fields.Nested(
+        ExtendedAttributes,
+        metadata={"description": "Extension (extensions=true): workflow state, channel, areas."},
+    )
+    notes = fields.List(
+        fields.Nested(Note),
+        metadata={
+            "description": "Extension (extensions=true): the request's history, oldest first."
+        },
+    )
+    attributes = fields.List(
+        fields.Nested(SubmittedAttribute),
+        metadata={"description": "Extension (extensions=true): the attribute values submitted."},
+    )
 
 
 class NearbyRequest(Schema):
@@ -144,8 +172,11 @@ class NearbyRequest(Schema):
 
 
 class PostExtendedAttributes(Schema):
-    nearby_requests = fields.List(fields.Nested(NearbyRequest), required=True, metadata={
-        "description": "Open requests of the same service nearby: possible duplicates."})
+    nearby_requests = fields.List(
+        fields.Nested(NearbyRequest),
+        required=True,
+        metadata={"description": "Open requests of the same service nearby: possible duplicates."},
+    )
 
 
 class PostResponse(Schema):
@@ -153,13 +184,17 @@ class PostResponse(Schema):
     token = fields.String(metadata={"description": "batch services only"})
     service_notice = fields.String(allow_none=True, required=True)
     account_id = fields.String(allow_none=True, required=True)
-    extended_attributes = fields.Nested(PostExtendedAttributes, metadata={
-        "description": "Extension (extensions=true)."})
+    extended_attributes = fields.Nested(
+        PostExtendedAttributes, metadata={"description": "Extension (extensions=true)."}
+    )
 
 
 class TokenResponse(Schema):
-    service_request_id = fields.String(allow_none=True, required=True, metadata={
-        "description": "null while the request waits to be accepted"})
+    service_request_id = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "null while the request waits to be accepted"},
+    )
     token = fields.String(required=True)
 
 

@@ -12,10 +12,19 @@ ENDPOINT_TYPES = ("production", "test")
 # FixMyStreet's request-update statuses (POSTed in upper case) and the core status each maps
 # onto; UNCHANGED keeps the request's status.
 UPDATE_STATUSES: dict[str, str | None] = {
-    "OPEN": "open", "INVESTIGATING": "open", "IN_PROGRESS": "open", "ACTION_SCHEDULED": "open",
-    "FOR_TRIAGE": "open", "PLANNED": "open", "REOPEN": "open",
-    "CLOSED": "closed", "FIXED": "closed", "DUPLICATE": "closed",
-    "NOT_COUNCILS_RESPONSIBILITY": "closed", "NO_FURTHER_ACTION": "closed",
-    "INTERNAL_REFERRAL": "closed", "CANCELLED": "closed",
+    "OPEN": "open",
+    "INVESTIGATING": "open",
+    "IN_PROGRESS": "open",
+    "ACTION_SCHEDULED": "open",
+    "FOR_TRIAGE": "open",
+    "PLANNED": "open",
+    "REOPEN": "open",
+    "CLOSED": "closed",
+    "FIXED": "closed",
+    "DUPLICATE": "closed",
+    "NOT_COUNCILS_RESPONSIBILITY": "closed",
+    "NO_FURTHER_ACTION": "closed",
+    "INTERNAL_REFERRAL": "closed",
+    "CANCELLED": "closed",
     "UNCHANGED": None,
 }

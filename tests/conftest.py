@@ -30,8 +30,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 def database_url() -> str:
     url = os.environ.get("OPEN311_TEST_DATABASE_URL")
     if not url:
-        url = Cluster(TEST_DATA_DIR, durable=False).ensure_database("open311_test",
-                                                                  recreate=True)
+        url = Cluster(TEST_DATA_DIR, durable=False).ensure_database("open311_test", recreate=True)
     migrate.upgrade(url)
     return url
 
@@ -60,8 +59,7 @@ def connection(engine, app):
     outer = conn.begin()
 
     def factory() -> Session:
-        return Session(bind=conn, join_transaction_mode="create_savepoint",
-                       expire_on_commit=False)
+        return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
 
     Database.set_session_factory(app, factory)
     yield conn
@@ -74,20 +72,26 @@ def connection(engine, app):
 def app_with(connection):
     """Another app, made with these settings, its sessions in the test's transaction (as
     the suite's ``app``): for settings read when the app is made."""
+
     def make(**settings):
-        other = create_app({"DATABASE_URL": None, "TESTING": True, "CACHE_SECONDS": 0,
-                            **settings})
-        Database.set_session_factory(other, lambda: Session(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False))
+        other = create_app({"DATABASE_URL": None, "TESTING": True, "CACHE_SECONDS": 0, **settings})
+        Database.set_session_factory(
+            other,
+            lambda: Session(
+                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+            ),
+        )
         return other
+
     return make
 
 
 @pytest.fixture
 def session(connection) -> Session:
     """A session for the test's own setup and checks, in the test's transaction."""
-    with Session(bind=connection, join_transaction_mode="create_savepoint",
-                 expire_on_commit=False) as session:
+    with Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
         yield session
 
 

@@ -24,9 +24,20 @@ from schemas.json_validation import validate
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 # XML elements whose children are list items (the Spark convention).
-LIST_CONTAINERS = {"services", "service_requests", "errors", "attributes", "values",
-                   "endpoints", "formats", "addresses", "areas", "notes",
-                   "service_request_updates", "nearby_requests"}
+LIST_CONTAINERS = {
+    "services",
+    "service_requests",
+    "errors",
+    "attributes",
+    "values",
+    "endpoints",
+    "formats",
+    "addresses",
+    "areas",
+    "notes",
+    "service_request_updates",
+    "nearby_requests",
+}
 # Leaf types in JSON, by (parent element, element): XML carries text only.
 LEAF_TYPES = {
     ("error", "code"): int,
@@ -62,8 +73,9 @@ def decode_xml_element(element: ElementTree.Element, parent: str = "") -> Any:
     name = element.tag
     if name in LIST_CONTAINERS:
         item = singular(name)
-        assert all(c.tag == item for c in children), \
+        assert all(c.tag == item for c in children), (
             f"<{name}> holds {[c.tag for c in children]}, expected only <{item}>"
+        )
         assert not (element.text or "").strip()
         return [decode_xml_element(c, name) for c in children]
     if children:
@@ -106,8 +118,9 @@ class Api:
         return f"{self.PREFIX}/{resource}.{self.fmt}"
 
     def _result(self, response, root: str | None) -> Result:
-        assert response.headers["Content-Type"] == CONTENT_TYPES[self.fmt], \
-            response.headers["Content-Type"]
+        assert response.headers["Content-Type"] == CONTENT_TYPES[self.fmt], response.headers[
+            "Content-Type"
+        ]
         if self.fmt == "json":
             body = json.loads(response.data)
             found_root = None
@@ -119,19 +132,38 @@ class Api:
                 assert found_root == "errors", found_root
         if response.status_code >= 400:
             validate("errors", body)
-        return Result(response.status_code, response.headers["Content-Type"], found_root, body,
-                      response.headers, response.data)
+        return Result(
+            response.status_code,
+            response.headers["Content-Type"],
+            found_root,
+            body,
+            response.headers,
+            response.data,
+        )
 
-    def get(self, resource: str, params: Any = None, *, root: str | None = None,
-            schema: str | None = None, headers: dict | None = None) -> Result:
+    def get(
+        self,
+        resource: str,
+        params: Any = None,
+        *,
+        root: str | None = None,
+        schema: str | None = None,
+        headers: dict | None = None,
+    ) -> Result:
         response = self.client.get(self.url(resource), query_string=params, headers=headers)
         result = self._result(response, root)
         if schema and result.status == 200:
             validate(schema, result.body)
         return result
 
-    def follow(self, url: str, *, root: str | None = None, schema: str | None = None,
-               headers: dict | None = None) -> Result:
+    def follow(
+        self,
+        url: str,
+        *,
+        root: str | None = None,
+        schema: str | None = None,
+        headers: dict | None = None,
+    ) -> Result:
         """GET a URL the server handed out (e.g. a Link header's), in whatever format it
         names (it must be this client's format)."""
         parts = urlsplit(url)
@@ -142,11 +174,19 @@ class Api:
             validate(schema, result.body)
         return result
 
-    def post(self, resource: str, data: Any = None, *, params: Any = None,
-             headers: dict | None = None, schema: str | None = "post_response",
-             root: str = "service_requests") -> Result:
-        response = self.client.post(self.url(resource), data=data, query_string=params,
-                                    headers=headers)
+    def post(
+        self,
+        resource: str,
+        data: Any = None,
+        *,
+        params: Any = None,
+        headers: dict | None = None,
+        schema: str | None = "post_response",
+        root: str = "service_requests",
+    ) -> Result:
+        response = self.client.post(
+            self.url(resource), data=data, query_string=params, headers=headers
+        )
         result = self._result(response, root)
         if schema and result.status == 200:
             validate(schema, result.body)
@@ -157,7 +197,7 @@ def error_text(result: Result) -> str:
     return " | ".join(e["description"] for e in result.body)
 
 
-_LINK = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,]+)*)')
+_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
 
 
 def parse_link_header(value: str | None) -> dict[str, str]:
@@ -176,34 +216,55 @@ def parse_link_header(value: str | None) -> dict[str, str]:
 
 # -- data -------------------------------------------------------------------------------------
 def la(session: Session) -> Jurisdiction:
-    return session.scalars(sa.select(Jurisdiction).where(
-        Jurisdiction.jurisdiction_id == "lacity.org")).one()
+    return session.scalars(
+        sa.select(Jurisdiction).where(Jurisdiction.jurisdiction_id == "lacity.org")
+    ).one()
 
 
 def service(session: Session, code: str, jurisdiction_id: str = "lacity.org") -> Service:
-    return session.scalars(sa.select(Service).join(Jurisdiction).where(
-        Jurisdiction.jurisdiction_id == jurisdiction_id, Service.service_code == code)).one()
+    return session.scalars(
+        sa.select(Service)
+        .join(Jurisdiction)
+        .where(Jurisdiction.jurisdiction_id == jurisdiction_id, Service.service_code == code)
+    ).one()
 
 
 def new_key(session: Session, name: str = "test app") -> str:
     return create_key(session, name).key
 
 
-def add_request(session: Session, *, code: str = "OTHER", when: dt.datetime | None = None,
-                status: str = "open", lat: float | None = 34.0537,
-                long: float | None = -118.2428, accepted: bool = True,
-                jurisdiction_id: str = "lacity.org", **fields: Any) -> ServiceRequest:
+def add_request(
+    session: Session,
+    *,
+    code: str = "OTHER",
+    when: dt.datetime | None = None,
+    status: str = "open",
+    lat: float | None = 34.0537,
+    long: float | None = -118.2428,
+    accepted: bool = True,
+    jurisdiction_id: str = "lacity.org",
+    **fields: Any,
+) -> ServiceRequest:
     """A stored request (as if submitted earlier), committed to the test's savepoint."""
     svc = service(session, code, jurisdiction_id)
     when = when or dt.datetime.now(dt.UTC)
     request = ServiceRequest(
-        jurisdiction_pk=svc.jurisdiction_pk, service_pk=svc.id, status=status,
-        requested_datetime=when, updated_datetime=fields.pop("updated", when),
-        location=(sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
-                  if lat is not None else None),
-        accepted_at=when if accepted else None, public=accepted, attributes={},
-        search=sa.func.to_tsvector("english", search_text(fields.get("description"),
-                                                           fields.get("address"), svc)), **fields)
+        jurisdiction_pk=svc.jurisdiction_pk,
+        service_pk=svc.id,
+        status=status,
+        requested_datetime=when,
+        updated_datetime=fields.pop("updated", when),
+        location=(
+            sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326) if lat is not None else None
+        ),
+        accepted_at=when if accepted else None,
+        public=accepted,
+        attributes={},
+        search=sa.func.to_tsvector(
+            "english", search_text(fields.get("description"), fields.get("address"), svc)
+        ),
+        **fields,
+    )
     session.add(request)
     session.commit()
     return request
@@ -211,8 +272,10 @@ def add_request(session: Session, *, code: str = "OTHER", when: dt.datetime | No
 
 def row_counts(session: Session) -> dict[str, int]:
     """Rows in every table a POST writes to: compare before and after a refusal."""
-    return {table: session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
-            for table in ("service_request", "request_contact", "request_event", "api_key")}
+    return {
+        table: session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+        for table in ("service_request", "request_contact", "request_event", "api_key")
+    }
 
 
 def copy_bundle(source, dest, new_id: str, *, keep_geography: bool = False):
@@ -228,8 +291,12 @@ def copy_bundle(source, dest, new_id: str, *, keep_geography: bool = False):
     text = re.sub(r"^id: \S+", f"id: {new_id}", text, count=1, flags=re.M)
     if not keep_geography:
         text = re.sub(r"^parent: .*\n", "", text, flags=re.M)
-        text = re.sub(r"\n(areas|addresses):.*?(?=\n(?:settings|services|boundary):|\Z)", "\n",
-                      text, flags=re.S)
+        text = re.sub(
+            r"\n(areas|addresses):.*?(?=\n(?:settings|services|boundary):|\Z)",
+            "\n",
+            text,
+            flags=re.S,
+        )
     path.write_text(text, encoding="utf-8")
     return dest
 
@@ -287,10 +354,16 @@ def stored(session, media_dir=None) -> dict:
 GPS = {1: "N", 2: (34.0, 3.0, 13.0), 3: "W", 4: (118.0, 14.0, 34.0)}
 
 
-def photo(kind: str = "JPEG", size=(64, 48), color=(200, 30, 30), *, gps: bool = True,
-          noise: bool = False, **save) -> bytes:
-    image = Image.effect_noise(size, 64).convert("RGB") if noise else Image.new("RGB", size,
-                                                                                 color)
+def photo(
+    kind: str = "JPEG",
+    size=(64, 48),
+    color=(200, 30, 30),
+    *,
+    gps: bool = True,
+    noise: bool = False,
+    **save,
+) -> bytes:
+    image = Image.effect_noise(size, 64).convert("RGB") if noise else Image.new("RGB", size, color)
     if gps:
         exif = Image.Exif()
         exif[ExifTags.Base.Make] = "ExampleCam"

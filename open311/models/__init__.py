@@ -8,6 +8,19 @@ from open311.models.media import IdempotentAnswer, Media
 from open311.models.request import RequestContact, RequestEvent, ServiceRequest
 from open311.models.service import Service, ServiceAttribute
 
-__all__ = ["AddressPoint", "ApiKey", "Area", "AreaPart", "Base", "IdempotentAnswer",
-           "Jurisdiction", "JurisdictionPart", "Media", "RequestContact", "RequestEvent",
-           "Service", "ServiceAttribute", "ServiceRequest"]
+__all__ = [
+    "AddressPoint",
+    "ApiKey",
+    "Area",
+    "AreaPart",
+    "Base",
+    "IdempotentAnswer",
+    "Jurisdiction",
+    "JurisdictionPart",
+    "Media",
+    "RequestContact",
+    "RequestEvent",
+    "Service",
+    "ServiceAttribute",
+    "ServiceRequest",
+]

@@ -25,6 +25,8 @@ class Base(DeclarativeBase):
 
 class Timestamps:
     created_at: Mapped[dt.datetime] = mapped_column(
-        sa.DateTime(timezone=True), server_default=sa.func.now())
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(
-        sa.DateTime(timezone=True), server_default=sa.func.now())
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )

@@ -24,12 +24,11 @@ class JurisdictionPart(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     jurisdiction_pk: Mapped[int] = mapped_column(
-        sa.ForeignKey("jurisdiction.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("jurisdiction.id", ondelete="CASCADE"), index=True
+    )
     geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=WGS84, spatial_index=False))
 
-    __table_args__ = (
-        sa.Index("ix_jurisdiction_part_geom", "geom", postgresql_using="gist"),
-    )
+    __table_args__ = (sa.Index("ix_jurisdiction_part_geom", "geom", postgresql_using="gist"),)
 
 
 class Area(Base):
@@ -39,20 +38,23 @@ class Area(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     jurisdiction_pk: Mapped[int] = mapped_column(
-        sa.ForeignKey("jurisdiction.id", ondelete="CASCADE"))
+        sa.ForeignKey("jurisdiction.id", ondelete="CASCADE")
+    )
     layer: Mapped[str] = mapped_column(sa.String(50))
     layer_title: Mapped[str] = mapped_column(sa.String(200))
     area_id: Mapped[str] = mapped_column(sa.String(100))
     name: Mapped[str] = mapped_column(sa.String(200))
     # Deferred: large, and read only by the loader and the GeoJSON export.
     geom: Mapped[Any] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=WGS84, spatial_index=False), deferred=True)
+        Geometry("MULTIPOLYGON", srid=WGS84, spatial_index=False), deferred=True
+    )
 
     parts = relationship("AreaPart", cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = (
-        sa.UniqueConstraint("jurisdiction_pk", "layer", "area_id",
-                            name="uq_area_jurisdiction_layer_id"),
+        sa.UniqueConstraint(
+            "jurisdiction_pk", "layer", "area_id", name="uq_area_jurisdiction_layer_id"
+        ),
     )
 
 
@@ -62,13 +64,10 @@ class AreaPart(Base):
     __tablename__ = "area_part"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    area_pk: Mapped[int] = mapped_column(sa.ForeignKey("area.id", ondelete="CASCADE"),
-                                         index=True)
+    area_pk: Mapped[int] = mapped_column(sa.ForeignKey("area.id", ondelete="CASCADE"), index=True)
     geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=WGS84, spatial_index=False))
 
-    __table_args__ = (
-        sa.Index("ix_area_part_geom", "geom", postgresql_using="gist"),
-    )
+    __table_args__ = (sa.Index("ix_area_part_geom", "geom", postgresql_using="gist"),)
 
 
 class AddressPoint(Base):
@@ -78,7 +77,8 @@ class AddressPoint(Base):
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     jurisdiction_pk: Mapped[int] = mapped_column(
-        sa.ForeignKey("jurisdiction.id", ondelete="CASCADE"))
+        sa.ForeignKey("jurisdiction.id", ondelete="CASCADE")
+    )
     address_id: Mapped[str] = mapped_column(sa.String(100))
     address: Mapped[str] = mapped_column(sa.String(500))
     # The normalised match key ("2111 W BELLEVUE AVE"), see geo.addresses.
@@ -92,13 +92,22 @@ class AddressPoint(Base):
     location: Mapped[Any] = mapped_column(Geometry("POINT", srid=WGS84, spatial_index=False))
 
     __table_args__ = (
-        sa.UniqueConstraint("jurisdiction_pk", "address_id",
-                            name="uq_address_point_jurisdiction_address_id"),
+        sa.UniqueConstraint(
+            "jurisdiction_pk", "address_id", name="uq_address_point_jurisdiction_address_id"
+        ),
         sa.Index("ix_address_point_key", "jurisdiction_pk", "key"),
         sa.Index("ix_address_point_street", "jurisdiction_pk", "street_name", "house_number"),
-        sa.Index("ix_address_point_key_trgm", "key", postgresql_using="gin",
-                 postgresql_ops={"key": "gin_trgm_ops"}),
-        sa.Index("ix_address_point_street_trgm", "street_name", postgresql_using="gin",
-                 postgresql_ops={"street_name": "gin_trgm_ops"}),
+        sa.Index(
+            "ix_address_point_key_trgm",
+            "key",
+            postgresql_using="gin",
+            postgresql_ops={"key": "gin_trgm_ops"},
+        ),
+        sa.Index(
+            "ix_address_point_street_trgm",
+            "street_name",
+            postgresql_using="gin",
+            postgresql_ops={"street_name": "gin_trgm_ops"},
+        ),
         sa.Index("ix_address_point_location", "location", postgresql_using="gist"),
     )

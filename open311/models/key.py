@@ -20,9 +20,9 @@ class ApiKey(Base):
     # The first characters of the key, to tell keys apart in `open311 keys list`.
     prefix: Mapped[str] = mapped_column(sa.String(16))
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True),
-                                                    server_default=sa.func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
     revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # What the key may do beyond submitting requests: "backoffice" posts request updates.
-    scopes: Mapped[list[str]] = mapped_column(ARRAY(sa.String(40)),
-                                              server_default=sa.text("'{}'"))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(sa.String(40)), server_default=sa.text("'{}'"))

@@ -26,7 +26,8 @@ class ServiceRequest(Base):
     # The richer workflow state (open, in_progress, fixed, duplicate...), mapped onto status.
     detailed_status: Mapped[str] = mapped_column(sa.String(40), server_default="open")
     duplicate_of: Mapped[int | None] = mapped_column(
-        sa.BigInteger, sa.ForeignKey("service_request.id", ondelete="SET NULL"))
+        sa.BigInteger, sa.ForeignKey("service_request.id", ondelete="SET NULL")
+    )
     status_notes: Mapped[str | None] = mapped_column(sa.Text)
     description: Mapped[str | None] = mapped_column(sa.Text)
     agency_responsible: Mapped[str | None] = mapped_column(sa.String(200))
@@ -38,7 +39,8 @@ class ServiceRequest(Base):
     address_id: Mapped[str | None] = mapped_column(sa.String(100))
     zipcode: Mapped[str | None] = mapped_column(sa.String(20))
     location: Mapped[Any] = mapped_column(
-        Geometry("POINT", srid=WGS84, spatial_index=False), nullable=True)
+        Geometry("POINT", srid=WGS84, spatial_index=False), nullable=True
+    )
     media_url: Mapped[str | None] = mapped_column(sa.String(2000))
     # Whether `address` was matched to an address point (NULL: no address was involved).
     address_verified: Mapped[bool | None] = mapped_column()
@@ -51,8 +53,9 @@ class ServiceRequest(Base):
     # Batch services: the token answered to the POST, resolvable at tokens/{token}.
     token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # What q= searches: description, address, service name and group (set on insert).
-    search: Mapped[Any] = mapped_column(TSVECTOR, server_default=sa.text("''::tsvector"),
-                                        deferred=True)
+    search: Mapped[Any] = mapped_column(
+        TSVECTOR, server_default=sa.text("''::tsvector"), deferred=True
+    )
     # When a batch request was accepted (NULL while it waits in the queue); others: created.
     accepted_at: Mapped[dt.datetime | None] = mapped_column(TZ)
     # Whether GET requests publishes it: not while a batch request waits, never for a
@@ -65,33 +68,62 @@ class ServiceRequest(Base):
     __table_args__ = (
         sa.CheckConstraint(sa.text("status IN ('open', 'closed')"), name="status"),
         # GET requests: newest first within a jurisdiction, public rows only.
-        sa.Index("ix_service_request_newest", "jurisdiction_pk",
-                 sa.text("requested_datetime DESC"), sa.text("id DESC"),
-                 postgresql_where=sa.text("public")),
-        sa.Index("ix_service_request_service_newest", "service_pk",
-                 sa.text("requested_datetime DESC"), sa.text("id DESC"),
-                 postgresql_where=sa.text("public")),
+        sa.Index(
+            "ix_service_request_newest",
+            "jurisdiction_pk",
+            sa.text("requested_datetime DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("public"),
+        ),
+        sa.Index(
+            "ix_service_request_service_newest",
+            "service_pk",
+            sa.text("requested_datetime DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("public"),
+        ),
         # The filtered list: one service, one status, newest first.
-        sa.Index("ix_service_request_service_status_newest", "service_pk", "status",
-                 sa.text("requested_datetime DESC"), sa.text("id DESC"),
-                 postgresql_where=sa.text("public")),
+        sa.Index(
+            "ix_service_request_service_status_newest",
+            "service_pk",
+            "status",
+            sa.text("requested_datetime DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("public"),
+        ),
         # duplicate_of is ON DELETE SET NULL: deleting a request must not scan the table.
-        sa.Index("ix_service_request_duplicate_of", "duplicate_of",
-                 postgresql_where=sa.text("duplicate_of IS NOT NULL")),
+        sa.Index(
+            "ix_service_request_duplicate_of",
+            "duplicate_of",
+            postgresql_where=sa.text("duplicate_of IS NOT NULL"),
+        ),
         # The batch queue.
-        sa.Index("ix_service_request_queue", "id",
-                 postgresql_where=sa.text("token IS NOT NULL AND accepted_at IS NULL")),
+        sa.Index(
+            "ix_service_request_queue",
+            "id",
+            postgresql_where=sa.text("token IS NOT NULL AND accepted_at IS NULL"),
+        ),
         # Map views: the newest public requests in a box, circle or area. One GiST index on
         # (point, requested_datetime) (btree_gist) answers the box and the time window
         # together: on 5M rows a 1-2 km box of the last 90 days reads hundreds of rows
         # instead of the box's whole history (80 ms -> 4 ms).
-        sa.Index("ix_service_request_location_newest", "location", "requested_datetime",
-                 postgresql_using="gist", postgresql_where=sa.text("public")),
+        sa.Index(
+            "ix_service_request_location_newest",
+            "location",
+            "requested_datetime",
+            postgresql_using="gist",
+            postgresql_where=sa.text("public"),
+        ),
         sa.Index("ix_service_request_area_pks", "area_pks", postgresql_using="gin"),
         sa.Index("ix_service_request_search", "search", postgresql_using="gin"),
         # Incremental sync: updated_after/updated_before, oldest change first.
-        sa.Index("ix_service_request_updated", "jurisdiction_pk", "updated_datetime", "id",
-                 postgresql_where=sa.text("public")),
+        sa.Index(
+            "ix_service_request_updated",
+            "jurisdiction_pk",
+            "updated_datetime",
+            "id",
+            postgresql_where=sa.text("public"),
+        ),
     )
 
 
@@ -101,7 +133,8 @@ class RequestContact(Base):
     __tablename__ = "request_contact"
 
     request_pk: Mapped[int] = mapped_column(
-        sa.ForeignKey("service_request.id", ondelete="CASCADE"), primary_key=True)
+        sa.ForeignKey("service_request.id", ondelete="CASCADE"), primary_key=True
+    )
     email: Mapped[str | None] = mapped_column(sa.String(254))
     first_name: Mapped[str | None] = mapped_column(sa.String(100))
     last_name: Mapped[str | None] = mapped_column(sa.String(100))
@@ -125,7 +158,8 @@ class RequestEvent(Base):
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     request_pk: Mapped[int] = mapped_column(
-        sa.ForeignKey("service_request.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("service_request.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(sa.String(20))
     status: Mapped[str] = mapped_column(sa.String(6))
     detailed_status: Mapped[str | None] = mapped_column(sa.String(40))
@@ -137,7 +171,8 @@ class RequestEvent(Base):
     media_url: Mapped[str | None] = mapped_column(sa.String(2000))
 
     __table_args__ = (
-        sa.UniqueConstraint("api_key_pk", "client_update_id",
-                            name="uq_request_event_api_key_client_update_id"),
+        sa.UniqueConstraint(
+            "api_key_pk", "client_update_id", name="uq_request_event_api_key_client_update_id"
+        ),
         sa.Index("ix_request_event_at", "at"),
     )

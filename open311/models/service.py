@@ -14,7 +14,8 @@ class Service(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     jurisdiction_pk: Mapped[int] = mapped_column(
-        sa.ForeignKey("jurisdiction.id", ondelete="CASCADE"))
+        sa.ForeignKey("jurisdiction.id", ondelete="CASCADE")
+    )
     service_code: Mapped[str] = mapped_column(sa.String(100))
     service_name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str | None] = mapped_column(sa.Text)
@@ -32,15 +33,16 @@ class Service(Timestamps, Base):
     coverage: Mapped[dict | None] = mapped_column(JSONB)
 
     jurisdiction = relationship("Jurisdiction", back_populates="services")
-    attributes = relationship("ServiceAttribute", back_populates="service",
-                              order_by="ServiceAttribute.order",
-                              cascade="all, delete-orphan")
+    attributes = relationship(
+        "ServiceAttribute",
+        back_populates="service",
+        order_by="ServiceAttribute.order",
+        cascade="all, delete-orphan",
+    )
 
     __table_args__ = (
-        sa.UniqueConstraint("jurisdiction_pk", "service_code",
-                            name="uq_service_jurisdiction_code"),
-        sa.CheckConstraint(sa.text("type IN ('realtime', 'batch', 'blackbox')"),
-                           name="type"),
+        sa.UniqueConstraint("jurisdiction_pk", "service_code", name="uq_service_jurisdiction_code"),
+        sa.CheckConstraint(sa.text("type IN ('realtime', 'batch', 'blackbox')"), name="type"),
     )
 
 
@@ -65,8 +67,12 @@ class ServiceAttribute(Base):
 
     __table_args__ = (
         sa.UniqueConstraint("service_pk", "code", name="uq_service_attribute_service_code"),
-        sa.CheckConstraint(sa.text(
-            "datatype IN ('string', 'number', 'datetime', 'text', 'singlevaluelist', "
-            "'multivaluelist')"), name="datatype"),
+        sa.CheckConstraint(
+            sa.text(
+                "datatype IN ('string', 'number', 'datetime', 'text', 'singlevaluelist', "
+                "'multivaluelist')"
+            ),
+            name="datatype",
+        ),
         sa.CheckConstraint(sa.text('"order" > 0'), name="order_positive"),
     )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from open311.errors import ValidationFailed
-from open311.models import ServiceAttribute
+from open311.operations.directory import AttributeRef
 from schemas.datetimes import parse_iso8601
 
 STRING_MAX = 1000
@@ -24,7 +24,7 @@ def _one(code: str, values: list[str]) -> str:
     return values[0]
 
 
-def _check(attribute: ServiceAttribute, values: list[str], tz: ZoneInfo):
+def _check(attribute: AttributeRef, values: list[str], tz: ZoneInfo):
     code = attribute.code
     if any(_CONTROL.search(v) for v in values):
         raise ValueError(f"attribute[{code}] must not contain control characters")
@@ -33,16 +33,19 @@ def _check(attribute: ServiceAttribute, values: list[str], tz: ZoneInfo):
         keys = {v["key"] for v in attribute.values}
         unknown = [v for v in values if v not in keys]
         if unknown:
-            raise ValueError(f"attribute[{code}]: {', '.join(map(repr, unknown))} "
-                             f"{'is' if len(unknown) == 1 else 'are'} not among its values "
-                             f"({', '.join(sorted(keys))})")
+            raise ValueError(
+                f"attribute[{code}]: {', '.join(map(repr, unknown))} "
+                f"{'is' if len(unknown) == 1 else 'are'} not among its values "
+                f"({', '.join(sorted(keys))})"
+            )
         return list(dict.fromkeys(values))
     value = _one(code, values)
     if kind == "singlevaluelist":
         keys = {v["key"] for v in attribute.values}
         if value not in keys:
-            raise ValueError(f"attribute[{code}]: {value!r} is not among its values "
-                             f"({', '.join(sorted(keys))})")
+            raise ValueError(
+                f"attribute[{code}]: {value!r} is not among its values ({', '.join(sorted(keys))})"
+            )
         return value
     if kind == "number":
         if not _NUMBER.fullmatch(value.strip()):
@@ -55,9 +58,11 @@ def _check(attribute: ServiceAttribute, values: list[str], tz: ZoneInfo):
         try:
             parsed = parse_iso8601(value)
         except ValueError:
-            raise ValueError(f"attribute[{code}] must be an ISO 8601 datetime between the "
-                             "years 1900 and 2200, e.g. 2024-01-31T17:00:00-08:00, not "
-                             f"{value[:50]!r}") from None
+            raise ValueError(
+                f"attribute[{code}] must be an ISO 8601 datetime between the "
+                "years 1900 and 2200, e.g. 2024-01-31T17:00:00-08:00, not "
+                f"{value[:50]!r}"
+            ) from None
         if not isinstance(parsed, dt.datetime):  # a bare date: its local midnight
             parsed = dt.datetime.combine(parsed, dt.time())
         if parsed.tzinfo is None:
@@ -75,8 +80,9 @@ def _check(attribute: ServiceAttribute, values: list[str], tz: ZoneInfo):
     return value
 
 
-def check_attributes(definition: Sequence[ServiceAttribute], submitted: dict[str, list[str]],
-                     tz: ZoneInfo) -> dict:
+def check_attributes(
+    definition: Sequence[AttributeRef], submitted: dict[str, list[str]], tz: ZoneInfo
+) -> dict:
     """The submitted values, checked and normalised, as ``{code: value or [values]}``.
 
     Raises ValidationFailed naming every attribute that is unknown, informational

@@ -10,9 +10,14 @@ from open311.operations.directory import DirectoryCache, jurisdiction_ref
 from open311.repository import requests as repo
 
 
-def accept_pending_requests(session: Session, *, jurisdiction_id: str | None = None,
-                            tokens: list[str] | None = None, limit: int | None = None,
-                            now: dt.datetime | None = None) -> list[tuple[str, int]]:
+def accept_pending_requests(
+    session: Session,
+    *,
+    jurisdiction_id: str | None = None,
+    tokens: list[str] | None = None,
+    limit: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[tuple[str | None, int]]:
     """Accept batch requests waiting in the queue: each gets its public id, appears in
     GET requests, and its token resolves. Returns (token, service_request_id) pairs."""
     jurisdiction_pk = None
@@ -20,8 +25,9 @@ def accept_pending_requests(session: Session, *, jurisdiction_id: str | None = N
         jurisdiction_pk = jurisdiction_ref(DirectoryCache(0), session, jurisdiction_id).id
     now = now or dt.datetime.now(dt.UTC)
     accepted = []
-    for request in repo.pending(session, jurisdiction_pk=jurisdiction_pk, tokens=tokens,
-                                limit=limit):
+    for request in repo.pending(
+        session, jurisdiction_pk=jurisdiction_pk, tokens=tokens, limit=limit
+    ):
         request.accepted_at = now
         request.public = True
         request.updated_datetime = now

@@ -30,10 +30,26 @@ from open311.repository import geography as geo_repo
 from open311.repository import jurisdictions as jurisdictions_repo
 from schemas.bundle import JurisdictionFile, ServicesFile, flatten
 
-SERVICE_FIELDS = ("service_name", "description", "type", "keywords", "group",
-                  "agency_responsible", "service_notice", "coverage")
-ATTRIBUTE_FIELDS = ("code", "variable", "datatype", "required", "datatype_description",
-                    "order", "description", "values")
+SERVICE_FIELDS = (
+    "service_name",
+    "description",
+    "type",
+    "keywords",
+    "group",
+    "agency_responsible",
+    "service_notice",
+    "coverage",
+)
+ATTRIBUTE_FIELDS = (
+    "code",
+    "variable",
+    "datatype",
+    "required",
+    "datatype_description",
+    "order",
+    "description",
+    "values",
+)
 JURISDICTION_FIELDS = ("name", "timezone", "contact", "key_service", "settings", "languages")
 
 
@@ -96,8 +112,12 @@ def _named(exc: ValidationError, raw: Any) -> list[str]:
         for index, entry in enumerate(raw["services"]):
             code = entry.get("service_code") if isinstance(entry, dict) else None
             if code:
-                lines = [line.replace(f"services.{index}.", f"services[{code}].", 1)
-                         if line.startswith(f"services.{index}.") else line for line in lines]
+                lines = [
+                    line.replace(f"services.{index}.", f"services[{code}].", 1)
+                    if line.startswith(f"services.{index}.")
+                    else line
+                    for line in lines
+                ]
     except (TypeError, KeyError, AttributeError):
         pass
     return lines
@@ -118,14 +138,17 @@ def _read_services(path: Path, spec: dict, problems: list[str]) -> list[dict]:
         return []
 
 
-def _read_layers(path: Path, spec: dict, problems: list[str], notes: list[str]
-                 ) -> list[AreaLayer]:
+def _read_layers(path: Path, spec: dict, problems: list[str], notes: list[str]) -> list[AreaLayer]:
     layers = []
     for layer in spec["areas"]:
         try:
-            areas = read_areas(path / layer["file"], name_field=layer["name_field"],
-                               id_field=layer["id_field"], where=layer["where"],
-                               layer=layer["layer_in_file"])
+            areas = read_areas(
+                path / layer["file"],
+                name_field=layer["name_field"],
+                id_field=layer["id_field"],
+                where=layer["where"],
+                layer=layer["layer_in_file"],
+            )
         except GeoReadError as exc:
             problems.append(f"areas[{layer['layer']}]: {_short(path, str(exc))}")
             continue
@@ -143,13 +166,17 @@ def _check_coverage(services: list[dict], layers: list[AreaLayer], problems: lis
             continue
         code = service["service_code"]
         if coverage["layer"] not in ids_by_layer:
-            problems.append(f"services.yaml: services[{code}].coverage: no areas layer "
-                            f"{coverage['layer']!r} in jurisdiction.yaml")
+            problems.append(
+                f"services.yaml: services[{code}].coverage: no areas layer "
+                f"{coverage['layer']!r} in jurisdiction.yaml"
+            )
             continue
         unknown = sorted(set(coverage["ids"] or []) - ids_by_layer[coverage["layer"]])
         if unknown:
-            problems.append(f"services.yaml: services[{code}].coverage: no area "
-                            f"{', '.join(map(repr, unknown))} in layer {coverage['layer']!r}")
+            problems.append(
+                f"services.yaml: services[{code}].coverage: no area "
+                f"{', '.join(map(repr, unknown))} in layer {coverage['layer']!r}"
+            )
 
 
 def read_bundle(path: Path) -> Bundle:
@@ -165,14 +192,14 @@ def read_bundle(path: Path) -> Bundle:
     try:
         spec = JurisdictionFile().load(raw if isinstance(raw, dict) else {})
     except ValidationError as exc:
-        raise BundleError(path, [f"jurisdiction.yaml: {line}"
-                                 for line in flatten(exc.messages)]) from None
+        raise BundleError(
+            path, [f"jurisdiction.yaml: {line}" for line in flatten(exc.messages)]
+        ) from None
 
     services = _read_services(path, spec, problems)
     boundary = None
     try:
-        loaded = read_boundary(path / spec["boundary"]["file"],
-                               layer=spec["boundary"]["layer"])
+        loaded = read_boundary(path / spec["boundary"]["file"], layer=spec["boundary"]["layer"])
         boundary = loaded.geometry
         notes.extend(loaded.notes)
     except GeoReadError as exc:
@@ -182,38 +209,52 @@ def read_bundle(path: Path) -> Bundle:
     addresses = None
     if spec["addresses"]:
         try:
-            addresses = read_address_points(path / spec["addresses"].pop("file"),
-                                            **spec["addresses"])
+            addresses = read_address_points(
+                path / spec["addresses"].pop("file"), **spec["addresses"]
+            )
         except AddressFileError as exc:
             problems.append(f"addresses: {exc}")
     if problems:
         raise BundleError(path, problems)
     if addresses and addresses.skipped_count:
-        notes.append(f"addresses: {addresses.skipped_count} row(s) skipped, e.g. "
-                     + "; ".join(addresses.skipped[:3]))
+        notes.append(
+            f"addresses: {addresses.skipped_count} row(s) skipped, e.g. "
+            + "; ".join(addresses.skipped[:3])
+        )
     return Bundle(path, spec, services, boundary, layers, addresses, notes)
 
 
 # -- syncing ----------------------------------------------------------------------------------
 def _attribute_rows(service: dict) -> list[dict]:
     """The attributes in definition order (as stored and compared)."""
-    return [{name: a[name] for name in ATTRIBUTE_FIELDS}
-            for a in sorted(service["attributes"], key=lambda a: a["order"])]
+    return [
+        {name: a[name] for name in ATTRIBUTE_FIELDS}
+        for a in sorted(service["attributes"], key=lambda a: a["order"])
+    ]
 
 
 def _existing_attributes(service: Service) -> list[dict]:
     return [{name: getattr(a, name) for name in ATTRIBUTE_FIELDS} for a in service.attributes]
 
 
-def _sync_services(session: Session, jurisdiction: Jurisdiction, services: list[dict],
-                   report: LoadReport, now: dt.datetime) -> None:
+def _sync_services(
+    session: Session,
+    jurisdiction: Jurisdiction,
+    services: list[dict],
+    report: LoadReport,
+    now: dt.datetime,
+) -> None:
     existing = {s.service_code: s for s in jurisdiction.services}
     for position, spec in enumerate(services, start=1):
         code = spec["service_code"]
         service = existing.pop(code, None)
         if service is None:
-            service = Service(service_code=code, position=position, active=True,
-                              **{k: spec[k] for k in SERVICE_FIELDS})
+            service = Service(
+                service_code=code,
+                position=position,
+                active=True,
+                **{k: spec[k] for k in SERVICE_FIELDS},
+            )
             service.attributes = [ServiceAttribute(**row) for row in _attribute_rows(spec)]
             jurisdiction.services.append(service)
             report.changes.append(f"service {code}: added")
@@ -244,8 +285,9 @@ def _sync_services(session: Session, jurisdiction: Jurisdiction, services: list[
             report.changes.append(f"service {code}: deactivated (no longer in the bundle)")
 
 
-def _sync_areas(session: Session, jurisdiction: Jurisdiction, layers: list[AreaLayer],
-                report: LoadReport) -> None:
+def _sync_areas(
+    session: Session, jurisdiction: Jurisdiction, layers: list[AreaLayer], report: LoadReport
+) -> None:
     stored = {(a.layer, a.area_id): a for a in geo_repo.areas_of(session, jurisdiction.id)}
     touched: list[Area] = []
     for layer in layers:
@@ -253,9 +295,14 @@ def _sync_areas(session: Session, jurisdiction: Jurisdiction, layers: list[AreaL
         for shape in layer.areas:
             area = stored.pop((layer.layer, shape.id), None)
             if area is None:
-                area = Area(jurisdiction_pk=jurisdiction.id, layer=layer.layer,
-                            layer_title=layer.title, area_id=shape.id, name=shape.name,
-                            geom=from_shape(shape.geometry, srid=WGS84))
+                area = Area(
+                    jurisdiction_pk=jurisdiction.id,
+                    layer=layer.layer,
+                    layer_title=layer.title,
+                    area_id=shape.id,
+                    name=shape.name,
+                    geom=from_shape(shape.geometry, srid=WGS84),
+                )
                 session.add(area)
                 touched.append(area)
                 added += 1
@@ -270,8 +317,10 @@ def _sync_areas(session: Session, jurisdiction: Jurisdiction, layers: list[AreaL
                 changed = True
             updated += changed
         if added or updated:
-            report.changes.append(f"areas[{layer.layer}]: {added} added, {updated} updated "
-                                  f"({len(layer.areas)} in all)")
+            report.changes.append(
+                f"areas[{layer.layer}]: {added} added, {updated} updated "
+                f"({len(layer.areas)} in all)"
+            )
     removed: dict[str, int] = {}
     for (layer_name, _), area in stored.items():
         session.delete(area)
@@ -282,15 +331,15 @@ def _sync_areas(session: Session, jurisdiction: Jurisdiction, layers: list[AreaL
     geo_repo.replace_area_parts(session, [a.id for a in touched])
 
 
-def _sync_addresses(session: Session, jurisdiction: Jurisdiction,
-                    addresses: AddressFile | None, report: LoadReport) -> None:
+def _sync_addresses(
+    session: Session, jurisdiction: Jurisdiction, addresses: AddressFile | None, report: LoadReport
+) -> None:
     digest = addresses.digest if addresses else None
     state = dict(jurisdiction.bundle_state or {})
     if state.get("addresses") == digest:
         return
     before = geo_repo.count_address_points(session, jurisdiction.id)
-    geo_repo.replace_address_points(session, jurisdiction.id,
-                                    addresses.rows if addresses else [])
+    geo_repo.replace_address_points(session, jurisdiction.id, addresses.rows if addresses else [])
     state["addresses"] = digest
     jurisdiction.bundle_state = state
     after = len(addresses.rows) if addresses else 0
@@ -302,16 +351,25 @@ def load_bundle(session: Session, path: Path, *, dry_run: bool = False) -> LoadR
     would change (roll back)."""
     bundle = read_bundle(path)
     spec = bundle.jurisdiction
-    values = {"name": spec["name"], "timezone": spec["timezone"], "contact": spec["contact"],
-              "key_service": spec["key_service"], "settings": spec["settings"],
-              "languages": spec["languages"]}
+    values = {
+        "name": spec["name"],
+        "timezone": spec["timezone"],
+        "contact": spec["contact"],
+        "key_service": spec["key_service"],
+        "settings": spec["settings"],
+        "languages": spec["languages"],
+    }
     now = dt.datetime.now(dt.UTC)
     report = LoadReport(spec["id"], notes=list(bundle.notes))
     jurisdiction = jurisdictions_repo.by_code(session, spec["id"])
     if jurisdiction is None:
-        jurisdiction = Jurisdiction(jurisdiction_id=spec["id"], parent_id=spec["parent"],
-                                    boundary=from_shape(bundle.boundary, srid=WGS84),
-                                    bundle_state={}, **values)
+        jurisdiction = Jurisdiction(
+            jurisdiction_id=spec["id"],
+            parent_id=spec["parent"],
+            boundary=from_shape(bundle.boundary, srid=WGS84),
+            bundle_state={},
+            **values,
+        )
         session.add(jurisdiction)
         session.flush()
         geo_repo.replace_jurisdiction_parts(session, jurisdiction.id)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -86,16 +86,30 @@ def _frozen(mapping: Mapping | None) -> Mapping | None:
 def service_ref(service) -> ServiceRef:
     """A snapshot of an ORM ``Service`` loaded with its attributes."""
     return ServiceRef(
-        id=service.id, jurisdiction_pk=service.jurisdiction_pk,
-        service_code=service.service_code, service_name=service.service_name,
-        type=service.type, group=service.group, keywords=tuple(service.keywords or ()),
-        agency_responsible=service.agency_responsible, service_notice=service.service_notice,
+        id=service.id,
+        jurisdiction_pk=service.jurisdiction_pk,
+        service_code=service.service_code,
+        service_name=service.service_name,
+        type=service.type,
+        group=service.group,
+        keywords=tuple(service.keywords or ()),
+        agency_responsible=service.agency_responsible,
+        service_notice=service.service_notice,
         coverage=_frozen(service.coverage),
-        attributes=tuple(AttributeRef(
-            code=a.code, datatype=a.datatype, required=a.required, variable=a.variable,
-            order=a.order, values=tuple(MappingProxyType(dict(v)) for v in a.values or ()),
-            description=a.description, datatype_description=a.datatype_description)
-            for a in service.attributes))
+        attributes=tuple(
+            AttributeRef(
+                code=a.code,
+                datatype=a.datatype,
+                required=a.required,
+                variable=a.variable,
+                order=a.order,
+                values=tuple(MappingProxyType(dict(v)) for v in a.values or ()),
+                description=a.description,
+                datatype_description=a.datatype_description,
+            )
+            for a in service.attributes
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -110,20 +124,33 @@ class Directory:
         """The jurisdiction and the tiers above it, nearest first (None: not known)."""
         by_pk = self.by_pk
         chain = [jurisdiction_pk]
-        while chain[-1] in by_pk and by_pk[chain[-1]].parent_pk is not None and len(chain) < 20:
-            chain.append(by_pk[chain[-1]].parent_pk)
+        while chain[-1] in by_pk and len(chain) < 20:
+            parent = by_pk[chain[-1]].parent_pk
+            if parent is None:
+                break
+            chain.append(parent)
         return chain if all(pk in by_pk for pk in chain) else None
 
 
 def load_directory(session: Session, now: float = 0.0) -> Directory:
-    refs = [JurisdictionRef(id=row.id, jurisdiction_id=row.jurisdiction_id,
-                            timezone=row.timezone, parent_pk=row.parent_pk, name=row.name,
-                            settings=MappingProxyType(dict(row.settings or {})))
-            for row in repo.refs(session)]
-    return Directory(by_code={r.jurisdiction_id: r for r in refs},
-                     first_two=tuple(sorted(refs, key=lambda r: r.id)[:2]),
-                     services=catalogue.service_refs(session), loaded_at=now,
-                     by_pk={r.id: r for r in refs})
+    refs = [
+        JurisdictionRef(
+            id=row.id,
+            jurisdiction_id=row.jurisdiction_id,
+            timezone=row.timezone,
+            parent_pk=row.parent_pk,
+            name=row.name,
+            settings=MappingProxyType(dict(row.settings or {})),
+        )
+        for row in repo.refs(session)
+    ]
+    return Directory(
+        by_code={r.jurisdiction_id: r for r in refs},
+        first_two=tuple(sorted(refs, key=lambda r: r.id)[:2]),
+        services=catalogue.service_refs(session),
+        loaded_at=now,
+        by_pk={r.id: r for r in refs},
+    )
 
 
 class DirectoryCache:
@@ -131,8 +158,13 @@ class DirectoryCache:
     several jurisdictions (OPEN311_DEFAULT_JURISDICTION; empty: none, such a read is a
     400)."""
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic, *,
-                 default_jurisdiction: str = ""):
+    def __init__(
+        self,
+        seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        default_jurisdiction: str = "",
+    ):
         self.seconds = seconds
         self.clock = clock
         self.default_jurisdiction = default_jurisdiction
@@ -153,8 +185,9 @@ class DirectoryCache:
         value = load()
         if value is not None:
             if sa.inspect(value, raiseerr=False) is not None:
-                raise TypeError(f"{type(value).__name__} is bound to a session: cache a "
-                                "snapshot of it instead")
+                raise TypeError(
+                    f"{type(value).__name__} is bound to a session: cache a snapshot of it instead"
+                )
             with self._lock:
                 self._memo[key] = (value, now)
         return value
@@ -163,8 +196,12 @@ class DirectoryCache:
         """The cached directory, or a new one when it is older than the TTL (or ``fresh``)."""
         now = self.clock()
         current = self._directory
-        if (not fresh and current is not None and self.seconds > 0
-                and now - current.loaded_at < self.seconds):
+        if (
+            not fresh
+            and current is not None
+            and self.seconds > 0
+            and now - current.loaded_at < self.seconds
+        ):
             return current
         loaded = load_directory(session, now)
         if self.seconds > 0:
@@ -173,8 +210,9 @@ class DirectoryCache:
         return loaded
 
 
-def _find(cache: DirectoryCache, session: Session, find: Callable[[Directory], T | None]
-          ) -> tuple[T | None, Directory]:
+def _find(
+    cache: DirectoryCache, session: Session, find: Callable[[Directory], T | None]
+) -> tuple[T | None, Directory]:
     """``find`` on the cached directory; on a miss, on a reloaded one (a miss may be news)."""
     directory = cache.get(session)
     found = find(directory)
@@ -184,8 +222,33 @@ def _find(cache: DirectoryCache, session: Session, find: Callable[[Directory], T
     return found, directory
 
 
-def jurisdiction_ref(cache: DirectoryCache, session: Session, jurisdiction_id: str | None,
-                     *, by_location: bool = False) -> JurisdictionRef | None:
+@overload
+def jurisdiction_ref(
+    cache: DirectoryCache,
+    session: Session,
+    jurisdiction_id: str | None,
+    *,
+    by_location: Literal[False] = False,
+) -> JurisdictionRef: ...
+
+
+@overload
+def jurisdiction_ref(
+    cache: DirectoryCache,
+    session: Session,
+    jurisdiction_id: str | None,
+    *,
+    by_location: bool,
+) -> JurisdictionRef | None: ...
+
+
+def jurisdiction_ref(
+    cache: DirectoryCache,
+    session: Session,
+    jurisdiction_id: str | None,
+    *,
+    by_location: bool = False,
+) -> JurisdictionRef | None:
     """The jurisdiction a call is about: the named one (404 when unknown); unnamed, the only
     one this server has; on a server of several, the configured default jurisdiction, or
     else a 400 (jurisdiction_id is then required). ``by_location`` (a POST, routed by its
@@ -214,8 +277,9 @@ def unresolved(jurisdiction_id: str | None, any_loaded: bool) -> Open311Error:
         return NotFound(f"jurisdiction_id {jurisdiction_id!r} is not served here")
     if not any_loaded:
         return NotFound("this server has no jurisdiction loaded yet")
-    return BadRequest("jurisdiction_id is required: this server serves several "
-                      "jurisdictions (see discovery)")
+    return BadRequest(
+        "jurisdiction_id is required: this server serves several jurisdictions (see discovery)"
+    )
 
 
 def tier_pks(cache: DirectoryCache, session: Session, jurisdiction_pk: int) -> list[int]:
@@ -224,8 +288,9 @@ def tier_pks(cache: DirectoryCache, session: Session, jurisdiction_pk: int) -> l
     return found or [jurisdiction_pk]
 
 
-def jurisdiction_by_pk(cache: DirectoryCache, session: Session,
-                       jurisdiction_pk: int) -> JurisdictionRef:
+def jurisdiction_by_pk(
+    cache: DirectoryCache, session: Session, jurisdiction_pk: int
+) -> JurisdictionRef:
     """A jurisdiction by its primary key (one a stored request names)."""
     found, _ = _find(cache, session, lambda directory: directory.by_pk.get(jurisdiction_pk))
     if found is None:
@@ -233,28 +298,36 @@ def jurisdiction_by_pk(cache: DirectoryCache, session: Session,
     return found
 
 
-def service_pks(cache: DirectoryCache, session: Session, jurisdiction: JurisdictionRef,
-                codes: list[str]) -> list[int]:
+def service_pks(
+    cache: DirectoryCache, session: Session, jurisdiction: JurisdictionRef, codes: list[str]
+) -> list[int]:
     """The ids of these services of the jurisdiction (active or not); 400 naming any code
     it does not have."""
+
     def find(directory: Directory) -> list[int] | None:
         pks = [directory.services.get((jurisdiction.id, code)) for code in codes]
-        return None if None in pks else list(dict.fromkeys(pks))
+        found = [pk for pk in pks if pk is not None]
+        return list(dict.fromkeys(found)) if len(found) == len(pks) else None
 
     found, directory = _find(cache, session, find)
     if found is not None:
         return found
     unknown = [c for c in codes if (jurisdiction.id, c) not in directory.services]
-    raise BadRequest(f"service_code {', '.join(map(repr, unknown))}: not a service of "
-                     f"{jurisdiction.jurisdiction_id}")
+    raise BadRequest(
+        f"service_code {', '.join(map(repr, unknown))}: not a service of "
+        f"{jurisdiction.jurisdiction_id}"
+    )
 
 
-def active_service(cache: DirectoryCache, session: Session, jurisdiction_pk: int,
-                   service_code: str) -> ServiceRef | None:
+def active_service(
+    cache: DirectoryCache, session: Session, jurisdiction_pk: int, service_code: str
+) -> ServiceRef | None:
     """The active service with its attributes, kept for the TTL (a snapshot)."""
+
     def load() -> ServiceRef | None:
-        service = catalogue.service_by_code(session, jurisdiction_pk, service_code,
-                                            with_attributes=True)
+        service = catalogue.service_by_code(
+            session, jurisdiction_pk, service_code, with_attributes=True
+        )
         return None if service is None else service_ref(service)
 
     return cache.remember(("service", jurisdiction_pk, service_code), load)

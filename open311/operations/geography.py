@@ -10,8 +10,13 @@ from open311.operations.directory import DirectoryCache, jurisdiction_ref
 from open311.repository import geography as repo
 
 
-def search_addresses(session: Session, jurisdiction_id: str | None, q: str,
-                     limit: int, directory: DirectoryCache | None = None) -> list[dict]:
+def search_addresses(
+    session: Session,
+    jurisdiction_id: str | None,
+    q: str,
+    limit: int,
+    directory: DirectoryCache | None = None,
+) -> list[dict]:
     """Address suggestions for what a resident typed: exact prefixes of the normalised
     address first, then the most similar (pg_trgm); without jurisdiction_id, among every
     jurisdiction's addresses."""
@@ -20,21 +25,34 @@ def search_addresses(session: Session, jurisdiction_id: str | None, q: str,
     known = directory.get(session).by_pk
     scope = [jurisdiction.id] if jurisdiction is not None else sorted(known)
     key = normalize(q).key or q.upper()
-    return [{"address_id": row.address_id, "address": row.address, "zipcode": row.zipcode,
-             "lat": row.lat, "long": row.long,
-             "jurisdiction_id": known[row.jurisdiction_pk].jurisdiction_id}
-            for row in repo.search_addresses(session, scope, key, limit)]
+    return [
+        {
+            "address_id": row.address_id,
+            "address": row.address,
+            "zipcode": row.zipcode,
+            "lat": row.lat,
+            "long": row.long,
+            "jurisdiction_id": known[row.jurisdiction_pk].jurisdiction_id,
+        }
+        for row in repo.search_addresses(session, scope, key, limit)
+    ]
 
 
 def jurisdictions_geojson(session: Session) -> str:
     return repo.jurisdictions_geojson(session)
 
 
-def areas_geojson(session: Session, jurisdiction_id: str, layer: str | None,
-                  directory: DirectoryCache | None = None) -> str:
+def areas_geojson(
+    session: Session,
+    jurisdiction_id: str,
+    layer: str | None,
+    directory: DirectoryCache | None = None,
+) -> str:
     jurisdiction = jurisdiction_ref(directory or DirectoryCache(0), session, jurisdiction_id)
     layers = repo.layers_of(session, jurisdiction.id)
     if layer and layer not in layers:
-        raise NotFound(f"{jurisdiction_id} has no areas layer {layer!r} (layers: "
-                       f"{', '.join(layers) or 'none'})")
+        raise NotFound(
+            f"{jurisdiction_id} has no areas layer {layer!r} (layers: "
+            f"{', '.join(layers) or 'none'})"
+        )
     return repo.areas_geojson(session, jurisdiction.id, layer)

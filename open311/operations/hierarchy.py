@@ -17,8 +17,10 @@ def link_hierarchy(session: Session, about: str | None = None) -> list[str]:
     for j in jurisdictions:
         parent = by_code.get(j.parent_id) if j.parent_id else None
         if j.parent_id and parent is None and about in (None, j.jurisdiction_id):
-            notes.append(f"{j.jurisdiction_id}: parent {j.parent_id} is not loaded yet; it is "
-                         "linked when it is")
+            notes.append(
+                f"{j.jurisdiction_id}: parent {j.parent_id} is not loaded yet; it is "
+                "linked when it is"
+            )
         j.parent_pk = parent.id if parent else None
     for j in jurisdictions:
         depth, seen, current = 0, {j.id}, j

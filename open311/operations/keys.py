@@ -35,8 +35,14 @@ class NewKey:
 SCOPES = ("backoffice",)
 
 
-def create_key(session: Session, name: str, contact: str | None = None, *,
-               replace: bool = False, scopes: tuple[str, ...] = ()) -> NewKey:
+def create_key(
+    session: Session,
+    name: str,
+    contact: str | None = None,
+    *,
+    replace: bool = False,
+    scopes: tuple[str, ...] = (),
+) -> NewKey:
     """Create a key for the app ``name``; ``replace`` revokes its other active keys.
     ``scopes``: what it may do beyond submitting requests ("backoffice": post updates)."""
     name = name.strip()
@@ -50,9 +56,14 @@ def create_key(session: Session, name: str, contact: str | None = None, *,
         for old in repo.active_named(session, name):
             repo.revoke(old, now)
     raw = new_raw_key()
-    record = repo.add(session, name=name, contact=contact or None,
-                      prefix=raw[len(KEY_PREFIX):len(KEY_PREFIX) + 8], key_hash=hash_key(raw),
-                      scopes=sorted(set(scopes)))
+    record = repo.add(
+        session,
+        name=name,
+        contact=contact or None,
+        prefix=raw[len(KEY_PREFIX) : len(KEY_PREFIX) + 8],
+        key_hash=hash_key(raw),
+        scopes=sorted(set(scopes)),
+    )
     session.commit()
     return NewKey(raw, record)
 
@@ -86,10 +97,14 @@ class Caller(Protocol):
     """The key a call was made with, as ``authenticate`` answers it (a row, not an ORM
     object: every POST asks)."""
 
-    id: int
-    name: str
-    scopes: list[str] | None
-    revoked_at: dt.datetime | None
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def scopes(self) -> list[str] | None: ...
+    @property
+    def revoked_at(self) -> dt.datetime | None: ...
 
 
 def authenticate(session: Session, raw: str | None) -> Caller:

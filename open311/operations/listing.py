@@ -70,29 +70,42 @@ class Listing:
 
 def _area_pk(session: Session, jurisdiction, area: str) -> int:
     layer, _, area_id = area.rpartition(":")
-    found = [a for a in geo_repo.areas_named(session, jurisdiction.id, area_id)
-             if not layer or a.layer == layer]
+    found = [
+        a
+        for a in geo_repo.areas_named(session, jurisdiction.id, area_id)
+        if not layer or a.layer == layer
+    ]
     if not found:
-        raise BadRequest(f"area {area!r}: no such area in {jurisdiction.jurisdiction_id} (see "
-                         f"jurisdictions/{jurisdiction.jurisdiction_id}/areas.geojson)")
+        raise BadRequest(
+            f"area {area!r}: no such area in {jurisdiction.jurisdiction_id} (see "
+            f"jurisdictions/{jurisdiction.jurisdiction_id}/areas.geojson)"
+        )
     if len(found) > 1:
-        raise BadRequest(f"area {area!r} is in several layers: name one, e.g. "
-                         + " or ".join(f"{a.layer}:{a.area_id}" for a in found))
+        raise BadRequest(
+            f"area {area!r} is in several layers: name one, e.g. "
+            + " or ".join(f"{a.layer}:{a.area_id}" for a in found)
+        )
     return found[0].id
 
 
-def _filters(session: Session, directory: DirectoryCache, jurisdiction: JurisdictionRef,
-             query: RequestQuery, limits: Limits, now: dt.datetime) -> Filters:
+def _filters(
+    session: Session,
+    directory: DirectoryCache,
+    jurisdiction: JurisdictionRef,
+    query: RequestQuery,
+    limits: Limits,
+    now: dt.datetime,
+) -> Filters:
     tz = zone(jurisdiction.timezone)
     f = Filters(statuses=query.status)
     start = time_bound(query.start_date, tz, end=False) if query.start_date else None
     end_before = time_bound(query.end_date, tz, end=True) if query.end_date else None
     if start and end_before and start >= end_before:
         raise BadRequest("start_date must be before end_date")
-    f.updated_from = time_bound(query.updated_after, tz, end=False) \
-        if query.updated_after else None
-    f.updated_before = time_bound(query.updated_before, tz, end=True) \
-        if query.updated_before else None
+    f.updated_from = time_bound(query.updated_after, tz, end=False) if query.updated_after else None
+    f.updated_before = (
+        time_bound(query.updated_before, tz, end=True) if query.updated_before else None
+    )
     if f.updated_from and f.updated_before and f.updated_from >= f.updated_before:
         raise BadRequest("updated_after must be before updated_before")
     f.sync = bool(query.updated_after or query.updated_before)
@@ -100,16 +113,18 @@ def _filters(session: Session, directory: DirectoryCache, jurisdiction: Jurisdic
         # Changes younger than the lag wait for the next poll: a transaction that started
         # earlier but commits later is never skipped.
         f.updated_before = now - dt.timedelta(seconds=limits.sync_lag_seconds)
+    # lat and long come together (the parameters' schema): the point, or None.
+    here = (query.long, query.lat) if query.long is not None and query.lat is not None else None
     if query.nearby:
-        if query.lat is None or len(query.service_code or []) != 1:
+        if here is None or len(query.service_code or []) != 1:
             raise BadRequest("nearby=true needs lat, long and one service_code")
-        f.near = (query.long, query.lat, float(query.radius or limits.duplicate_radius_m))
+        f.near = (*here, float(query.radius or limits.duplicate_radius_m))
         f.statuses = ["open"]
         start = start or now - dt.timedelta(days=limits.duplicate_window_days)
-    elif query.lat is not None:
+    elif here is not None:
         if query.radius is None:
             raise BadRequest("radius: is required with lat and long (metres)")
-        f.near = (query.long, query.lat, query.radius)
+        f.near = (*here, query.radius)
     elif query.radius is not None:
         raise BadRequest("radius: goes with lat and long")
     if start is None and end_before is None and not f.sync:
@@ -118,8 +133,7 @@ def _filters(session: Session, directory: DirectoryCache, jurisdiction: Jurisdic
         start = end_before - dt.timedelta(days=limits.window_days)
     f.start, f.end_before = start, end_before
     if query.service_code:
-        f.service_pks = directory_service_pks(directory, session, jurisdiction,
-                                              query.service_code)
+        f.service_pks = directory_service_pks(directory, session, jurisdiction, query.service_code)
     f.bbox = query.bbox
     if query.area:
         f.area_pk = _area_pk(session, jurisdiction, query.area)
@@ -134,9 +148,13 @@ def _last_modified(session: Session, jurisdiction_pk: int, rows) -> dt.datetime 
     return search.last_change(session, jurisdiction_pk)
 
 
-def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
-                         now: dt.datetime | None = None,
-                         directory: DirectoryCache | None = None) -> Listing:
+def get_service_requests(
+    session: Session,
+    query: RequestQuery,
+    limits: Limits,
+    now: dt.datetime | None = None,
+    directory: DirectoryCache | None = None,
+) -> Listing:
     """GET requests: the spec's filters, then the extensions (paging with a keyset cursor,
     updated_after/updated_before sync, bbox, lat/long/radius, area, q, nearby).
     ``directory`` resolves jurisdiction and service codes (a per-process cache; None: read
@@ -149,11 +167,21 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
         raise BadRequest(f"page_size: must be at most {limits.max_requests} (max_requests)")
     if query.service_request_id:
         filters = Filters(ids=public_pks(query.service_request_id))
-        rows = search.public_rows(session, jurisdiction.id, filters, limit=limits.max_requests,
-                                timezone=jurisdiction.timezone, extended=query.extensions,
-                                with_last_change=True)
-        return Listing(items_of(session, rows, tz, query.extensions), 1, page_size,
-                       last_modified=_last_modified(session, jurisdiction.id, rows))
+        rows = search.public_rows(
+            session,
+            jurisdiction.id,
+            filters,
+            limit=limits.max_requests,
+            timezone=jurisdiction.timezone,
+            extended=query.extensions,
+            with_last_change=True,
+        )
+        return Listing(
+            items_of(session, rows, tz, query.extensions),
+            1,
+            page_size,
+            last_modified=_last_modified(session, jurisdiction.id, rows),
+        )
 
     now = now or dt.datetime.now(dt.UTC)
     filters = _filters(session, directory, jurisdiction, query, limits, now)
@@ -164,27 +192,39 @@ def get_service_requests(session: Session, query: RequestQuery, limits: Limits,
     offset = 0
     if "v" in cursor:
         if cursor.get("m") != ("u" if filters.sync else "n"):
-            raise BadRequest("cursor: made for another ordering; follow the Link header as "
-                             "given")
+            raise BadRequest("cursor: made for another ordering; follow the Link header as given")
         filters.after = (cursor["v"], cursor["i"])
     else:
         offset = (page - 1) * page_size
-    rows = search.public_rows(session, jurisdiction.id, filters, limit=page_size, offset=offset,
-                            timezone=jurisdiction.timezone, extended=query.extensions,
-                            with_last_change=True)
-    listing = Listing(items_of(session, rows, tz, query.extensions), page, page_size,
-                      last_modified=_last_modified(session, jurisdiction.id, rows))
+    rows = search.public_rows(
+        session,
+        jurisdiction.id,
+        filters,
+        limit=page_size,
+        offset=offset,
+        timezone=jurisdiction.timezone,
+        extended=query.extensions,
+        with_last_change=True,
+    )
+    listing = Listing(
+        items_of(session, rows, tz, query.extensions),
+        page,
+        page_size,
+        last_modified=_last_modified(session, jurisdiction.id, rows),
+    )
     base = {"s": snapshot.isoformat()}
     if len(rows) == page_size:
         pk = int(rows.value(-1, "service_request_id"))
-        key = (rows.value(-1, "updated_at") if filters.sync
-               else search.requested_key(session, pk))  # exact, UTC
+        key = (
+            rows.value(-1, "updated_at") if filters.sync else search.requested_key(session, pk)
+        )  # exact, UTC
         if key is None:  # the last row was deleted meanwhile: its shown time, rounded up to
             # the next second (the next page may repeat a row; it never skips one)
             shown = dt.datetime.fromisoformat(rows.value(-1, "requested_datetime"))
             key = (shown + dt.timedelta(seconds=1)).astimezone(dt.UTC).isoformat()
-        listing.next_cursor = encode_cursor({**base, "m": "u" if filters.sync else "n",
-                                              "v": key, "i": pk})
+        listing.next_cursor = encode_cursor(
+            {**base, "m": "u" if filters.sync else "n", "v": key, "i": pk}
+        )
     if page > 1:
         listing.prev_cursor = encode_cursor(base)
     return listing

@@ -63,12 +63,24 @@ def _address_scope(session: Session, jurisdiction: JurisdictionRef | None) -> li
 
 
 def _place(row, *, verified: bool) -> Place:
-    return Place(long=row.long, lat=row.lat, address=row.address, address_id=row.address_id,
-                 zipcode=row.zipcode, verified=verified, jurisdiction_pk=row.jurisdiction_pk)
+    return Place(
+        long=row.long,
+        lat=row.lat,
+        address=row.address,
+        address_id=row.address_id,
+        zipcode=row.zipcode,
+        verified=verified,
+        jurisdiction_pk=row.jurisdiction_pk,
+    )
 
 
-def resolve_address(session: Session, jurisdiction: JurisdictionRef | None, *,
-                    address_string: str | None, address_id: str | None) -> Place | None:
+def resolve_address(
+    session: Session,
+    jurisdiction: JurisdictionRef | None,
+    *,
+    address_string: str | None,
+    address_id: str | None,
+) -> Place | None:
     """The address point an ``address_id`` (exactly) or ``address_string`` (normalised,
     then fuzzily with pg_trgm) names, or None."""
     scope = _address_scope(session, jurisdiction)
@@ -93,44 +105,67 @@ def resolve_address(session: Session, jurisdiction: JurisdictionRef | None, *,
 _DIGITS = re.compile(r"\d+")
 
 
-def _match_street(session: Session, scope: list[int], jurisdiction: JurisdictionRef | None,
-                  normal):
+def _match_street(session: Session, scope: list[int], jurisdiction: JurisdictionRef | None, normal):
     """A house on a street, when the exact key did not match. A street the city knows is
     matched by its parts (a missing direction or type is filled in when that leaves one
     address); only a street it does not know is matched fuzzily, never to a street whose
     numbers differ (8TH is not 88TH) and never with another house number."""
     if repo.street_known(session, scope, normal.street_name):
         found = repo.addresses_on_street(
-            session, scope, house_number=normal.house_number, street_name=normal.street_name,
-            predirection=normal.predirection, street_type=normal.street_type,
-            zipcode=normal.zipcode, limit=2)
+            session,
+            scope,
+            house_number=normal.house_number,
+            street_name=normal.street_name,
+            predirection=normal.predirection,
+            street_type=normal.street_type,
+            zipcode=normal.zipcode,
+            limit=2,
+        )
         return found[0] if found and len({row.key for row in found}) == 1 else None
     threshold = _setting(jurisdiction, "address_match_threshold", DEFAULT_MATCH_THRESHOLD)
     digits = _DIGITS.findall(normal.street_name)
-    for row in repo.similar_streets(session, scope, house_number=normal.house_number,
-                                    street_name=normal.street_name, threshold=threshold,
-                                    limit=5):
+    for row in repo.similar_streets(
+        session,
+        scope,
+        house_number=normal.house_number,
+        street_name=normal.street_name,
+        threshold=threshold,
+        limit=5,
+    ):
         if _DIGITS.findall(row.street_name) == digits:
             return row
     return None
 
 
-def locate(session: Session, jurisdiction: JurisdictionRef | None, *, lat: float | None,
-           long: float | None, address_string: str | None, address_id: str | None) -> Place:
+def locate(
+    session: Session,
+    jurisdiction: JurisdictionRef | None,
+    *,
+    lat: float | None,
+    long: float | None,
+    address_string: str | None,
+    address_id: str | None,
+) -> Place:
     """The request's place. Coordinates win; otherwise the address must resolve, unless the
     jurisdiction accepts unverified addresses (then the place has no point)."""
     if lat is not None and long is not None:
         return Place(long=long, lat=lat, address=address_string, address_id=address_id)
-    place = resolve_address(session, jurisdiction, address_string=address_string,
-                            address_id=address_id)
+    place = resolve_address(
+        session, jurisdiction, address_string=address_string, address_id=address_id
+    )
     if place is not None:
         return place
-    given = (f"address_id {address_id!r}" if address_id and not address_string
-             else f"address_string {address_string!r}")
+    given = (
+        f"address_id {address_id!r}"
+        if address_id and not address_string
+        else f"address_string {address_string!r}"
+    )
     if jurisdiction is not None and _setting(jurisdiction, "accept_unverified_addresses", False):
         return Place(address=address_string, address_id=address_id, verified=False)
-    raise BadRequest(f"{given} could not be found among the known addresses; send lat and "
-                     "long, or a full street address (house number, street, ZIP code)")
+    raise BadRequest(
+        f"{given} could not be found among the known addresses; send lat and "
+        "long, or a full street address (house number, street, ZIP code)"
+    )
 
 
 def offered_at(session: Session, service: Service | ServiceRef, areas: list) -> bool:
@@ -138,20 +173,31 @@ def offered_at(session: Session, service: Service | ServiceRef, areas: list) -> 
     coverage = service.coverage
     if not coverage:
         return True
-    return any(a.jurisdiction_pk == service.jurisdiction_pk and a.layer == coverage["layer"]
-               and (not coverage.get("ids") or a.area_id in coverage["ids"]) for a in areas)
+    return any(
+        a.jurisdiction_pk == service.jurisdiction_pk
+        and a.layer == coverage["layer"]
+        and (not coverage.get("ids") or a.area_id in coverage["ids"])
+        for a in areas
+    )
 
 
-def route(session: Session, jurisdiction: JurisdictionRef | None, service_code: str,
-          place: Place, directory: DirectoryCache | None = None) -> Routed:
+def route(
+    session: Session,
+    jurisdiction: JurisdictionRef | None,
+    service_code: str,
+    place: Place,
+    directory: DirectoryCache | None = None,
+) -> Routed:
     """Whose request it is. With a jurisdiction: its service, and the point must lie inside
     it. Without: the deepest jurisdiction covering the point that offers the service there.
     ``directory`` knows the tiers above each jurisdiction (None: read them per call)."""
     directory = directory or DirectoryCache(0)
     if place.long is None or place.lat is None:  # an unverified address: no point to check
         if jurisdiction is None:
-            raise BadRequest("jurisdiction_id is required when the location is an address "
-                             "that cannot be resolved")
+            raise BadRequest(
+                "jurisdiction_id is required when the location is an address "
+                "that cannot be resolved"
+            )
         service = _service_of(session, directory, jurisdiction, service_code)
         return Routed(jurisdiction, service, place)
 
@@ -159,53 +205,80 @@ def route(session: Session, jurisdiction: JurisdictionRef | None, service_code: 
         service = _service_of(session, directory, jurisdiction, service_code)
         # The boundary, the areas and the nearest address: one round trip.
         distance = _reverse_geocode_distance(jurisdiction, place)
-        facts = repo.point_facts(session, jurisdiction.id,
-                                 tier_pks(directory, session, jurisdiction.id),
-                                 place.long, place.lat, distance)
+        facts = repo.point_facts(
+            session,
+            jurisdiction.id,
+            tier_pks(directory, session, jurisdiction.id),
+            place.long,
+            place.lat,
+            distance,
+        )
         if not facts.inside:
-            raise BadRequest(f"the location lat={place.lat}, long={place.long} is outside the "
-                             f"boundary of {jurisdiction.name} ({jurisdiction.jurisdiction_id})")
+            raise BadRequest(
+                f"the location lat={place.lat}, long={place.long} is outside the "
+                f"boundary of {jurisdiction.name} ({jurisdiction.jurisdiction_id})"
+            )
         if not offered_at(session, service, facts.areas):
-            raise BadRequest(f"service_code {service_code!r} is not offered at this location "
-                             f"by {jurisdiction.jurisdiction_id}")
-        return Routed(jurisdiction, service, place, [a.id for a in facts.areas],
-                      nearest=facts.nearest, nearest_known=True)
+            raise BadRequest(
+                f"service_code {service_code!r} is not offered at this location "
+                f"by {jurisdiction.jurisdiction_id}"
+            )
+        return Routed(
+            jurisdiction,
+            service,
+            place,
+            [a.id for a in facts.areas],
+            nearest=facts.nearest,
+            nearest_known=True,
+        )
 
-    covering = [jurisdiction_by_pk(directory, session, pk)
-                for pk in repo.jurisdiction_pks_at(session, place.long, place.lat)]
+    covering = [
+        jurisdiction_by_pk(directory, session, pk)
+        for pk in repo.jurisdiction_pks_at(session, place.long, place.lat)
+    ]
     if not covering:
-        raise BadRequest(f"the location lat={place.lat}, long={place.long} is outside every "
-                         "jurisdiction served here")
+        raise BadRequest(
+            f"the location lat={place.lat}, long={place.long} is outside every "
+            "jurisdiction served here"
+        )
     areas = repo.areas_at(session, [j.id for j in covering], place.long, place.lat)
     offering_elsewhere = False
     for candidate in covering:  # deepest first
-        service = _service(session, directory, candidate.id, service_code)
-        if service is None:
+        offered = _service(session, directory, candidate.id, service_code)
+        if offered is None:
             continue
-        if offered_at(session, service, areas):
+        if offered_at(session, offered, areas):
             tiers = set(tier_pks(directory, session, candidate.id))
-            return Routed(candidate, service, place,
-                          [a.id for a in areas if a.jurisdiction_pk in tiers])
+            return Routed(
+                candidate, offered, place, [a.id for a in areas if a.jurisdiction_pk in tiers]
+            )
         offering_elsewhere = True
     names = ", ".join(j.jurisdiction_id for j in covering)
     if offering_elsewhere:
-        raise BadRequest(f"service_code {service_code!r} is not offered at this location "
-                         f"(jurisdictions here: {names})")
-    raise NotFound(f"service_code {service_code!r} is not a service of any jurisdiction at "
-                   f"this location ({names})")
+        raise BadRequest(
+            f"service_code {service_code!r} is not offered at this location "
+            f"(jurisdictions here: {names})"
+        )
+    raise NotFound(
+        f"service_code {service_code!r} is not a service of any jurisdiction at "
+        f"this location ({names})"
+    )
 
 
-def _service(session: Session, directory: DirectoryCache, jurisdiction_pk: int,
-             service_code: str) -> ServiceRef | None:
+def _service(
+    session: Session, directory: DirectoryCache, jurisdiction_pk: int, service_code: str
+) -> ServiceRef | None:
     return active_service(directory, session, jurisdiction_pk, service_code)
 
 
-def _service_of(session: Session, directory: DirectoryCache, jurisdiction: JurisdictionRef,
-                service_code: str) -> ServiceRef:
+def _service_of(
+    session: Session, directory: DirectoryCache, jurisdiction: JurisdictionRef, service_code: str
+) -> ServiceRef:
     service = _service(session, directory, jurisdiction.id, service_code)
     if service is None:
-        raise NotFound(f"service_code {service_code!r} is not a service of "
-                       f"{jurisdiction.jurisdiction_id}")
+        raise NotFound(
+            f"service_code {service_code!r} is not a service of {jurisdiction.jurisdiction_id}"
+        )
     return service
 
 
@@ -222,11 +295,13 @@ def fill_address(session: Session, routed: Routed) -> None:
     address point within the jurisdiction's distance."""
     place = routed.place
     distance = _reverse_geocode_distance(routed.jurisdiction, place)
-    if distance <= 0:
+    if distance <= 0 or place.long is None or place.lat is None:
         return
-    row = (routed.nearest if routed.nearest_known
-           else repo.nearest_address(session, place.long, place.lat, distance))
+    row = (
+        routed.nearest
+        if routed.nearest_known
+        else repo.nearest_address(session, place.long, place.lat, distance)
+    )
     if row is not None:
-        place.address, place.address_id, place.zipcode = row.address, row.address_id, \
-            row.zipcode
+        place.address, place.address_id, place.zipcode = row.address, row.address_id, row.zipcode
         place.verified = True

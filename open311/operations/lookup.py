@@ -12,51 +12,78 @@ from open311.operations.directory import (
     jurisdiction_ref,
 )
 from open311.operations.ids import public_pks
-from open311.operations.payloads import zone
+from open311.operations.payloads import RequestItem, zone
 from open311.operations.request_items import items_of
 from open311.repository import request_search as search
 from open311.repository import requests as repo
 from open311.repository.request_filters import Filters
 
 
-def _owner(session: Session, directory: DirectoryCache, jurisdiction_id: str | None,
-           jurisdiction_pk: int | None) -> JurisdictionRef | None:
+def _owner(
+    session: Session,
+    directory: DirectoryCache,
+    jurisdiction_id: str | None,
+    jurisdiction_pk: int | None,
+) -> JurisdictionRef | None:
     """The jurisdiction a single request or token is looked up in: the named one, else the
     one that holds it (ids and tokens are unique across the server, so a client that knows
     only the base URL follows what it submitted wherever it was routed); None: not held."""
     if jurisdiction_id:
         return jurisdiction_ref(directory, session, jurisdiction_id)
-    return None if jurisdiction_pk is None else jurisdiction_by_pk(directory, session,
-                                                                   jurisdiction_pk)
+    return (
+        None if jurisdiction_pk is None else jurisdiction_by_pk(directory, session, jurisdiction_pk)
+    )
 
 
-def get_service_request(session: Session, jurisdiction_id: str | None,
-                        service_request_id: str, extensions: bool = False,
-                        directory: DirectoryCache | None = None) -> list[dict]:
+def get_service_request(
+    session: Session,
+    jurisdiction_id: str | None,
+    service_request_id: str,
+    extensions: bool = False,
+    directory: DirectoryCache | None = None,
+) -> list[RequestItem] | list[dict]:
     ids = public_pks([service_request_id])
-    holder = search.jurisdiction_of_request(session, ids[0]) if ids and not jurisdiction_id \
-        else None
+    holder = (
+        search.jurisdiction_of_request(session, ids[0]) if ids and not jurisdiction_id else None
+    )
     jurisdiction = _owner(session, directory or DirectoryCache(0), jurisdiction_id, holder)
     if jurisdiction is None:
         raise NotFound(f"service request {service_request_id!r} not found")
-    rows = (search.public_rows(session, jurisdiction.id, Filters(ids=ids), limit=1,
-                             timezone=jurisdiction.timezone, extended=extensions)
-            if ids else [])
+    if not ids:
+        raise NotFound(f"service request {service_request_id!r} not found")
+    rows = search.public_rows(
+        session,
+        jurisdiction.id,
+        Filters(ids=ids),
+        limit=1,
+        timezone=jurisdiction.timezone,
+        extended=extensions,
+    )
     if not rows:
         raise NotFound(f"service request {service_request_id!r} not found")
     return items_of(session, rows, zone(jurisdiction.timezone), extensions)
 
 
-def get_request_id_from_token(session: Session, jurisdiction_id: str | None, token: str,
-                              directory: DirectoryCache | None = None) -> list[dict]:
+def get_request_id_from_token(
+    session: Session,
+    jurisdiction_id: str | None,
+    token: str,
+    directory: DirectoryCache | None = None,
+) -> list[dict]:
     """``service_request_id`` is null while a batch request waits to be accepted (clients
     poll, as with Chicago's endpoint)."""
     request = repo.by_token(session, token)
-    owner = _owner(session, directory or DirectoryCache(0), jurisdiction_id,
-                   request.jurisdiction_pk if request is not None else None)
+    owner = _owner(
+        session,
+        directory or DirectoryCache(0),
+        jurisdiction_id,
+        request.jurisdiction_pk if request is not None else None,
+    )
     if request is None or owner is None or request.jurisdiction_pk != owner.id:
         raise NotFound(f"token {token!r} not found")
-    return [{
-        "service_request_id": str(request.id) if request.accepted_at else None,
-        "token": request.token,
-    }]
+    return [
+        {
+            "service_request_id": str(request.id) if request.accepted_at else None,
+            "token": request.token,
+        }
+    ]

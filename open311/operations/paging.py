@@ -31,10 +31,15 @@ def decode_cursor(cursor: str) -> dict:
                     raise ValueError(cursor)
         if "v" in data or "i" in data:
             pk = data.get("i")
-            if type(pk) is not int or not 0 < pk <= BIGINT_MAX or "v" not in data \
-                    or data.get("m") not in ("n", "u"):
+            if (
+                type(pk) is not int
+                or not 0 < pk <= BIGINT_MAX
+                or "v" not in data
+                or data.get("m") not in ("n", "u")
+            ):
                 raise ValueError(cursor)
         return data
     except (ValueError, TypeError, binascii.Error):
-        raise BadRequest("cursor: not a cursor this server made; follow the Link header "
-                         "as given") from None
+        raise BadRequest(
+            "cursor: not a cursor this server made; follow the Link header as given"
+        ) from None

@@ -49,9 +49,12 @@ class NewRequest:
         return cls(
             service_code=form["service_code"],
             jurisdiction_id=form.get("jurisdiction_id"),
-            lat=form.get("lat"), long=form.get("long"),
-            address_string=form.get("address_string"), address_id=form.get("address_id"),
-            description=form.get("description"), media_url=form.get("media_url"),
+            lat=form.get("lat"),
+            long=form.get("long"),
+            address_string=form.get("address_string"),
+            address_id=form.get("address_id"),
+            description=form.get("description"),
+            media_url=form.get("media_url"),
             attributes=form.get("attributes") or {},
             personal={name: form.get(name) for name in PERSONAL_FIELDS},
             extensions=bool(form.get("extensions")),
@@ -72,9 +75,13 @@ class PostContext:
     directory: DirectoryCache | None = None  # the tiers above each jurisdiction
 
 
-def post_service_request(session: Session, new: NewRequest, api_key: Caller,
-                         context: PostContext | None = None,
-                         now: dt.datetime | None = None) -> list[dict]:
+def post_service_request(
+    session: Session,
+    new: NewRequest,
+    api_key: Caller,
+    context: PostContext | None = None,
+    now: dt.datetime | None = None,
+) -> list[dict]:
     """Store a request; answer its id (realtime), a token (batch) or neither (blackbox).
 
     A batch request is published once accepted; a blackbox one is kept for the city's
@@ -94,8 +101,14 @@ def post_service_request(session: Session, new: NewRequest, api_key: Caller,
             return replay
     directory = context.directory or DirectoryCache(0)
     jurisdiction = jurisdiction_ref(directory, session, new.jurisdiction_id, by_location=True)
-    place = locate(session, jurisdiction, lat=new.lat, long=new.long,
-                   address_string=new.address_string, address_id=new.address_id)
+    place = locate(
+        session,
+        jurisdiction,
+        lat=new.lat,
+        long=new.long,
+        address_string=new.address_string,
+        address_id=new.address_id,
+    )
     routed = route(session, jurisdiction, new.service_code, place, directory)
     jurisdiction, service = routed.jurisdiction, routed.service
     tz = zone(jurisdiction.timezone)
@@ -107,8 +120,7 @@ def post_service_request(session: Session, new: NewRequest, api_key: Caller,
     batch = service.type == "batch"
     unique: dict[str, Any] = {}  # the same photo twice is one photo
     for image in images:
-        unique.setdefault(f"{hashlib.sha256(image.data).hexdigest()[:32]}.{image.extension}",
-                          image)
+        unique.setdefault(f"{hashlib.sha256(image.data).hexdigest()[:32]}.{image.extension}", image)
     media_url = f"{MEDIA_PATH}{next(iter(unique))}" if unique else new.media_url
     token = secrets.token_urlsafe(16) if batch else None
     # An answer stored for an Idempotency-Key names the request: its id is taken first.
@@ -121,30 +133,57 @@ def post_service_request(session: Session, new: NewRequest, api_key: Caller,
         answer["token"] = token
     answer["service_notice"] = service.service_notice
     answer["account_id"] = None
-    if new.extensions and place.long is not None:  # read before this request exists
-        answer["extended_attributes"] = {"nearby_requests": [
-            {"service_request_id": str(row.id), "status": row.status,
-             "requested_datetime": format_datetime(row.requested_datetime, tz),
-             "distance_m": round(row.distance, 1)}
-            for row in repo.nearby_open(session, service.id, place.long, place.lat,
-                                        context.duplicate_radius_m,
-                                        now - dt.timedelta(days=context.duplicate_window_days))]}
+    # Read before this request exists.
+    if new.extensions and place.long is not None and place.lat is not None:
+        answer["extended_attributes"] = {
+            "nearby_requests": [
+                {
+                    "service_request_id": str(row.id),
+                    "status": row.status,
+                    "requested_datetime": format_datetime(row.requested_datetime, tz),
+                    "distance_m": round(row.distance, 1),
+                }
+                for row in repo.nearby_open(
+                    session,
+                    service.id,
+                    place.long,
+                    place.lat,
+                    context.duplicate_radius_m,
+                    now - dt.timedelta(days=context.duplicate_window_days),
+                )
+            ]
+        }
     payload = [answer]
 
     for name, image in unique.items():
         context.storage.put(name, image.data)
-    remember = (writes.Remember(context.idempotency_key, context.fingerprint, payload)
-                if context.idempotency_key else None)
+    remember = (
+        writes.Remember(context.idempotency_key, context.fingerprint, payload)
+        if context.idempotency_key
+        else None
+    )
     try:
         # One statement (the request, its event, contact, photos, the key's answer): atomic
         # without a transaction, so the POST's session may be an autocommit one.
         request_pk = writes.add_request(
-            session, jurisdiction_pk=jurisdiction.id, service=service, place=place,
-            area_pks=routed.area_pks, description=new.description, media_url=media_url,
-            attributes=attributes, api_key_pk=api_key.id, token=token,
-            accepted_at=None if batch else now, public=service.type == "realtime", now=now,
-            personal=new.personal, media=list(unique.items()), remember=remember,
-            request_pk=request_pk)
+            session,
+            jurisdiction_pk=jurisdiction.id,
+            service=service,
+            place=place,
+            area_pks=routed.area_pks,
+            description=new.description,
+            media_url=media_url,
+            attributes=attributes,
+            api_key_pk=api_key.id,
+            token=token,
+            accepted_at=None if batch else now,
+            public=service.type == "realtime",
+            now=now,
+            personal=new.personal,
+            media=list(unique.items()),
+            remember=remember,
+            request_pk=request_pk,
+        )
         session.commit()
     except writes.AnswerExists:
         # The same Idempotency-Key, stored meanwhile by a concurrent POST: answer as it did.
@@ -155,18 +194,27 @@ def post_service_request(session: Session, new: NewRequest, api_key: Caller,
         return replay
     if "service_request_id" in answer:
         answer["service_request_id"] = str(request_pk)
-    logger.info("request %s created: %s/%s by app %s", request_pk,
-                jurisdiction.jurisdiction_id, service.service_code, api_key.id)
+    logger.info(
+        "request %s created: %s/%s by app %s",
+        request_pk,
+        jurisdiction.jurisdiction_id,
+        service.service_code,
+        api_key.id,
+    )
     return payload
 
 
 def _replay(session: Session, api_key: Caller, context: PostContext) -> list[dict] | None:
+    if context.idempotency_key is None:
+        return None
     stored = writes.remembered_answer(session, api_key.id, context.idempotency_key)
     if stored is None:
         return None
     if stored.fingerprint != context.fingerprint:
-        raise BadRequest("Idempotency-Key: already used for a different request; use a new "
-                         "key for each new request")
+        raise BadRequest(
+            "Idempotency-Key: already used for a different request; use a new "
+            "key for each new request"
+        )
     return stored.payload
 
 
@@ -175,8 +223,9 @@ def _clean_images(media: list[bytes], context: PostContext) -> list:
     for index, data in enumerate(media, start=1):
         label = "media" if len(media) == 1 else f"media (file {index})"
         try:
-            images.append(off_the_loop(clean_image, data, max_pixels=context.media_max_pixels,
-                                       label=label))
+            images.append(
+                off_the_loop(clean_image, data, max_pixels=context.media_max_pixels, label=label)
+            )
         except ImageRejected as exc:
             raise BadRequest(str(exc)) from None
     return images

@@ -44,31 +44,35 @@ def _event_payload(event: RequestEvent, tz) -> dict:
     }
 
 
-def post_update(session: Session, new: NewUpdate, api_key: Caller,
-                now: dt.datetime | None = None,
-                directory: DirectoryCache | None = None) -> list[dict]:
+def post_update(
+    session: Session,
+    new: NewUpdate,
+    api_key: Caller,
+    now: dt.datetime | None = None,
+    directory: DirectoryCache | None = None,
+) -> list[dict]:
     """Record an update: the request takes the new status (detailed status kept, mapped onto
     open/closed) and the note. A second POST with the same ``update_id`` from the same app
     changes nothing and answers the same, also when both arrive at once. Without
     ``jurisdiction_id`` the request is found in whichever jurisdiction holds it."""
     if BACKOFFICE not in (api_key.scopes or []):
-        raise Forbidden("this api_key may not post request updates (it needs the "
-                        "backoffice scope)")
+        raise Forbidden("this api_key may not post request updates (it needs the backoffice scope)")
     directory = directory or DirectoryCache(0)
-    named = (jurisdiction_ref(directory, session, new.jurisdiction_id)
-             if new.jurisdiction_id else None)
+    named = (
+        jurisdiction_ref(directory, session, new.jurisdiction_id) if new.jurisdiction_id else None
+    )
     if new.status not in UPDATE_STATUSES:
         raise BadRequest(f"status: {new.status!r} is not one of {', '.join(UPDATE_STATUSES)}")
     existing = repo.client_update(session, api_key.id, new.update_id)
     if existing is not None:
         return [{"update_id": str(existing)}]
     pk = public_pk(new.service_request_id)
-    request = None if pk is None else repo.request_to_update(session, pk,
-                                                               named.id if named else None)
+    request = (
+        None if pk is None else repo.request_to_update(session, pk, named.id if named else None)
+    )
     if request is None:
         raise NotFound(f"service request {new.service_request_id!r} not found")
-    tz = zone((named or jurisdiction_by_pk(directory, session, request.jurisdiction_pk))
-              .timezone)
+    tz = zone((named or jurisdiction_by_pk(directory, session, request.jurisdiction_pk)).timezone)
     at = new.updated_datetime
     if not isinstance(at, dt.datetime):
         at = dt.datetime.combine(at, dt.time())
@@ -83,10 +87,18 @@ def post_update(session: Session, new: NewUpdate, api_key: Caller,
     if status == "open" and request.status == "closed":
         kind = "reopened"
     event_id = repo.add_client_update(
-        session, request_pk=request.id, kind=kind, status=status, detailed_status=detailed,
-        note=new.description or None, at=at, api_key_pk=api_key.id,
-        client_update_id=new.update_id, external_status_code=new.external_status_code,
-        media_url=new.media_url)
+        session,
+        request_pk=request.id,
+        kind=kind,
+        status=status,
+        detailed_status=detailed,
+        note=new.description or None,
+        at=at,
+        api_key_pk=api_key.id,
+        client_update_id=new.update_id,
+        external_status_code=new.external_status_code,
+        media_url=new.media_url,
+    )
     if event_id is None:  # the same update_id, stored meanwhile by a concurrent POST
         session.rollback()
         return [{"update_id": str(repo.client_update(session, api_key.id, new.update_id))}]
@@ -98,10 +110,16 @@ def post_update(session: Session, new: NewUpdate, api_key: Caller,
     return [{"update_id": str(event_id)}]
 
 
-def get_updates(session: Session, jurisdiction_id: str | None,
-                start: dt.datetime | dt.date | None, end: dt.datetime | dt.date | None,
-                limit: int, window_days: int, now: dt.datetime | None = None,
-                directory: DirectoryCache | None = None) -> list[dict]:
+def get_updates(
+    session: Session,
+    jurisdiction_id: str | None,
+    start: dt.datetime | dt.date | None,
+    end: dt.datetime | dt.date | None,
+    limit: int,
+    window_days: int,
+    now: dt.datetime | None = None,
+    directory: DirectoryCache | None = None,
+) -> list[dict]:
     """Updates (status changes with their notes) of public requests, oldest first, between
     ``start`` and ``end`` (default: the last ``window_days`` days)."""
     jurisdiction = jurisdiction_ref(directory or DirectoryCache(0), session, jurisdiction_id)
@@ -113,5 +131,7 @@ def get_updates(session: Session, jurisdiction_id: str | None,
         raise BadRequest("start_date must be before end_date")
     if since is None:
         since = (until or now) - dt.timedelta(days=window_days)
-    return [_event_payload(event, tz)
-            for event in repo.published_updates(session, jurisdiction.id, since, until, limit)]
+    return [
+        _event_payload(event, tz)
+        for event in repo.published_updates(session, jurisdiction.id, since, until, limit)
+    ]

@@ -13,15 +13,22 @@ def active_services(session: Session, jurisdiction_pk: int) -> list[tuple[Servic
     rows = session.execute(
         sa.select(Service, has_attributes)
         .where(Service.jurisdiction_pk == jurisdiction_pk, Service.active.is_(True))
-        .order_by(Service.position, Service.service_code))
+        .order_by(Service.position, Service.service_code)
+    )
     return [(service, bool(flag)) for service, flag in rows]
 
 
-def service_by_code(session: Session, jurisdiction_pk: int, service_code: str, *,
-                    with_attributes: bool = False,
-                    active_only: bool = True) -> Service | None:
-    query = sa.select(Service).where(Service.jurisdiction_pk == jurisdiction_pk,
-                                     Service.service_code == service_code)
+def service_by_code(
+    session: Session,
+    jurisdiction_pk: int,
+    service_code: str,
+    *,
+    with_attributes: bool = False,
+    active_only: bool = True,
+) -> Service | None:
+    query = sa.select(Service).where(
+        Service.jurisdiction_pk == jurisdiction_pk, Service.service_code == service_code
+    )
     if active_only:
         query = query.where(Service.active.is_(True))
     if with_attributes:  # one round trip: the attributes joined in

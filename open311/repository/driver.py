@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import functools
 import logging
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import sqlalchemy as sa
@@ -51,8 +51,9 @@ def _compiled(statement: sa.Select, dialect: sa.Dialect) -> tuple[sa.Compiled, t
     return statement.compile(dialect=dialect), tuple(statement.selected_columns.keys())
 
 
-def driver_rows(connection: sa.Connection, statement: sa.Select, values: dict, *,
-                prepare: bool | None = None) -> Rows:
+def driver_rows(
+    connection: sa.Connection, statement: sa.Select, values: dict, *, prepare: bool | None = None
+) -> Rows:
     """Run a prebuilt statement (built once, e.g. at import or per shape) on the driver.
     Binary results: PostgreSQL sends numbers without formatting them and the driver reads
     them without parsing.
@@ -73,31 +74,40 @@ def driver_rows(connection: sa.Connection, statement: sa.Select, values: dict, *
         raise _as_sqlalchemy(connection, sql, params, error) from error
 
 
+def driver_connection(connection: sa.Connection) -> psycopg.Connection:
+    """The psycopg connection under a SQLAlchemy connection that is open."""
+    raw = connection.connection.dbapi_connection
+    if raw is None:
+        raise sa.exc.ResourceClosedError("the connection is closed")
+    return cast(psycopg.Connection, raw)
+
+
 _CURSOR_KEY = "open311_binary_cursor"
 
 
-def _cursor(connection: sa.Connection) -> psycopg.Cursor:
+def _cursor(connection: sa.Connection) -> Any:
     """The driver cursor this connection keeps for these statements: made once per
     connection, not per statement. Kept in the pool's ``info`` of the connection, which
     SQLAlchemy empties when it closes or invalidates the driver connection; replaced if it
     was closed or belongs to another driver connection."""
     fairy = connection.connection
-    raw = fairy.dbapi_connection
+    raw = driver_connection(connection)
     cursor = fairy.info.get(_CURSOR_KEY)
     if cursor is None or cursor.closed or cursor.connection is not raw:
         cursor = fairy.info[_CURSOR_KEY] = raw.cursor(binary=True)
     return cursor
 
 
-def _as_sqlalchemy(connection: sa.Connection, sql: str, params: dict,
-                   error: psycopg.Error) -> sa.exc.DBAPIError:
+def _as_sqlalchemy(
+    connection: sa.Connection, sql: str, params: Any, error: psycopg.Error
+) -> sa.exc.StatementError:
     """``error`` as SQLAlchemy raises it; a connection the error broke is invalidated, as
     SQLAlchemy does for its own statements, so the pool replaces it."""
     raw = connection.connection.dbapi_connection
     broken = raw is None or raw.closed or raw.broken
-    wrapped = sa.exc.DBAPIError.instance(sql, params, error, psycopg.Error,
-                                         hide_parameters=True,
-                                         connection_invalidated=broken)
+    wrapped = sa.exc.DBAPIError.instance(
+        sql, params, error, psycopg.Error, hide_parameters=True, connection_invalidated=broken
+    )
     if broken and not connection.invalidated:
         connection.invalidate(error)
     return wrapped

@@ -25,14 +25,28 @@ def all_jurisdictions(session: Session) -> list[Jurisdiction]:
 
 def changeset(session: Session) -> dt.datetime | None:
     """When the catalogue last changed: the newest jurisdiction or service update."""
-    return session.scalar(sa.select(sa.func.greatest(
-        sa.select(sa.func.max(Jurisdiction.updated_at)).scalar_subquery(),
-        sa.select(sa.func.max(Service.updated_at)).scalar_subquery())))
+    return session.scalar(
+        sa.select(
+            sa.func.greatest(
+                sa.select(sa.func.max(Jurisdiction.updated_at)).scalar_subquery(),
+                sa.select(sa.func.max(Service.updated_at)).scalar_subquery(),
+            )
+        )
+    )
 
 
 def refs(session: Session) -> list[sa.Row]:
     """What calls need of every jurisdiction: id, jurisdiction_id, name, timezone,
     parent_pk, settings."""
-    return list(session.execute(sa.select(
-        Jurisdiction.id, Jurisdiction.jurisdiction_id, Jurisdiction.name,
-        Jurisdiction.timezone, Jurisdiction.parent_pk, Jurisdiction.settings)))
+    return list(
+        session.execute(
+            sa.select(
+                Jurisdiction.id,
+                Jurisdiction.jurisdiction_id,
+                Jurisdiction.name,
+                Jurisdiction.timezone,
+                Jurisdiction.parent_pk,
+                Jurisdiction.settings,
+            )
+        )
+    )

@@ -22,7 +22,8 @@ class KeyRow(NamedTuple):
 
 
 _BY_HASH = sa.select(*(getattr(ApiKey, name) for name in KeyRow._fields)).where(
-    ApiKey.key_hash == sa.bindparam("key_hash", type_=ApiKey.key_hash.type))
+    ApiKey.key_hash == sa.bindparam("key_hash", type_=ApiKey.key_hash.type)
+)
 
 
 def by_hash(session: Session, key_hash: str) -> KeyRow | None:
@@ -31,10 +32,16 @@ def by_hash(session: Session, key_hash: str) -> KeyRow | None:
     return KeyRow(**rows.named()[0]._asdict()) if rows else None
 
 
-def add(session: Session, *, name: str, contact: str | None, prefix: str,
-        key_hash: str, scopes: list[str] | None = None) -> ApiKey:
-    key = ApiKey(name=name, contact=contact, prefix=prefix, key_hash=key_hash,
-                 scopes=scopes or [])
+def add(
+    session: Session,
+    *,
+    name: str,
+    contact: str | None,
+    prefix: str,
+    key_hash: str,
+    scopes: list[str] | None = None,
+) -> ApiKey:
+    key = ApiKey(name=name, contact=contact, prefix=prefix, key_hash=key_hash, scopes=scopes or [])
     session.add(key)
     session.flush()
     return key
@@ -53,8 +60,9 @@ def matching(session: Session, ident: str) -> list[ApiKey]:
 
 
 def active_named(session: Session, name: str) -> list[ApiKey]:
-    return list(session.scalars(sa.select(ApiKey).where(ApiKey.name == name,
-                                                        ApiKey.revoked_at.is_(None))))
+    return list(
+        session.scalars(sa.select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)))
+    )
 
 
 def revoke(key: ApiKey, when: dt.datetime) -> None:
@@ -66,5 +74,7 @@ def names(session: Session, pks: set[int]) -> dict[int, str]:
     """App names of these keys (the channel a request came through)."""
     if not pks:
         return {}
-    return {pk: name for pk, name in session.execute(
-        sa.select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(pks)))}
+    return {
+        pk: name
+        for pk, name in session.execute(sa.select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(pks)))
+    }

@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -17,13 +18,30 @@ from open311.models import (
     Media,
     RequestContact,
     RequestEvent,
-    Service,
     ServiceRequest,
 )
 from open311.models.request import PERSONAL_FIELDS
 from open311.repository.spatial import point
 
 SR = ServiceRequest
+
+
+class ServiceFacts(Protocol):
+    """What a new request copies or indexes of its service (a cached record or a row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def service_name(self) -> str: ...
+    @property
+    def group(self) -> str | None: ...
+    @property
+    def keywords(self) -> Sequence[str] | None: ...
+    @property
+    def agency_responsible(self) -> str | None: ...
+    @property
+    def service_notice(self) -> str | None: ...
+
 
 _MEDIA_COLUMNS = ("name", "position", "content_type", "extension", "width", "height", "size")
 
@@ -42,52 +60,109 @@ class Remember:
 
 
 @functools.cache
-def _new_request_statement(*, explicit_id: bool, contact: bool, media: bool,
-                           answer: bool) -> sa.Select:
+def _new_request_statement(
+    *, explicit_id: bool, contact: bool, media: bool, answer: bool
+) -> sa.Select:
     """Everything a POST writes, in ONE statement (data-modifying CTEs): the request, its
     "opened" event, and as sent the contact, the photos and the Idempotency-Key's answer;
     SELECTs the request's id. One statement is atomic on its own: a POST needs no
     transaction (no BEGIN / COMMIT round trips), and a failure stores nothing. Built once
     per shape; every value is a bound parameter."""
-    table, events = SR.__table__, RequestEvent.__table__
-    plain = ("jurisdiction_pk", "service_pk", "description", "agency_responsible",
-             "service_notice", "address", "address_id", "zipcode", "address_verified",
-             "area_pks", "media_url", "attributes", "api_key_pk", "token", "accepted_at",
-             "public", *(("id",) if explicit_id else ()))
+    table, events = cast(sa.Table, SR.__table__), cast(sa.Table, RequestEvent.__table__)
+    plain = (
+        "jurisdiction_pk",
+        "service_pk",
+        "description",
+        "agency_responsible",
+        "service_notice",
+        "address",
+        "address_id",
+        "zipcode",
+        "address_verified",
+        "area_pks",
+        "media_url",
+        "attributes",
+        "api_key_pk",
+        "token",
+        "accepted_at",
+        "public",
+        *(("id",) if explicit_id else ()),
+    )
     now = sa.bindparam("now", type_=table.c.requested_datetime.type)
-    values = {name: sa.bindparam(name, type_=table.c[name].type) for name in plain}
+    values: dict[str, Any] = {name: sa.bindparam(name, type_=table.c[name].type) for name in plain}
     values.update(
-        status="open", requested_datetime=now, updated_datetime=now,
+        status="open",
+        requested_datetime=now,
+        updated_datetime=now,
         location=point(sa.bindparam("long", type_=sa.Float), sa.bindparam("lat", type_=sa.Float)),
-        search=sa.func.to_tsvector("english", sa.bindparam("search_text", type_=sa.Text)))
+        search=sa.func.to_tsvector("english", sa.bindparam("search_text", type_=sa.Text)),
+    )
     new = sa.insert(table).values(values).returning(table.c.id).cte("new_request")
-    writes = [sa.insert(events).from_select(
-        ["request_pk", "kind", "status", "at", "api_key_pk"],
-        sa.select(new.c.id, sa.literal("opened"), sa.literal("open"), now,
-                  sa.bindparam("api_key_pk", type_=table.c.api_key_pk.type))).cte("opened")]
+    writes = [
+        sa.insert(events)
+        .from_select(
+            ["request_pk", "kind", "status", "at", "api_key_pk"],
+            sa.select(
+                new.c.id,
+                sa.literal("opened"),
+                sa.literal("open"),
+                now,
+                sa.bindparam("api_key_pk", type_=table.c.api_key_pk.type),
+            ),
+        )
+        .cte("opened")
+    ]
     if contact:
-        contacts = RequestContact.__table__
-        writes.append(sa.insert(contacts).from_select(
-            ["request_pk", *PERSONAL_FIELDS],
-            sa.select(new.c.id, *(sa.bindparam(name, type_=contacts.c[name].type)
-                                  for name in PERSONAL_FIELDS))).cte("contact"))
+        contacts = cast(sa.Table, RequestContact.__table__)
+        writes.append(
+            sa.insert(contacts)
+            .from_select(
+                ["request_pk", *PERSONAL_FIELDS],
+                sa.select(
+                    new.c.id,
+                    *(sa.bindparam(name, type_=contacts.c[name].type) for name in PERSONAL_FIELDS),
+                ),
+            )
+            .cte("contact")
+        )
     if media:
-        photos = Media.__table__
-        rows = sa.func.unnest(*(sa.bindparam(f"media_{name}", type_=ARRAY(photos.c[name].type))
-                                for name in _MEDIA_COLUMNS)).table_valued(
-            *_MEDIA_COLUMNS).render_derived("photo")
-        writes.append(sa.insert(photos).from_select(
-            ["request_pk", *_MEDIA_COLUMNS],
-            sa.select(new.c.id, *(rows.c[name] for name in _MEDIA_COLUMNS))
-            .select_from(new).join(rows, sa.true())).cte("photos"))
+        photos = cast(sa.Table, Media.__table__)
+        rows = (
+            sa.func.unnest(
+                *(
+                    sa.bindparam(f"media_{name}", type_=ARRAY(photos.c[name].type))
+                    for name in _MEDIA_COLUMNS
+                )
+            )
+            .table_valued(*_MEDIA_COLUMNS)
+            .render_derived("photo")
+        )
+        writes.append(
+            sa.insert(photos)
+            .from_select(
+                ["request_pk", *_MEDIA_COLUMNS],
+                sa.select(new.c.id, *(rows.c[name] for name in _MEDIA_COLUMNS))
+                .select_from(new)
+                .join(rows, sa.true()),
+            )
+            .cte("photos")
+        )
     if answer:
-        answers = IdempotentAnswer.__table__
-        writes.append(sa.insert(answers).from_select(
-            ["api_key_pk", "key", "fingerprint", "payload"],
-            sa.select(sa.bindparam("api_key_pk", type_=answers.c.api_key_pk.type),
-                      *(sa.bindparam(f"answer_{name}", type_=answers.c[name].type)
-                        for name in ("key", "fingerprint", "payload")))
-            .select_from(new)).cte("answer"))
+        answers = cast(sa.Table, IdempotentAnswer.__table__)
+        writes.append(
+            sa.insert(answers)
+            .from_select(
+                ["api_key_pk", "key", "fingerprint", "payload"],
+                sa.select(
+                    sa.bindparam("api_key_pk", type_=answers.c.api_key_pk.type),
+                    *(
+                        sa.bindparam(f"answer_{name}", type_=answers.c[name].type)
+                        for name in ("key", "fingerprint", "payload")
+                    ),
+                ).select_from(new),
+            )
+            .cte("answer")
+        )
     return sa.select(new.c.id).add_cte(*writes)
 
 
@@ -99,47 +174,81 @@ def new_request_id(session: Session) -> int:
 _NEXT_ID = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence("service_request", "id")))
 
 
-def add_request(session: Session, *, jurisdiction_pk: int, service: Service, place,
-                area_pks: list[int], description: str | None, media_url: str | None,
-                attributes: dict, api_key_pk: int, token: str | None,
-                accepted_at: dt.datetime | None, public: bool, now: dt.datetime,
-                personal: dict[str, str | None] | None = None, media: Sequence = (),
-                remember: Remember | None = None, request_pk: int | None = None) -> int:
+def add_request(
+    session: Session,
+    *,
+    jurisdiction_pk: int,
+    service: ServiceFacts,
+    place,
+    area_pks: list[int],
+    description: str | None,
+    media_url: str | None,
+    attributes: dict,
+    api_key_pk: int,
+    token: str | None,
+    accepted_at: dt.datetime | None,
+    public: bool,
+    now: dt.datetime,
+    personal: dict[str, str | None] | None = None,
+    media: Sequence = (),
+    remember: Remember | None = None,
+    request_pk: int | None = None,
+) -> int:
     """Insert a new request with everything that comes with it, in one statement; the
     request's id. ``media``: (name, image) pairs, each name
     ``{digest}.{extension}``. Raises AnswerExists when ``remember``'s key was stored by a
     concurrent POST (then nothing was written)."""
     contact = personal is not None and any(personal.values())
-    statement = _new_request_statement(explicit_id=request_pk is not None, contact=contact,
-                                       media=bool(media), answer=remember is not None)
+    statement = _new_request_statement(
+        explicit_id=request_pk is not None,
+        contact=contact,
+        media=bool(media),
+        answer=remember is not None,
+    )
     values = {
-        "jurisdiction_pk": jurisdiction_pk, "service_pk": service.id,
-        "description": description, "agency_responsible": service.agency_responsible,
-        "service_notice": service.service_notice, "address": place.address,
-        "address_id": place.address_id, "zipcode": place.zipcode,
-        "address_verified": place.verified, "area_pks": area_pks, "media_url": media_url,
-        "attributes": attributes, "api_key_pk": api_key_pk, "token": token,
-        "accepted_at": accepted_at, "public": public, "now": now,
+        "jurisdiction_pk": jurisdiction_pk,
+        "service_pk": service.id,
+        "description": description,
+        "agency_responsible": service.agency_responsible,
+        "service_notice": service.service_notice,
+        "address": place.address,
+        "address_id": place.address_id,
+        "zipcode": place.zipcode,
+        "address_verified": place.verified,
+        "area_pks": area_pks,
+        "media_url": media_url,
+        "attributes": attributes,
+        "api_key_pk": api_key_pk,
+        "token": token,
+        "accepted_at": accepted_at,
+        "public": public,
+        "now": now,
         "long": place.long if place.lat is not None else None,
         "lat": place.lat if place.long is not None else None,
         "search_text": search_text(description, place.address, service),
     }
     if request_pk is not None:  # only then a parameter: a key naming a column the statement
         values["id"] = request_pk  # does not set would add it to the INSERT
-    if contact:
+    if personal is not None and contact:
         values.update({name: personal.get(name) for name in PERSONAL_FIELDS})
     if media:
         images = [image for _, image in media]
         stems = [name.partition(".")[0] for name, _ in media]
-        values.update(media_name=stems, media_extension=[i.extension for i in images],
-                      media_position=list(range(1, len(media) + 1)),
-                      media_content_type=[i.content_type for i in images],
-                      media_width=[i.width for i in images],
-                      media_height=[i.height for i in images],
-                      media_size=[len(i.data) for i in images])
+        values.update(
+            media_name=stems,
+            media_extension=[i.extension for i in images],
+            media_position=list(range(1, len(media) + 1)),
+            media_content_type=[i.content_type for i in images],
+            media_width=[i.width for i in images],
+            media_height=[i.height for i in images],
+            media_size=[len(i.data) for i in images],
+        )
     if remember is not None:
-        values.update(answer_key=remember.key, answer_fingerprint=remember.fingerprint,
-                      answer_payload=remember.payload)
+        values.update(
+            answer_key=remember.key,
+            answer_fingerprint=remember.fingerprint,
+            answer_payload=remember.payload,
+        )
     try:
         return session.execute(statement, values).scalar_one()
     except sa.exc.IntegrityError as exc:
@@ -154,11 +263,20 @@ def _table_of(error: sa.exc.DBAPIError) -> str | None:
     return getattr(diag, "table_name", None)
 
 
-def search_text(description: str | None, address: str | None, service: Service) -> str:
+def search_text(description: str | None, address: str | None, service: ServiceFacts) -> str:
     """What q= searches: the description, the address, the service's name, group and
     keywords (stored as to_tsvector('english', ...))."""
-    return " ".join(part for part in (description, address, service.service_name,
-                                      service.group, *(service.keywords or [])) if part)
+    return " ".join(
+        part
+        for part in (
+            description,
+            address,
+            service.service_name,
+            service.group,
+            *(service.keywords or []),
+        )
+        if part
+    )
 
 
 def remembered_answer(session: Session, api_key_pk: int, key: str) -> IdempotentAnswer | None:

@@ -61,8 +61,9 @@ def ids(f: Filters) -> Clause | None:
         return None
     if len(f.ids) == 1:
         return Clause("id", lambda: SR.id == _p("id", sa.BigInteger), {"id": f.ids[0]})
-    return Clause("ids", lambda: SR.id == sa.func.any(_p("ids", ARRAY(sa.BigInteger))),
-                  {"ids": list(f.ids)})
+    return Clause(
+        "ids", lambda: SR.id == sa.func.any(_p("ids", ARRAY(sa.BigInteger))), {"ids": list(f.ids)}
+    )
 
 
 def services(f: Filters) -> Clause | None:
@@ -71,25 +72,37 @@ def services(f: Filters) -> Clause | None:
         return None
     pks = list(dict.fromkeys(f.service_pks))
     if len(pks) == 1:
-        return Clause("service", lambda: SR.service_pk == _p("service_pk", sa.Integer),
-                      {"service_pk": pks[0]})
-    return Clause("services",
-                  lambda: SR.service_pk == sa.func.any(_p("service_pks", ARRAY(sa.Integer))),
-                  {"service_pks": pks})
+        return Clause(
+            "service", lambda: SR.service_pk == _p("service_pk", sa.Integer), {"service_pk": pks[0]}
+        )
+    return Clause(
+        "services",
+        lambda: SR.service_pk == sa.func.any(_p("service_pks", ARRAY(sa.Integer))),
+        {"service_pks": pks},
+    )
 
 
 def window(f: Filters) -> Clause | None:
     """start_date / end_date: requested in [start, end_before)."""
     if f.start is not None and f.end_before is not None:
-        return Clause("window", lambda: (SR.requested_datetime >= _p("start", TIME),
-                                         SR.requested_datetime < _p("end_before", TIME)),
-                      {"start": f.start, "end_before": f.end_before})
+        return Clause(
+            "window",
+            lambda: (
+                SR.requested_datetime >= _p("start", TIME),
+                SR.requested_datetime < _p("end_before", TIME),
+            ),
+            {"start": f.start, "end_before": f.end_before},
+        )
     if f.start is not None:
-        return Clause("start", lambda: SR.requested_datetime >= _p("start", TIME),
-                      {"start": f.start})
+        return Clause(
+            "start", lambda: SR.requested_datetime >= _p("start", TIME), {"start": f.start}
+        )
     if f.end_before is not None:
-        return Clause("end", lambda: SR.requested_datetime < _p("end_before", TIME),
-                      {"end_before": f.end_before})
+        return Clause(
+            "end",
+            lambda: SR.requested_datetime < _p("end_before", TIME),
+            {"end_before": f.end_before},
+        )
     return None
 
 
@@ -97,8 +110,7 @@ def statuses(f: Filters) -> Clause | None:
     """status: one status narrows; both statuses are no filter."""
     if not f.statuses or len(set(f.statuses)) != 1:
         return None
-    return Clause("status", lambda: SR.status == _p("status", sa.String),
-                  {"status": f.statuses[0]})
+    return Clause("status", lambda: SR.status == _p("status", sa.String), {"status": f.statuses[0]})
 
 
 def changed(f: Filters) -> Clause | None:
@@ -107,14 +119,15 @@ def changed(f: Filters) -> Clause | None:
     if f.updated_from is not None:
         parts.append(("updated_from", lambda: SR.updated_datetime >= _p("updated_from", TIME)))
     if f.updated_before is not None:
-        parts.append(("updated_before",
-                      lambda: SR.updated_datetime < _p("updated_before", TIME)))
+        parts.append(("updated_before", lambda: SR.updated_datetime < _p("updated_before", TIME)))
     if not parts:
         return None
     builds = [build for _, build in parts]
-    return Clause("changed:" + ",".join(name for name, _ in parts),
-                  lambda: tuple(build() for build in builds),
-                  {"updated_from": f.updated_from, "updated_before": f.updated_before})
+    return Clause(
+        "changed:" + ",".join(name for name, _ in parts),
+        lambda: tuple(build() for build in builds),
+        {"updated_from": f.updated_from, "updated_before": f.updated_before},
+    )
 
 
 def bbox(f: Filters) -> Clause | None:
@@ -122,23 +135,32 @@ def bbox(f: Filters) -> Clause | None:
     if f.bbox is None:
         return None
     names = ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")
-    return Clause("bbox", lambda: SR.location.op("&&")(envelope(
-        *(_p(n, sa.Float) for n in names))), dict(zip(names, f.bbox, strict=True)))
+    return Clause(
+        "bbox",
+        lambda: SR.location.op("&&")(envelope(*(_p(n, sa.Float) for n in names))),
+        dict(zip(names, f.bbox, strict=True)),
+    )
 
 
 def near_box(long: float, lat: float, metres: float) -> tuple[float, float, float, float]:
     """A box in degrees a little larger than the circle of ``metres`` around the point."""
     dlat = metres / 110_574 * 1.01 + 1e-6
     dlong = metres / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.01 + 1e-6
-    return (max(long - dlong, -180), max(lat - dlat, -90), min(long + dlong, 180),
-            min(lat + dlat, 90))
+    return (
+        max(long - dlong, -180),
+        max(lat - dlat, -90),
+        min(long + dlong, 180),
+        min(lat + dlat, 90),
+    )
 
 
 def within_conditions(box: tuple, here: tuple, metres) -> tuple[sa.ColumnElement, ...]:
     """Requests within ``metres`` of the point ``here``: the ``box`` around it (the GiST
     index answers it), then the exact distance on the spheroid."""
-    return (SR.location.op("&&")(envelope(*box)),
-            sa.func.ST_DWithin(as_geography(SR.location), as_geography(point(*here)), metres))
+    return (
+        SR.location.op("&&")(envelope(*box)),
+        sa.func.ST_DWithin(as_geography(SR.location), as_geography(point(*here)), metres),
+    )
 
 
 def near(f: Filters) -> Clause | None:
@@ -149,10 +171,15 @@ def near(f: Filters) -> Clause | None:
     box = ("near_x0", "near_y0", "near_x1", "near_y1")
     values = dict(zip(box, near_box(long, lat, metres), strict=True))
     values.update(near_long=long, near_lat=lat, near_metres=metres)
-    return Clause("near", lambda: within_conditions(
-        tuple(_p(n, sa.Float) for n in box), (_p("near_long", sa.Float),
-                                              _p("near_lat", sa.Float)),
-        _p("near_metres", sa.Float)), values)
+    return Clause(
+        "near",
+        lambda: within_conditions(
+            tuple(_p(n, sa.Float) for n in box),
+            (_p("near_long", sa.Float), _p("near_lat", sa.Float)),
+            _p("near_metres", sa.Float),
+        ),
+        values,
+    )
 
 
 def area(f: Filters) -> Clause | None:
@@ -162,11 +189,16 @@ def area(f: Filters) -> Clause | None:
 
     def condition():
         area_pk = _p("area_pk", sa.Integer)
-        area_box = (sa.select(sa.func.ST_Envelope(Area.geom)).where(Area.id == area_pk)
-                    .scalar_subquery())
-        return (SR.location.op("&&")(area_box),
-                sa.exists().where(AreaPart.area_pk == area_pk,
-                                  sa.func.ST_Covers(AreaPart.geom, SR.location)))
+        area_box = (
+            sa.select(sa.func.ST_Envelope(Area.geom)).where(Area.id == area_pk).scalar_subquery()
+        )
+        return (
+            SR.location.op("&&")(area_box),
+            sa.exists().where(
+                AreaPart.area_pk == area_pk, sa.func.ST_Covers(AreaPart.geom, SR.location)
+            ),
+        )
+
     return Clause("area", condition, {"area_pk": f.area_pk})
 
 
@@ -174,19 +206,23 @@ def text(f: Filters) -> Clause | None:
     """q: a web-search query on the request's text (the GIN index)."""
     if not f.text:
         return None
-    return Clause("text", lambda: SR.search.op("@@")(
-        sa.func.websearch_to_tsquery("english", _p("text", sa.Text))), {"text": f.text})
+    return Clause(
+        "text",
+        lambda: SR.search.op("@@")(sa.func.websearch_to_tsquery("english", _p("text", sa.Text))),
+        {"text": f.text},
+    )
 
 
 def visible(f: Filters) -> Clause | None:
     """A paging snapshot: requests made public no later than its time."""
     if f.visible_by is None:
         return None
-    return Clause("visible", lambda: SR.accepted_at <= _p("visible_by", TIME),
-                  {"visible_by": f.visible_by})
+    return Clause(
+        "visible", lambda: SR.accepted_at <= _p("visible_by", TIME), {"visible_by": f.visible_by}
+    )
 
 
-def sort_key(sync: bool) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+def sort_key(sync: bool) -> tuple[Any, Any]:
     """The order of a list: oldest change first (sync), else newest first."""
     return (SR.updated_datetime, SR.id) if sync else (SR.requested_datetime, SR.id)
 
@@ -201,12 +237,26 @@ def keyset(f: Filters) -> Clause | None:
         bound = sa.tuple_(_p("after_at", TIME), _p("after_pk", sa.BigInteger))
         key = sa.tuple_(*sort_key(sync))
         return key > bound if sync else key < bound
-    return Clause("after:sync" if sync else "after", condition,
-                  {"after_at": f.after[0], "after_pk": f.after[1]})
+
+    return Clause(
+        "after:sync" if sync else "after",
+        condition,
+        {"after_at": f.after[0], "after_pk": f.after[1]},
+    )
 
 
 FILTERS: tuple[Callable[[Filters], Clause | None], ...] = (
-    services, window, statuses, changed, bbox, near, area, text, visible, keyset)
+    services,
+    window,
+    statuses,
+    changed,
+    bbox,
+    near,
+    area,
+    text,
+    visible,
+    keyset,
+)
 
 
 def clauses(f: Filters) -> list[Clause]:
@@ -227,5 +277,6 @@ def plans_by_value(f: Filters) -> bool:
     area or a text search (a small box wants the GiST index, a large one the newest-first
     scan; a rare word the text index). Such a statement is planned for its values on every
     call, never prepared (bench/RESULTS.md, fifth session: a generic plan for every box)."""
-    return f.ids is None and (f.bbox is not None or f.near is not None
-                              or f.area_pk is not None or bool(f.text))
+    return f.ids is None and (
+        f.bbox is not None or f.near is not None or f.area_pk is not None or bool(f.text)
+    )

@@ -4,12 +4,13 @@ named filters of ``request_filters``."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.models import Service, ServiceRequest
-from open311.repository.driver import Rows, driver_rows
+from open311.repository.driver import Rows, driver_connection, driver_rows
 from open311.repository.request_filters import (
     Filters,
     clauses,
@@ -41,18 +42,27 @@ def parse_exact(text: str | None) -> dt.datetime | None:
 
 
 # The columns of a GET requests item, labelled as the payload names its fields.
-PUBLIC_COLUMNS: tuple[sa.ColumnElement, ...] = (
-    sa.cast(SR.id, sa.Text).label("service_request_id"), SR.status, SR.status_notes,
-    Service.service_name, Service.service_code, SR.description, SR.agency_responsible,
-    SR.service_notice, _iso(SR.requested_datetime).label("requested_datetime"),
+PUBLIC_COLUMNS: tuple[Any, ...] = (
+    sa.cast(SR.id, sa.Text).label("service_request_id"),
+    SR.status,
+    SR.status_notes,
+    Service.service_name,
+    Service.service_code,
+    SR.description,
+    SR.agency_responsible,
+    SR.service_notice,
+    _iso(SR.requested_datetime).label("requested_datetime"),
     _iso(SR.updated_datetime).label("updated_datetime"),
-    _iso(SR.expected_datetime).label("expected_datetime"), SR.address, SR.address_id,
-    SR.zipcode, sa.func.ST_Y(SR.location).label("lat"), sa.func.ST_X(SR.location).label("long"),
+    _iso(SR.expected_datetime).label("expected_datetime"),
+    SR.address,
+    SR.address_id,
+    SR.zipcode,
+    sa.func.ST_Y(SR.location).label("lat"),
+    sa.func.ST_X(SR.location).label("long"),
     SR.media_url,
 )
 # The extensions' columns (extensions=true).
-EXTENDED_COLUMNS = (SR.area_pks, SR.detailed_status, SR.duplicate_of, SR.attributes,
-                    SR.api_key_pk)
+EXTENDED_COLUMNS = (SR.area_pks, SR.detailed_status, SR.duplicate_of, SR.attributes, SR.api_key_pk)
 # A sync page's cursor key, read with its rows (updated_datetime changes). Newest first, the
 # key (requested_datetime, which never changes) is read for the last row only: requested_key.
 SYNC_KEY = _exact(SR.updated_datetime).label("updated_at")
@@ -62,8 +72,9 @@ def last_change_query(jurisdiction_pk, *, exact_text: bool = False) -> sa.Select
     """The newest updated_datetime of the jurisdiction's public requests (``exact_text``:
     formatted as the cursors' keys, inside the query: once, not once per row)."""
     latest = sa.func.max(SR.updated_datetime)
-    return (sa.select(_exact(latest) if exact_text else latest)
-            .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
+    return sa.select(_exact(latest) if exact_text else latest).where(
+        SR.jurisdiction_pk == jurisdiction_pk, SR.public
+    )
 
 
 # Statements by shape (the clauses' names and the options): built once per process, so the
@@ -71,9 +82,15 @@ def last_change_query(jurisdiction_pk, *, exact_text: bool = False) -> sa.Select
 _STATEMENTS: dict[tuple, sa.Select] = {}
 
 
-def public_statement(jurisdiction_pk: int, f: Filters, *, limit: int | None = None,
-                     offset: int = 0, extended: bool = False,
-                     with_last_change: bool = False) -> tuple[sa.Select, dict]:
+def public_statement(
+    jurisdiction_pk: int,
+    f: Filters,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    extended: bool = False,
+    with_last_change: bool = False,
+) -> tuple[sa.Select, dict]:
     """The SELECT behind GET requests (public rows of one jurisdiction) and its parameter
     values. With ``with_last_change``, every row also carries ``last_change``: the
     jurisdiction's latest change of any public request (exact text), read in the same
@@ -83,17 +100,25 @@ def public_statement(jurisdiction_pk: int, f: Filters, *, limit: int | None = No
     shape = (tuple(c.name for c in chosen), sync, extended, with_last_change, offset > 0)
     statement = _STATEMENTS.get(shape)
     if statement is None:
-        statement = _STATEMENTS.setdefault(shape, _build(chosen, sync=sync, extended=extended,
-                                                         with_last_change=with_last_change,
-                                                         offset=offset > 0))
+        statement = _STATEMENTS.setdefault(
+            shape,
+            _build(
+                chosen,
+                sync=sync,
+                extended=extended,
+                with_last_change=with_last_change,
+                offset=offset > 0,
+            ),
+        )
     values: dict = {"jurisdiction_pk": jurisdiction_pk, "limit": limit, "offset": offset}
     for clause in chosen:
         values.update(clause.values)
     return statement, values
 
 
-def _build(chosen, *, sync: bool, extended: bool, with_last_change: bool,
-           offset: bool) -> sa.Select:
+def _build(
+    chosen, *, sync: bool, extended: bool, with_last_change: bool, offset: bool
+) -> sa.Select:
     columns = (*PUBLIC_COLUMNS, *EXTENDED_COLUMNS) if extended else PUBLIC_COLUMNS
     if sync:
         columns = (*columns, SYNC_KEY)
@@ -101,18 +126,23 @@ def _build(chosen, *, sync: bool, extended: bool, with_last_change: bool,
     if with_last_change:
         latest = last_change_query(jurisdiction_pk, exact_text=True).scalar_subquery()
         columns = (*columns, latest.label("last_change"))
-    query = (sa.select(*columns).join(Service, Service.id == SR.service_pk)
-             .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public))
+    query = (
+        sa.select(*columns)
+        .join(Service, Service.id == SR.service_pk)
+        .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public)
+    )
     for clause in chosen:
         query = query.where(*conditions(clause))
     key = sort_key(sync)
-    query = (query.order_by(*key) if sync else query.order_by(*(c.desc() for c in key))
-             ).limit(sa.bindparam("limit", type_=sa.Integer))
+    query = (query.order_by(*key) if sync else query.order_by(*(c.desc() for c in key))).limit(
+        sa.bindparam("limit", type_=sa.Integer)
+    )
     return query.offset(sa.bindparam("offset", type_=sa.Integer)) if offset else query
 
 
-def public_query(jurisdiction_pk: int, f: Filters, *, limit: int = 1000,
-                 extended: bool = False) -> sa.Select:
+def public_query(
+    jurisdiction_pk: int, f: Filters, *, limit: int = 1000, extended: bool = False
+) -> sa.Select:
     """public_statement with its values bound in (for EXPLAIN and tools)."""
     statement, values = public_statement(jurisdiction_pk, f, limit=limit, extended=extended)
     return statement.params(values)
@@ -122,25 +152,44 @@ def use_timezone(session: Session, timezone: str) -> sa.Connection:
     """The session's connection, its TimeZone set to ``timezone`` (a round trip only when it
     differs: the driver tracks the server's setting, rollbacks included)."""
     connection = session.connection()
-    status = connection.connection.dbapi_connection.info.parameter_status("TimeZone")
+    status = driver_connection(connection).info.parameter_status("TimeZone")
     if status != timezone:
         connection.execute(sa.select(sa.func.set_config("TimeZone", timezone, False)))
     return connection
 
 
-def public_rows(session: Session, jurisdiction_pk: int, filters: Filters, *, limit: int,
-                timezone: str, offset: int = 0, extended: bool = False,
-                with_last_change: bool = False) -> Rows:
+def public_rows(
+    session: Session,
+    jurisdiction_pk: int,
+    filters: Filters,
+    *,
+    limit: int,
+    timezone: str,
+    offset: int = 0,
+    extended: bool = False,
+    with_last_change: bool = False,
+) -> Rows:
     """Public requests of a jurisdiction, datetimes formatted in ``timezone``
     (``extended``: with the extension columns; ``with_last_change``: see public_statement)."""
-    statement, values = public_statement(jurisdiction_pk, filters, limit=limit, offset=offset,
-                                         extended=extended, with_last_change=with_last_change)
-    return driver_rows(use_timezone(session, timezone), statement, values,
-                       prepare=False if plans_by_value(filters) else None)
+    statement, values = public_statement(
+        jurisdiction_pk,
+        filters,
+        limit=limit,
+        offset=offset,
+        extended=extended,
+        with_last_change=with_last_change,
+    )
+    return driver_rows(
+        use_timezone(session, timezone),
+        statement,
+        values,
+        prepare=False if plans_by_value(filters) else None,
+    )
 
 
-_REQUESTED_KEY = (sa.select(_exact(SR.requested_datetime).label("requested_at"))
-                  .where(SR.id == sa.bindparam("pk", type_=sa.BigInteger)))
+_REQUESTED_KEY = sa.select(_exact(SR.requested_datetime).label("requested_at")).where(
+    SR.id == sa.bindparam("pk", type_=sa.BigInteger)
+)
 
 
 def requested_key(session: Session, pk: int) -> str | None:

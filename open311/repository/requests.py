@@ -19,10 +19,13 @@ SR = ServiceRequest
 def events_of(session: Session, request_pks: Sequence[int]) -> list[RequestEvent]:
     if not request_pks:
         return []
-    return list(session.scalars(sa.select(RequestEvent)
-                                .where(RequestEvent.request_pk.in_(request_pks))
-                                .order_by(RequestEvent.request_pk, RequestEvent.at,
-                                          RequestEvent.id)))
+    return list(
+        session.scalars(
+            sa.select(RequestEvent)
+            .where(RequestEvent.request_pk.in_(request_pks))
+            .order_by(RequestEvent.request_pk, RequestEvent.at, RequestEvent.id)
+        )
+    )
 
 
 def by_token(session: Session, token: str) -> ServiceRequest | None:
@@ -30,16 +33,30 @@ def by_token(session: Session, token: str) -> ServiceRequest | None:
     return session.scalars(sa.select(SR).where(SR.token == token)).one_or_none()
 
 
-def add_event(session: Session, request_pk: int, *, kind: str, status: str,
-              at: dt.datetime, note: str | None = None, api_key_pk: int | None = None) -> None:
-    session.execute(sa.insert(RequestEvent.__table__).values(
-        request_pk=request_pk, kind=kind, status=status, at=at, note=note,
-        api_key_pk=api_key_pk))
+def add_event(
+    session: Session,
+    request_pk: int,
+    *,
+    kind: str,
+    status: str,
+    at: dt.datetime,
+    note: str | None = None,
+    api_key_pk: int | None = None,
+) -> None:
+    session.execute(
+        sa.insert(RequestEvent).values(
+            request_pk=request_pk, kind=kind, status=status, at=at, note=note, api_key_pk=api_key_pk
+        )
+    )
 
 
-def pending(session: Session, *, jurisdiction_pk: int | None = None,
-            tokens: Sequence[str] | None = None, limit: int | None = None
-            ) -> list[ServiceRequest]:
+def pending(
+    session: Session,
+    *,
+    jurisdiction_pk: int | None = None,
+    tokens: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[ServiceRequest]:
     """Batch requests waiting to be accepted, oldest first, locked for this transaction."""
     query = sa.select(SR).where(SR.token.is_not(None), SR.accepted_at.is_(None))
     if jurisdiction_pk is not None:
@@ -54,14 +71,29 @@ def media_by_name(session: Session, stem: str) -> Media | None:
     return session.scalars(sa.select(Media).where(Media.name == stem).limit(1)).first()
 
 
-def nearby_open(session: Session, service_pk: int, long: float, lat: float, metres: float,
-                since: dt.datetime, *, limit: int = 10) -> list:
+def nearby_open(
+    session: Session,
+    service_pk: int,
+    long: float,
+    lat: float,
+    metres: float,
+    since: dt.datetime,
+    *,
+    limit: int = 10,
+) -> list:
     """Open public requests of a service within ``metres`` of a point since ``since``,
     nearest first (possible duplicates)."""
     distance = sa.func.ST_Distance(as_geography(SR.location), as_geography(point(long, lat)))
-    query = (sa.select(SR.id, SR.status, SR.requested_datetime, distance.label("distance"))
-             .where(SR.service_pk == service_pk, SR.public, SR.status == "open",
-                    SR.requested_datetime >= since,
-                    *within_conditions(near_box(long, lat, metres), (long, lat), metres))
-             .order_by(distance, SR.id.desc()).limit(limit))
+    query = (
+        sa.select(SR.id, SR.status, SR.requested_datetime, distance.label("distance"))
+        .where(
+            SR.service_pk == service_pk,
+            SR.public,
+            SR.status == "open",
+            SR.requested_datetime >= since,
+            *within_conditions(near_box(long, lat, metres), (long, lat), metres),
+        )
+        .order_by(distance, SR.id.desc())
+        .limit(limit)
+    )
     return list(session.execute(query))

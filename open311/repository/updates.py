@@ -15,13 +15,16 @@ PUBLISHED_KINDS = ("update", "closed", "reopened")
 
 def client_update(session: Session, api_key_pk: int, client_update_id: str) -> int | None:
     """The id of the event an app posted under its own ``update_id``, or None."""
-    return session.scalar(sa.select(RequestEvent.id).where(
-        RequestEvent.api_key_pk == api_key_pk,
-        RequestEvent.client_update_id == client_update_id))
+    return session.scalar(
+        sa.select(RequestEvent.id).where(
+            RequestEvent.api_key_pk == api_key_pk, RequestEvent.client_update_id == client_update_id
+        )
+    )
 
 
-def request_to_update(session: Session, pk: int,
-                      jurisdiction_pk: int | None) -> ServiceRequest | None:
+def request_to_update(
+    session: Session, pk: int, jurisdiction_pk: int | None
+) -> ServiceRequest | None:
     """A public request (of ``jurisdiction_pk`` when given), locked until the transaction
     ends: updates of one request apply one after the other."""
     query = sa.select(ServiceRequest).where(ServiceRequest.id == pk, ServiceRequest.public)
@@ -33,19 +36,33 @@ def request_to_update(session: Session, pk: int,
 def add_client_update(session: Session, **values) -> int | None:
     """Insert an app's update event; its id, or None when the app's ``client_update_id`` is
     stored already (by a concurrent POST: the insert waits for it to commit)."""
-    statement = (insert(RequestEvent).values(**values)
-                 .on_conflict_do_nothing(constraint="uq_request_event_api_key_client_update_id")
-                 .returning(RequestEvent.id))
+    statement = (
+        insert(RequestEvent)
+        .values(**values)
+        .on_conflict_do_nothing(constraint="uq_request_event_api_key_client_update_id")
+        .returning(RequestEvent.id)
+    )
     return session.scalar(statement)
 
 
-def published_updates(session: Session, jurisdiction_pk: int, since: dt.datetime,
-                      until: dt.datetime | None, limit: int) -> list[RequestEvent]:
+def published_updates(
+    session: Session,
+    jurisdiction_pk: int,
+    since: dt.datetime,
+    until: dt.datetime | None,
+    limit: int,
+) -> list[RequestEvent]:
     """Status changes of a jurisdiction's public requests, oldest first."""
-    query = (sa.select(RequestEvent)
-             .join(ServiceRequest, ServiceRequest.id == RequestEvent.request_pk)
-             .where(ServiceRequest.jurisdiction_pk == jurisdiction_pk, ServiceRequest.public,
-                    RequestEvent.kind.in_(PUBLISHED_KINDS), RequestEvent.at >= since))
+    query = (
+        sa.select(RequestEvent)
+        .join(ServiceRequest, ServiceRequest.id == RequestEvent.request_pk)
+        .where(
+            ServiceRequest.jurisdiction_pk == jurisdiction_pk,
+            ServiceRequest.public,
+            RequestEvent.kind.in_(PUBLISHED_KINDS),
+            RequestEvent.at >= since,
+        )
+    )
     if until is not None:
         query = query.where(RequestEvent.at < until)
     return list(session.scalars(query.order_by(RequestEvent.at, RequestEvent.id).limit(limit)))

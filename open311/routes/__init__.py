@@ -6,8 +6,7 @@ from flask_smorest import Api
 
 from open311.routes import discovery, geography, requests, services, tokens, updates
 
-BLUEPRINTS = (discovery.blp, services.blp, requests.blp, tokens.blp, updates.blp,
-              geography.blp)
+BLUEPRINTS = (discovery.blp, services.blp, requests.blp, tokens.blp, updates.blp, geography.blp)
 
 
 def register(api: Api) -> None:

@@ -24,11 +24,14 @@ def blueprint(name: str, description: str) -> Open311Blueprint:
 
 def errors(blp: Open311Blueprint, *codes: int) -> Callable:
     """Document the spec error bodies a view may answer."""
+
     def decorate(func: Callable) -> Callable:
         for code in reversed(codes):
-            func = blp.alt_response(code, schema=resources.SpecError(many=True),
-                                    description=ERROR_TEXT[code])(func)
+            func = blp.alt_response(
+                code, schema=resources.SpecError(many=True), description=ERROR_TEXT[code]
+            )(func)
         return func
+
     return decorate
 
 

@@ -7,17 +7,24 @@ from open311.operations.discovery import get_discovery
 from open311.routes.common import directory, session, setting
 from schemas import resources
 
-blp = Open311Blueprint("discovery", __name__, url_prefix="/open311",
-                       description="Service discovery: where the endpoint is and what it "
-                                   "speaks.")
+blp = Open311Blueprint(
+    "discovery",
+    __name__,
+    url_prefix="/open311",
+    description="Service discovery: where the endpoint is and what it speaks.",
+)
 
 
 def _discovery(fmt: Format):
     payload = get_discovery(
-        session(), endpoint_url=base_url(), endpoint_type=setting("ENDPOINT_TYPE"),
-        contact=setting("CONTACT"), key_service=setting("KEY_SERVICE"),
+        session(),
+        endpoint_url=base_url(),
+        endpoint_type=setting("ENDPOINT_TYPE"),
+        contact=setting("CONTACT"),
+        key_service=setting("KEY_SERVICE"),
         max_requests=setting("MAX_REQUESTS"),
-        default_jurisdiction=directory().default_jurisdiction)
+        default_jurisdiction=directory().default_jurisdiction,
+    )
     return render(payload, "discovery", fmt)
 
 
@@ -36,8 +43,10 @@ def root_discovery(fmt: Format):
 
 
 @blp.route("/health.<fmt:fmt>")
-@blp.response(200, description="The server is up (liveness for load balancers; it does not "
-                               "touch the database).")
+@blp.response(
+    200,
+    description="The server is up (liveness for load balancers; it does not touch the database).",
+)
 def health(fmt: Format):
     """Liveness (extension)"""
     return render({"status": "ok"}, "health", fmt)

@@ -23,13 +23,17 @@ def addresses(fmt: Format, q: str, limit: int, jurisdiction_id: str | None = Non
     The known addresses that best match what was typed: exact prefixes first, then the
     most similar. Send the chosen `address_id` (or its lat/long) with POST requests.
     """
-    return render(ops.search_addresses(session(), jurisdiction_id, q, limit, directory()),
-                  "addresses", fmt)
+    return render(
+        ops.search_addresses(session(), jurisdiction_id, q, limit, directory()), "addresses", fmt
+    )
 
 
 @blp.route("/jurisdictions.geojson")
-@blp.response(200, description="A GeoJSON FeatureCollection: one feature per jurisdiction.",
-              content_type="application/geo+json")
+@blp.response(
+    200,
+    description="A GeoJSON FeatureCollection: one feature per jurisdiction.",
+    content_type="application/geo+json",
+)
 def jurisdictions():
     """Jurisdiction boundaries as GeoJSON (extension)"""
     return document(ops.jurisdictions_geojson(session()), GEOJSON)
@@ -37,8 +41,11 @@ def jurisdictions():
 
 @blp.route("/jurisdictions/<jurisdiction_id>/areas.geojson")
 @blp.arguments(AreasQuery, location="query", as_kwargs=True)
-@blp.response(200, description="A GeoJSON FeatureCollection: one feature per named area.",
-              content_type="application/geo+json")
+@blp.response(
+    200,
+    description="A GeoJSON FeatureCollection: one feature per named area.",
+    content_type="application/geo+json",
+)
 @errors(blp, 400, 404)
 def areas(jurisdiction_id: str, layer: str | None = None):
     """A jurisdiction's named areas as GeoJSON (extension)"""

@@ -25,8 +25,10 @@ def fingerprint(uploads: list[bytes]) -> str:
     """What identifies a POST for its Idempotency-Key: its fields and files (not the key)."""
     # The path without its format: a retry may ask for the answer in the other format.
     digest = hashlib.sha256(request.path.rsplit(".", 1)[0].encode())
-    for source, items in (("q", request.args.items(multi=True)),
-                          ("f", request.form.items(multi=True))):
+    for source, items in (
+        ("q", request.args.items(multi=True)),
+        ("f", request.form.items(multi=True)),
+    ):
         for key, value in sorted(items):
             if key != "api_key":
                 digest.update(f"\x00{source}{key}\x01{value}".encode())

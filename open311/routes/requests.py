@@ -23,24 +23,32 @@ blp = blueprint("requests", "Service requests: submit, list, look up.")
 
 
 def _limits() -> Limits:
-    return Limits(max_requests=setting("MAX_REQUESTS"),
-                      window_days=setting("DEFAULT_WINDOW_DAYS"),
-                      sync_lag_seconds=setting("SYNC_LAG_SECONDS"),
-                      duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
-                      duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"))
+    return Limits(
+        max_requests=setting("MAX_REQUESTS"),
+        window_days=setting("DEFAULT_WINDOW_DAYS"),
+        sync_lag_seconds=setting("SYNC_LAG_SECONDS"),
+        duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
+        duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"),
+    )
 
 
 def _link(listing: Listing) -> str | None:
     """RFC 8288 Link header: the next and previous pages, with every other parameter kept."""
-    args = [(k, v) for k, v in request.args.items(multi=True)
-            if k not in ("page", "page_size", "cursor")]
+    args = [
+        (k, v)
+        for k, v in request.args.items(multi=True)
+        if k not in ("page", "page_size", "cursor")
+    ]
     links = []
-    for rel, page, cursor in (("next", listing.page + 1, listing.next_cursor),
-                              ("prev", listing.page - 1, listing.prev_cursor)):
+    for rel, page, cursor in (
+        ("next", listing.page + 1, listing.next_cursor),
+        ("prev", listing.page - 1, listing.prev_cursor),
+    ):
         if cursor is None:
             continue
-        query = urlencode([*args, ("page", page), ("page_size", listing.page_size),
-                           ("cursor", cursor)])
+        query = urlencode(
+            [*args, ("page", page), ("page_size", listing.page_size), ("cursor", cursor)]
+        )
         links.append(f'<{url_for_path(request.path)}?{query}>; rel="{rel}"')
     return ", ".join(links) or None
 
@@ -54,13 +62,15 @@ def service_requests(query: dict, fmt: Format):
 
     Newest first, at most `max_requests` (see discovery). Without dates, the last 90 days.
     """
-    listing = get_service_requests(session(), RequestQuery(**query), _limits(),
-                                       directory=directory())
+    listing = get_service_requests(
+        session(), RequestQuery(**query), _limits(), directory=directory()
+    )
     link = _link(listing)
     absolute_media(listing.items)
-    return conditional(render(listing.items, "service_requests", fmt,
-                              headers={"Link": link} if link else None),
-                       listing.last_modified)
+    return conditional(
+        render(listing.items, "service_requests", fmt, headers={"Link": link} if link else None),
+        listing.last_modified,
+    )
 
 
 def _uploads() -> list[bytes]:
@@ -106,18 +116,28 @@ def post_service_request(form: dict, fmt: Format):
         media_max_pixels=setting("MEDIA_MAX_PIXELS"),
         duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
         duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"),
-        idempotency_key=key, fingerprint=fingerprint(uploads) if key else "",
-        directory=directory())
+        idempotency_key=key,
+        fingerprint=fingerprint(uploads) if key else "",
+        directory=directory(),
+    )
     payload = submit.post_service_request(session(), new, g.api_key, context)
     return render(payload, "service_requests", fmt)
 
 
 @blp.route("/media/<name>")
-@blp.response(200, description="The photo (image/jpeg, image/png or image/webp).",
-              content_type="image/jpeg")
-@blp.doc(responses={"200": {"content": {
-    kind: {"schema": {"type": "string", "format": "binary"}}
-    for kind in ("image/jpeg", "image/png", "image/webp")}}})
+@blp.response(
+    200, description="The photo (image/jpeg, image/png or image/webp).", content_type="image/jpeg"
+)
+@blp.doc(
+    responses={
+        "200": {
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in ("image/jpeg", "image/png", "image/webp")
+            }
+        }
+    }
+)
 @errors(blp, 404)
 def media(name: str):
     """A photo uploaded with a request (extension): its stable `media_url`"""
@@ -137,11 +157,18 @@ def media(name: str):
 @blp.arguments(ExtensionsQuery, location="query", as_kwargs=True)
 @blp.response(200, resources.ServiceRequest(many=True))
 @errors(blp, 400, 404)
-def service_request(fmt: Format, service_request_id: str, jurisdiction_id: str | None = None,
-                    extensions: bool = False):
+def service_request(
+    fmt: Format,
+    service_request_id: str,
+    jurisdiction_id: str | None = None,
+    extensions: bool = False,
+):
     """GET Service Request"""
-    payload = lookup.get_service_request(session(), jurisdiction_id, service_request_id,
-                                      extensions, directory=directory())
+    payload = lookup.get_service_request(
+        session(), jurisdiction_id, service_request_id, extensions, directory=directory()
+    )
     absolute_media(payload)
-    return conditional(render(payload, "service_requests", fmt),
-                       dt.datetime.fromisoformat(payload[0]["updated_datetime"]))
+    return conditional(
+        render(payload, "service_requests", fmt),
+        dt.datetime.fromisoformat(payload[0]["updated_datetime"]),
+    )

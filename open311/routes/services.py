@@ -13,16 +13,21 @@ blp = blueprint("services", "The service catalogue: what residents can request."
 @blp.arguments(ServicesQuery, location="query", as_kwargs=True)
 @blp.response(200, resources.Service(many=True))
 @errors(blp, 400, 404)
-def service_list(fmt: Format, jurisdiction_id: str | None = None, lat: float | None = None,
-                 long: float | None = None):
+def service_list(
+    fmt: Format,
+    jurisdiction_id: str | None = None,
+    lat: float | None = None,
+    long: float | None = None,
+):
     """GET Service List
 
     Extension: with `lat` and `long`, the services offered at that point across every tier
     of jurisdictions covering it (jurisdiction_id optional); each item then names its
     `jurisdiction_id`.
     """
-    return render(get_service_list(session(), jurisdiction_id, lat, long, directory()),
-                  "services", fmt)
+    return render(
+        get_service_list(session(), jurisdiction_id, lat, long, directory()), "services", fmt
+    )
 
 
 def _definition(fmt: Format, service_code: str, jurisdiction_id: str | None):
@@ -43,7 +48,6 @@ def service_definition(fmt: Format, service_code: str, jurisdiction_id: str | No
 @blp.arguments(JurisdictionQuery, location="query", as_kwargs=True)
 @blp.response(200, resources.ServiceDefinition)
 @errors(blp, 400, 404)
-def service_definition_alias(fmt: Format, service_code: str,
-                             jurisdiction_id: str | None = None):
+def service_definition_alias(fmt: Format, service_code: str, jurisdiction_id: str | None = None):
     """GET Service Definition (singular alias, as the PyPI open311 client asks)"""
     return _definition(fmt, service_code, jurisdiction_id)

@@ -18,5 +18,8 @@ def token(fmt: Format, token: str, jurisdiction_id: str | None = None):
 
     `service_request_id` is null while the request waits to be accepted; poll again later.
     """
-    return render(get_request_id_from_token(session(), jurisdiction_id, token, directory()),
-                  "service_requests", fmt)
+    return render(
+        get_request_id_from_token(session(), jurisdiction_id, token, directory()),
+        "service_requests",
+        fmt,
+    )

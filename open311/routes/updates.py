@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g
 
 from open311.formats import Format, render
@@ -18,17 +20,27 @@ blp = blueprint("updates", "Extension: request updates (FixMyStreet's servicereq
 @blp.arguments(UpdatesQuery, location="query", as_kwargs=True)
 @blp.response(200, resources.RequestUpdate(many=True))
 @errors(blp, 400, 404)
-def request_updates(fmt: Format, jurisdiction_id: str | None = None, start_date=None,
-                    end_date=None, api_key: str | None = None):
+def request_updates(
+    fmt: Format,
+    jurisdiction_id: str | None = None,
+    start_date=None,
+    end_date=None,
+    api_key: str | None = None,
+):
     """GET request updates (extension)
 
     Status changes with their notes, oldest first; statuses in lower case (fixed,
     in_progress...). Without dates, the last 90 days; at most max_requests.
     """
-    payload = ops.get_updates(session(), jurisdiction_id, start_date, end_date,
-                              limit=setting("MAX_REQUESTS"),
-                              window_days=setting("DEFAULT_WINDOW_DAYS"),
-                              directory=directory())
+    payload = ops.get_updates(
+        session(),
+        jurisdiction_id,
+        start_date,
+        end_date,
+        limit=setting("MAX_REQUESTS"),
+        window_days=setting("DEFAULT_WINDOW_DAYS"),
+        directory=directory(),
+    )
     return render(payload, "service_request_updates", fmt)
 
 
@@ -45,8 +57,22 @@ def post_request_update(form: dict, fmt: Format):
     NO_FURTHER_ACTION, INTERNAL_REFERRAL, CANCELLED onto closed; UNCHANGED keeps the status).
     Idempotent on `update_id`.
     """
-    new = ops.NewUpdate(**{k: form.get(k) for k in (
-        "service_request_id", "update_id", "status", "updated_datetime", "description",
-        "jurisdiction_id", "media_url", "external_status_code")})
-    return render(ops.post_update(session(), new, g.api_key, directory=directory()),
-                  "service_request_updates", fmt)
+    fields: dict[str, Any] = {
+        k: form.get(k)
+        for k in (
+            "service_request_id",
+            "update_id",
+            "status",
+            "updated_datetime",
+            "description",
+            "jurisdiction_id",
+            "media_url",
+            "external_status_code",
+        )
+    }
+    new = ops.NewUpdate(**fields)
+    return render(
+        ops.post_update(session(), new, g.api_key, directory=directory()),
+        "service_request_updates",
+        fmt,
+    )

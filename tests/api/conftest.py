@@ -26,11 +26,11 @@ def backoffice(session) -> str:
 @pytest.fixture
 def five(session) -> list[str]:
     """Five public requests, newest first."""
-    return idlist(*[add_request(session, when=NOW - dt.timedelta(minutes=m))
-                    for m in range(1, 6)])
+    return idlist(*[add_request(session, when=NOW - dt.timedelta(minutes=m)) for m in range(1, 6)])
 
 
 @pytest.fixture
 def reported(session) -> ServiceRequest:
-    return add_request(session, code="OTHER", when=NOW - dt.timedelta(days=1),
-                       description="Broken bench")
+    return add_request(
+        session, code="OTHER", when=NOW - dt.timedelta(days=1), description="Broken bench"
+    )

@@ -24,11 +24,18 @@ M_PER_DEG_LAT = 111_000  # close enough for "about 10 m north"
 
 OTHER = {"service_code": "OTHER", **CITY_HALL}
 GRAFFITI = {"service_code": "GRAFFITI", **CITY_HALL, "attribute[SURFACE]": "FENCE"}
-BULKY = {"service_code": "BULKY-ITEMS", **CITY_HALL,
-         "attribute[ITEM_TYPES][]": ["MATTRESS", "SOFA"], "attribute[ITEM_COUNT]": "2",
-         "attribute[LOCATION_TYPE]": "CURB"}
-ENCAMPMENT = {"service_code": "HOMELESS-ENCAMPMENT", **CITY_HALL,
-              "attribute[LOCATION_TYPE]": "SIDEWALK"}
+BULKY = {
+    "service_code": "BULKY-ITEMS",
+    **CITY_HALL,
+    "attribute[ITEM_TYPES][]": ["MATTRESS", "SOFA"],
+    "attribute[ITEM_COUNT]": "2",
+    "attribute[LOCATION_TYPE]": "CURB",
+}
+ENCAMPMENT = {
+    "service_code": "HOMELESS-ENCAMPMENT",
+    **CITY_HALL,
+    "attribute[LOCATION_TYPE]": "SIDEWALK",
+}
 EXTENDED_KEYS = {"extended_attributes", "notes", "attributes"}
 
 
@@ -79,21 +86,33 @@ def created(api, data, **kwargs) -> str:
 
 
 def extended(api, request_id: str) -> dict:
-    result = api.get(f"requests/{request_id}", {"extensions": "true"}, root="service_requests",
-                     schema="requests_extended")
+    result = api.get(
+        f"requests/{request_id}",
+        {"extensions": "true"},
+        root="service_requests",
+        schema="requests_extended",
+    )
     assert result.status == 200, result.body
     assert len(result.body) == 1
     return result.body[0]
 
 
 def post_update(api, key: str, request_id, status: str, update_id: str, **fields):
-    data = {"api_key": key, "service_request_id": str(request_id), "update_id": update_id,
-            "status": status, "updated_datetime": fields.pop("updated_datetime", now_iso()),
-            "description": fields.pop("description", ""), **fields}
-    return api.post("servicerequestupdates", data, schema=None,
-                    root="service_request_updates")
+    data = {
+        "api_key": key,
+        "service_request_id": str(request_id),
+        "update_id": update_id,
+        "status": status,
+        "updated_datetime": fields.pop("updated_datetime", now_iso()),
+        "description": fields.pop("description", ""),
+        **fields,
+    }
+    return api.post("servicerequestupdates", data, schema=None, root="service_request_updates")
 
 
 def events_of(session, request_id) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(RequestEvent)
-                          .where(RequestEvent.request_pk == int(request_id)))
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RequestEvent)
+        .where(RequestEvent.request_pk == int(request_id))
+    )

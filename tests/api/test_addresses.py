@@ -54,11 +54,13 @@ def key(session) -> str:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-
-
 def fetch(api, request_id: str, jurisdiction_id: str = "lacity.org") -> dict:
-    result = api.get(f"requests/{request_id}", {"jurisdiction_id": jurisdiction_id},
-                     root="service_requests", schema="requests")
+    result = api.get(
+        f"requests/{request_id}",
+        {"jurisdiction_id": jurisdiction_id},
+        root="service_requests",
+        schema="requests",
+    )
     assert result.status == 200, result.body
     return result.body[0]
 
@@ -66,11 +68,15 @@ def fetch(api, request_id: str, jurisdiction_id: str = "lacity.org") -> dict:
 def stored(session, request_id: str) -> dict:
     """The stored request's location fields; lat/long read from the geometry (y, x)."""
     row = session.execute(
-        sa.select(ServiceRequest.address, ServiceRequest.address_id, ServiceRequest.zipcode,
-                  ServiceRequest.address_verified,
-                  sa.func.ST_Y(ServiceRequest.location).label("lat"),
-                  sa.func.ST_X(ServiceRequest.location).label("long"))
-        .where(ServiceRequest.id == int(request_id))).one()
+        sa.select(
+            ServiceRequest.address,
+            ServiceRequest.address_id,
+            ServiceRequest.zipcode,
+            ServiceRequest.address_verified,
+            sa.func.ST_Y(ServiceRequest.location).label("lat"),
+            sa.func.ST_X(ServiceRequest.location).label("long"),
+        ).where(ServiceRequest.id == int(request_id))
+    ).one()
     return row._asdict()
 
 
@@ -78,12 +84,19 @@ def resolved_to(api, session, request_id: str, address: str, address_id: str) ->
     """The request was located at the address point ``address`` of the CSV."""
     lat, long = csv_point(address)
     assert stored(session, request_id) == {
-        "address": address, "address_id": address_id, "zipcode": csv_rows()[address]["zipcode"],
-        "address_verified": True, "lat": pytest.approx(lat, abs=1e-9),
-        "long": pytest.approx(long, abs=1e-9)}
+        "address": address,
+        "address_id": address_id,
+        "zipcode": csv_rows()[address]["zipcode"],
+        "address_verified": True,
+        "lat": pytest.approx(lat, abs=1e-9),
+        "long": pytest.approx(long, abs=1e-9),
+    }
     item = fetch(api, request_id)
     assert (item["address"], item["address_id"], item["zipcode"]) == (
-        address, address_id, csv_rows()[address]["zipcode"])
+        address,
+        address_id,
+        csv_rows()[address]["zipcode"],
+    )
     assert (item["lat"], item["long"]) == (lat, long)
 
 
@@ -92,17 +105,20 @@ def other(key: str, **location) -> dict:
 
 
 # -- address_string ----------------------------------------------------------------------------
-@pytest.mark.parametrize("text", [
-    "1353 W BELLEVUE AVE, 90026",  # as written in the file
-    "1353 w bellevue ave",  # case
-    "1353 W. Bellevue Ave.",  # punctuation
-    "1353 W Bellevue Avenue",  # street type spelled out
-    "1353 West Bellevue Ave",  # direction spelled out
-    "1353 West Bellevue Avenue, Los Angeles, CA 90026",  # city, state and ZIP
-    "1353 W Bellevue Ave Apt 4",  # unit
-    "1353 W Bellevue Ave, Apt 4, Los Angeles, CA 90026-1234",  # unit and ZIP+4
-    "1353 w. bellevue av. #4",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1353 W BELLEVUE AVE, 90026",  # as written in the file
+        "1353 w bellevue ave",  # case
+        "1353 W. Bellevue Ave.",  # punctuation
+        "1353 W Bellevue Avenue",  # street type spelled out
+        "1353 West Bellevue Ave",  # direction spelled out
+        "1353 West Bellevue Avenue, Los Angeles, CA 90026",  # city, state and ZIP
+        "1353 W Bellevue Ave Apt 4",  # unit
+        "1353 W Bellevue Ave, Apt 4, Los Angeles, CA 90026-1234",  # unit and ZIP+4
+        "1353 w. bellevue av. #4",
+    ],
+)
 def test_address_string_variants_resolve_to_the_same_point(api, session, key, text):
     request_id = created(api, other(key, address_string=text))
     resolved_to(api, session, request_id, BELLEVUE, BELLEVUE_ID)
@@ -110,66 +126,110 @@ def test_address_string_variants_resolve_to_the_same_point(api, session, key, te
 
 @pytest.mark.parametrize("text", ["1353 W Belevue Ave", "1353 West Bellvue Avenue, 90026"])
 def test_misspelt_street_resolves_fuzzily(api, session, key, text):
-    resolved_to(api, session, created(api, other(key, address_string=text)), BELLEVUE,
-                BELLEVUE_ID)
+    resolved_to(api, session, created(api, other(key, address_string=text)), BELLEVUE, BELLEVUE_ID)
 
 
 def test_wrong_house_number_on_a_real_street_is_400(api, session, key):
     assert not any(a.startswith("1355 W BELLEVUE") for a in csv_rows())
-    refused(api, session, other(key, address_string="1355 W Bellevue Ave"), 400,
-            "address_string '1355 W Bellevue Ave'", "could not be found")
+    refused(
+        api,
+        session,
+        other(key, address_string="1355 W Bellevue Ave"),
+        400,
+        "address_string '1355 W Bellevue Ave'",
+        "could not be found",
+    )
 
 
-@pytest.mark.parametrize(("text", "street"), [
-    ("100 E 8th St, Los Angeles, CA", "E 8TH ST"),
-    ("323 E 88th St, Los Angeles, CA", "E 88TH ST"),
-    ("1353 W Belmont Ave", "BELMONT AVE"),
-])
-def test_fuzzy_match_never_swaps_a_known_street_for_another(api, session, key, text,
-                                                            street):
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        ("100 E 8th St, Los Angeles, CA", "E 8TH ST"),
+        ("323 E 88th St, Los Angeles, CA", "E 88TH ST"),
+        ("1353 W Belmont Ave", "BELMONT AVE"),
+    ],
+)
+def test_fuzzy_match_never_swaps_a_known_street_for_another(api, session, key, text, street):
     assert any(f" {street}," in address for address in csv_rows())  # a street of the file
     house = text.split()[0]
     assert not any(a.startswith(house) and f" {street}," in a for a in csv_rows())
     refused(api, session, other(key, address_string=text), 400, "could not be found")
 
 
-@pytest.mark.parametrize("text", ["AARON ST & ALVARADO ST", "Alvarado St and Aaron St",
-                                  "Aaron Street at Alvarado Street, Los Angeles, CA 90026"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AARON ST & ALVARADO ST",
+        "Alvarado St and Aaron St",
+        "Aaron Street at Alvarado Street, Los Angeles, CA 90026",
+    ],
+)
 def test_intersection_resolves(api, session, key, text):
-    resolved_to(api, session, created(api, other(key, address_string=text)), INTERSECTION,
-                INTERSECTION_ID)
+    resolved_to(
+        api, session, created(api, other(key, address_string=text)), INTERSECTION, INTERSECTION_ID
+    )
 
 
 def test_unknown_address_is_400(api, session, key):
-    refused(api, session, other(key, address_string="99999 Nowhere Blvd, Los Angeles"), 400,
-            "address_string '99999 Nowhere Blvd, Los Angeles'", "could not be found")
+    refused(
+        api,
+        session,
+        other(key, address_string="99999 Nowhere Blvd, Los Angeles"),
+        400,
+        "address_string '99999 Nowhere Blvd, Los Angeles'",
+        "could not be found",
+    )
 
 
 # -- address_id --------------------------------------------------------------------------------
 def test_address_id_resolves_exactly(api, session, key):
-    resolved_to(api, session, created(api, other(key, address_id=BELLEVUE_ID)), BELLEVUE,
-                BELLEVUE_ID)
-    resolved_to(api, session, created(api, other(key, address_id=INTERSECTION_ID)),
-                INTERSECTION, INTERSECTION_ID)
+    resolved_to(
+        api, session, created(api, other(key, address_id=BELLEVUE_ID)), BELLEVUE, BELLEVUE_ID
+    )
+    resolved_to(
+        api,
+        session,
+        created(api, other(key, address_id=INTERSECTION_ID)),
+        INTERSECTION,
+        INTERSECTION_ID,
+    )
 
 
-@pytest.mark.parametrize("address_id", ["545483", "1353 w bellevue ave 90026",
-                                        "1353 W BELLEVUE AVE"])
+@pytest.mark.parametrize(
+    "address_id", ["545483", "1353 w bellevue ave 90026", "1353 W BELLEVUE AVE"]
+)
 def test_unknown_address_id_is_400(api, session, key, address_id):
-    refused(api, session, other(key, address_id=address_id), 400,
-            f"address_id '{address_id}'", "could not be found")
+    refused(
+        api,
+        session,
+        other(key, address_id=address_id),
+        400,
+        f"address_id '{address_id}'",
+        "could not be found",
+    )
 
 
 def test_resolved_address_is_checked_against_the_boundary(api, session, key):
     lat, long = csv_point(OUTSIDE_LA)
-    inside = session.scalar(sa.text(
-        "SELECT ST_Covers(boundary, ST_SetSRID(ST_MakePoint(:long, :lat), 4326)) "
-        "FROM jurisdiction WHERE jurisdiction_id = 'lacity.org'"), {"long": long, "lat": lat})
+    inside = session.scalar(
+        sa.text(
+            "SELECT ST_Covers(boundary, ST_SetSRID(ST_MakePoint(:long, :lat), 4326)) "
+            "FROM jurisdiction WHERE jurisdiction_id = 'lacity.org'"
+        ),
+        {"long": long, "lat": lat},
+    )
     assert inside is False  # the premise: a real address point outside the city
-    for location in ({"address_id": "1401 N FAIRFAX AVE 90046"},
-                     {"address_string": "1401 North Fairfax Avenue"}):
-        refused(api, session, other(key, **location), 400,
-                f"lat={lat}, long={long} is outside the boundary of City of Los Angeles")
+    for location in (
+        {"address_id": "1401 N FAIRFAX AVE 90046"},
+        {"address_string": "1401 North Fairfax Avenue"},
+    ):
+        refused(
+            api,
+            session,
+            other(key, **location),
+            400,
+            f"lat={lat}, long={long} is outside the boundary of City of Los Angeles",
+        )
 
 
 # -- accept_unverified_addresses ---------------------------------------------------------------
@@ -177,36 +237,52 @@ def test_resolved_address_is_checked_against_the_boundary(api, session, key):
 def unverified(session, tmp_path) -> str:
     """A copy of the LA bundle (with its areas and address points) that accepts unverified
     addresses."""
-    bundle = copy_bundle(LA_BUNDLE, tmp_path / "la-unverified.example", "la-unverified.example",
-                         keep_geography=True)
+    bundle = copy_bundle(
+        LA_BUNDLE, tmp_path / "la-unverified.example", "la-unverified.example", keep_geography=True
+    )
     path = bundle / "jurisdiction.yaml"
-    text, count = re.subn(r"accept_unverified_addresses: false",
-                          "accept_unverified_addresses: true", path.read_text(encoding="utf-8"))
+    text, count = re.subn(
+        r"accept_unverified_addresses: false",
+        "accept_unverified_addresses: true",
+        path.read_text(encoding="utf-8"),
+    )
     assert count == 1
     path.write_text(text, encoding="utf-8")
     load_bundle(session, bundle)
     return "la-unverified.example"
 
 
-def test_unresolvable_address_is_kept_unverified_where_accepted(api, session, key,
-                                                                unverified):
-    request_id = created(api, other(key, address_string="99999 Nowhere Blvd",
-                                    jurisdiction_id=unverified))
+def test_unresolvable_address_is_kept_unverified_where_accepted(api, session, key, unverified):
+    request_id = created(
+        api, other(key, address_string="99999 Nowhere Blvd", jurisdiction_id=unverified)
+    )
     assert stored(session, request_id) == {
-        "address": "99999 Nowhere Blvd", "address_id": None, "zipcode": None,
-        "address_verified": False, "lat": None, "long": None}
+        "address": "99999 Nowhere Blvd",
+        "address_id": None,
+        "zipcode": None,
+        "address_verified": False,
+        "lat": None,
+        "long": None,
+    }
     item = fetch(api, request_id, unverified)
     assert (item["address"], item["lat"], item["long"]) == ("99999 Nowhere Blvd", None, None)
 
     # The same address stays refused where unverified addresses are not accepted ...
-    refused(api, session, other(key, address_string="99999 Nowhere Blvd",
-                                jurisdiction_id="lacity.org"), 400, "could not be found")
+    refused(
+        api,
+        session,
+        other(key, address_string="99999 Nowhere Blvd", jurisdiction_id="lacity.org"),
+        400,
+        "could not be found",
+    )
     # ... and without jurisdiction_id (two jurisdictions here: nothing to route by).
-    refused(api, session, other(key, address_string="99999 Nowhere Blvd"), 400,
-            "could not be found")
+    refused(
+        api, session, other(key, address_string="99999 Nowhere Blvd"), 400, "could not be found"
+    )
     # A resolvable address is still resolved and verified.
-    request_id = created(api, other(key, address_string="1353 W Bellevue Ave",
-                                    jurisdiction_id=unverified))
+    request_id = created(
+        api, other(key, address_string="1353 W Bellevue Ave", jurisdiction_id=unverified)
+    )
     assert stored(session, request_id)["address_verified"] is True
     assert stored(session, request_id)["address_id"] == BELLEVUE_ID
 
@@ -215,12 +291,15 @@ def test_unresolvable_address_is_kept_unverified_where_accepted(api, session, ke
 def distance_to_nearest(session, lat: float, long: float) -> float:
     """Metres to the nearest address point (the 20 nearest by KNN, measured on the
     spheroid)."""
-    return session.scalar(sa.text(
-        "SELECT min(ST_Distance(location::geography, here::geography)) FROM ("
-        " SELECT location, ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS here"
-        " FROM address_point"
-        " ORDER BY location <-> ST_SetSRID(ST_MakePoint(:long, :lat), 4326) LIMIT 20) AS n"),
-        {"long": long, "lat": lat})
+    return session.scalar(
+        sa.text(
+            "SELECT min(ST_Distance(location::geography, here::geography)) FROM ("
+            " SELECT location, ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS here"
+            " FROM address_point"
+            " ORDER BY location <-> ST_SetSRID(ST_MakePoint(:long, :lat), 4326) LIMIT 20) AS n"
+        ),
+        {"long": long, "lat": lat},
+    )
 
 
 def test_point_near_an_address_gets_that_address(api, session, key):
@@ -228,11 +307,19 @@ def test_point_near_an_address_gets_that_address(api, session, key):
     assert distance_to_nearest(session, lat, long) < 5
     request_id = created(api, other(key, lat=str(lat), long=str(long)))
     assert stored(session, request_id) == {
-        "address": BELLEVUE, "address_id": BELLEVUE_ID, "zipcode": "90026",
-        "address_verified": True, "lat": lat, "long": long}
+        "address": BELLEVUE,
+        "address_id": BELLEVUE_ID,
+        "zipcode": "90026",
+        "address_verified": True,
+        "lat": lat,
+        "long": long,
+    }
     item = fetch(api, request_id)
-    assert (item["address"], item["address_id"], item["zipcode"]) == (BELLEVUE, BELLEVUE_ID,
-                                                                      "90026")
+    assert (item["address"], item["address_id"], item["zipcode"]) == (
+        BELLEVUE,
+        BELLEVUE_ID,
+        "90026",
+    )
     assert (item["lat"], item["long"]) == (lat, long)  # the point sent, not the address's
 
 
@@ -247,8 +334,13 @@ def test_reverse_geocoding_stops_at_50_metres(api, session, key):
 
     request_id = created(api, other(key, lat=str(far), long=str(long)))
     assert stored(session, request_id) == {
-        "address": None, "address_id": None, "zipcode": None, "address_verified": None,
-        "lat": far, "long": long}
+        "address": None,
+        "address_id": None,
+        "zipcode": None,
+        "address_verified": None,
+        "lat": far,
+        "long": long,
+    }
     item = fetch(api, request_id)
     assert (item["address"], item["address_id"], item["zipcode"]) == (None, None, None)
 
@@ -272,8 +364,14 @@ def search(api, params) -> list[dict]:
 def test_search_puts_the_prefix_match_first(api, q):
     found = search(api, {"q": q})
     lat, long = csv_point(BELLEVUE)
-    assert found[0] == {"address_id": BELLEVUE_ID, "address": BELLEVUE, "zipcode": "90026",
-                        "lat": lat, "long": long, "jurisdiction_id": "lacity.org"}
+    assert found[0] == {
+        "address_id": BELLEVUE_ID,
+        "address": BELLEVUE,
+        "zipcode": "90026",
+        "lat": lat,
+        "long": long,
+        "jurisdiction_id": "lacity.org",
+    }
 
 
 def test_search_ranks_and_limits(api):
@@ -293,20 +391,25 @@ def test_search_without_match_is_empty(api):
 def test_search_xml_shape(client):
     api = Api(client, "xml")
     result = api.get("addresses", {"q": "1353 W BELL", "limit": 2}, root="addresses")
-    assert result.raw.startswith(b'<?xml version="1.0" encoding="utf-8"?><addresses><address>'
-                                 b"<address_id>1353 W BELLEVUE AVE 90026</address_id>"
-                                 b"<address>1353 W BELLEVUE AVE, 90026</address>")
+    assert result.raw.startswith(
+        b'<?xml version="1.0" encoding="utf-8"?><addresses><address>'
+        b"<address_id>1353 W BELLEVUE AVE 90026</address_id>"
+        b"<address>1353 W BELLEVUE AVE, 90026</address>"
+    )
     assert result.raw.count(b"<address><address_id>") == 2
 
 
-@pytest.mark.parametrize(("params", "needle"), [
-    ({"q": "bellevue", "limit": "0"}, "limit: Must be greater than or equal to 1"),
-    ({"q": "bellevue", "limit": "51"}, "less than or equal to 50"),
-    ({"q": "bellevue", "limit": "many"}, "limit: Not a valid integer"),
-    ({}, "q: is required"),
-    ({"q": "1"}, "q: Shorter than minimum length 2"),
-    ({"q": "x" * 201}, "q: must be at most 200 characters"),
-])
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ({"q": "bellevue", "limit": "0"}, "limit: Must be greater than or equal to 1"),
+        ({"q": "bellevue", "limit": "51"}, "less than or equal to 50"),
+        ({"q": "bellevue", "limit": "many"}, "limit: Not a valid integer"),
+        ({}, "q: is required"),
+        ({"q": "1"}, "q: Shorter than minimum length 2"),
+        ({"q": "x" * 201}, "q: must be at most 200 characters"),
+    ],
+)
 def test_search_bad_parameters_are_400(api, params, needle):
     result = api.get("addresses", params)
     assert result.status == 400, result.body

@@ -24,50 +24,64 @@ from tests.helpers import (
 
 
 def test_cors_on_get(api, five):
-    response = api.client.get(api.url("requests"), query_string={"page_size": 2},
-                              headers={"Origin": "https://app.example"})
+    response = api.client.get(
+        api.url("requests"),
+        query_string={"page_size": 2},
+        headers={"Origin": "https://app.example"},
+    )
     assert response.status_code == 200
     # any origin: flask-cors echoes the Origin, so caches must key on it
     assert response.headers["Access-Control-Allow-Origin"] in ("*", "https://app.example")
     if response.headers["Access-Control-Allow-Origin"] != "*":
         assert "origin" in response.headers.get("Vary", "").lower()
-    exposed = {h.strip().lower() for h in
-               response.headers["Access-Control-Expose-Headers"].split(",")}
+    exposed = {
+        h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")
+    }
     assert {"link", "etag", "last-modified"} <= exposed
 
 
 def test_cors_preflight_allows_get_not_post(api):
-    get = api.client.options(api.url("requests"), headers={
-        "Origin": "https://app.example", "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "If-None-Match"})
+    get = api.client.options(
+        api.url("requests"),
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "If-None-Match",
+        },
+    )
     assert get.status_code in (200, 204)
     assert get.headers["Access-Control-Allow-Origin"] in ("*", "https://app.example")
     assert "GET" in get.headers["Access-Control-Allow-Methods"]
     assert "POST" not in get.headers["Access-Control-Allow-Methods"]
     assert "if-none-match" in get.headers["Access-Control-Allow-Headers"].lower()
-    post = api.client.options(api.url("requests"), headers={
-        "Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+    post = api.client.options(
+        api.url("requests"),
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "POST" not in post.headers.get("Access-Control-Allow-Methods", "")
 
 
 def test_post_answer_is_not_shared_cross_origin(api, session, key):
-    response = api.client.post(api.url("requests"), data={**OTHER, "api_key": key},
-                               headers={"Origin": "https://app.example"})
+    response = api.client.post(
+        api.url("requests"),
+        data={**OTHER, "api_key": key},
+        headers={"Origin": "https://app.example"},
+    )
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
 @pytest.fixture(scope="module")
 def restricted_app(engine):
-    return create_app({"DATABASE_URL": None, "TESTING": True,
-                       "CORS_ORIGINS": "https://ok.example"})
+    return create_app({"DATABASE_URL": None, "TESTING": True, "CORS_ORIGINS": "https://ok.example"})
 
 
 @pytest.fixture
 def restricted_client(restricted_app, connection):
     def factory() -> Session:
-        return Session(bind=connection, join_transaction_mode="create_savepoint",
-                       expire_on_commit=False)
+        return Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
 
     Database.set_session_factory(restricted_app, factory)
     yield restricted_app.test_client()
@@ -82,16 +96,20 @@ def test_cors_origins_can_be_restricted(restricted_client, fmt):
     other = restricted_client.get(url, headers={"Origin": "https://evil.example"})
     assert other.status_code == 200  # the browser, not the server, withholds the body
     assert "Access-Control-Allow-Origin" not in other.headers
-    preflight = restricted_client.options(url, headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    preflight = restricted_client.options(
+        url, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    )
     assert "Access-Control-Allow-Origin" not in preflight.headers
 
 
 def _conditional(api, resource, params=None, **headers):
     """A conditional GET (headers as keywords: If_None_Match=...), undecoded: a 304 has no
     body to decode."""
-    return api.client.get(api.url(resource), query_string=params,
-                          headers={k.replace("_", "-"): v for k, v in headers.items()})
+    return api.client.get(
+        api.url(resource),
+        query_string=params,
+        headers={k.replace("_", "-"): v for k, v in headers.items()},
+    )
 
 
 def test_etag_and_last_modified_on_one_request(api, session, backoffice, reported):
@@ -104,8 +122,7 @@ def test_etag_and_last_modified_on_one_request(api, session, backoffice, reporte
 
     cached = _conditional(api, resource, If_None_Match=etag)
     assert cached.status_code == 304 and cached.data == b""
-    future = email.utils.format_datetime(dt.datetime.now(UTC) + dt.timedelta(days=1),
-                                         usegmt=True)
+    future = email.utils.format_datetime(dt.datetime.now(UTC) + dt.timedelta(days=1), usegmt=True)
     assert _conditional(api, resource, If_Modified_Since=future).status_code == 304
     past = email.utils.format_datetime(modified - dt.timedelta(minutes=1), usegmt=True)
     assert _conditional(api, resource, If_Modified_Since=past).status_code == 200
@@ -115,8 +132,7 @@ def test_etag_and_last_modified_on_one_request(api, session, backoffice, reporte
     assert stale.status_code == 200 and stale.data
     assert stale.headers["ETag"] != etag
     assert email.utils.parsedate_to_datetime(stale.headers["Last-Modified"]) > modified
-    assert _conditional(api, resource,
-                        If_None_Match=stale.headers["ETag"]).status_code == 304
+    assert _conditional(api, resource, If_None_Match=stale.headers["ETag"]).status_code == 304
 
 
 def test_etag_on_the_list(api, session, backoffice, reported):
@@ -136,13 +152,15 @@ def test_etag_on_the_list(api, session, backoffice, reported):
 
 def test_if_modified_since_sees_a_request_leave_a_filtered_list(api, session, backoffice):
     add_request(session, when=NOW - dt.timedelta(days=1), updated=NOW - dt.timedelta(hours=2))
-    leaving = add_request(session, when=NOW - dt.timedelta(days=1),
-                          updated=NOW - dt.timedelta(hours=1))
+    leaving = add_request(
+        session, when=NOW - dt.timedelta(days=1), updated=NOW - dt.timedelta(hours=1)
+    )
     first = api.get("requests", {"status": "open"})
     assert len(first.body) == 2
     assert post_update(api, backoffice, leaving.id, "FIXED", "ims-1").status == 200
-    again = _conditional(api, "requests", {"status": "open"},
-                         If_Modified_Since=first.headers["Last-Modified"])
+    again = _conditional(
+        api, "requests", {"status": "open"}, If_Modified_Since=first.headers["Last-Modified"]
+    )
     assert again.status_code == 200
 
 

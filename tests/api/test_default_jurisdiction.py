@@ -12,8 +12,11 @@ from open311.operations.keys import create_key
 from tests.api.test_routing import ALL, LA_CODES, PIER, SM_POTHOLE, region  # noqa: F401
 from tests.helpers import CITY_HALL, Api, add_request, bad, created, new_key
 
-ENCAMPMENT = {"service_code": "HOMELESS-ENCAMPMENT", **CITY_HALL,
-              "attribute[LOCATION_TYPE]": "SIDEWALK"}
+ENCAMPMENT = {
+    "service_code": "HOMELESS-ENCAMPMENT",
+    **CITY_HALL,
+    "attribute[LOCATION_TYPE]": "SIDEWALK",
+}
 
 
 @pytest.fixture
@@ -45,13 +48,13 @@ def test_one_jurisdiction_is_everyones_default(api):
 
 def test_reads_without_jurisdiction_id_are_about_the_default(plain, session):
     assert codes(plain.get("services", root="services", schema="services")) == LA_CODES
-    definition = plain.get("services/BULKY-ITEMS", root="service_definition",
-                           schema="service_definition")
+    definition = plain.get(
+        "services/BULKY-ITEMS", root="service_definition", schema="service_definition"
+    )
     assert definition.status == 200 and definition.body["service_code"] == "BULKY-ITEMS"
     mine = add_request(session, code="GRAFFITI")
     listed = plain.get("requests", root="service_requests", schema="requests")
-    assert listed.status == 200 and str(mine.id) in [r["service_request_id"]
-                                                      for r in listed.body]
+    assert listed.status == 200 and str(mine.id) in [r["service_request_id"] for r in listed.body]
     updates = plain.get("servicerequestupdates", root="service_request_updates")
     assert updates.status == 200
     assert codes(plain.get("services", {"jurisdiction_id": "smgov.net"})) != LA_CODES
@@ -65,11 +68,11 @@ def test_a_post_is_routed_by_location_and_found_where_it_went(plain, session):
     assert found.body[0]["requested_datetime"].endswith(("-08:00", "-07:00"))
     in_la = plain.get("requests", {"service_request_id": request_id})
     assert in_la.body == []  # the list is the default jurisdiction's
-    in_sm = plain.get("requests", {"service_request_id": request_id,
-                                   "jurisdiction_id": "smgov.net"})
+    in_sm = plain.get(
+        "requests", {"service_request_id": request_id, "jurisdiction_id": "smgov.net"}
+    )
     assert [r["service_request_id"] for r in in_sm.body] == [request_id]
-    bad(plain.get(f"requests/{request_id}", {"jurisdiction_id": "lacity.org"}), 404,
-        "not found")
+    bad(plain.get(f"requests/{request_id}", {"jurisdiction_id": "lacity.org"}), 404, "not found")
 
 
 def test_a_token_is_found_wherever_it_was_routed(plain, session):
@@ -83,8 +86,9 @@ def test_a_token_is_found_wherever_it_was_routed(plain, session):
     bad(plain.get(f"tokens/{token}", {"jurisdiction_id": "smgov.net"}), 404, "not found")
 
 
-@pytest.mark.parametrize("resource", ["requests/999999999", "tokens/no-such-token",
-                                      "services/NO-SUCH-SERVICE"])
+@pytest.mark.parametrize(
+    "resource", ["requests/999999999", "tokens/no-such-token", "services/NO-SUCH-SERVICE"]
+)
 def test_unknown_ids_and_tokens_are_404_either_way(plain, api, resource):
     bad(plain.get(resource), 404)
     bad(api.get(resource, {"jurisdiction_id": "lacity.org"}), 404)
@@ -98,10 +102,19 @@ def test_a_back_office_updates_a_request_without_naming_its_jurisdiction(plain, 
     key = new_key(session)
     request_id = created(plain, {**SM_POTHOLE, **PIER, "api_key": key})
     backoffice = create_key(session, "FMS", scopes=("backoffice",)).key
-    result = plain.post("servicerequestupdates", {
-        "api_key": backoffice, "service_request_id": request_id, "update_id": "sm-1",
-        "status": "FIXED", "updated_datetime": "2026-01-01T10:00:00Z",
-        "description": "filled"}, schema=None, root="service_request_updates")
+    result = plain.post(
+        "servicerequestupdates",
+        {
+            "api_key": backoffice,
+            "service_request_id": request_id,
+            "update_id": "sm-1",
+            "status": "FIXED",
+            "updated_datetime": "2026-01-01T10:00:00Z",
+            "description": "filled",
+        },
+        schema=None,
+        root="service_request_updates",
+    )
     assert result.status == 200, result.body
     item = plain.get(f"requests/{request_id}").body[0]
     assert item["status"] == "closed" and item["status_notes"] == "filled"

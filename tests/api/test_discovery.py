@@ -63,5 +63,6 @@ def test_health_answers_without_the_database(fmt, engine):
 
     Database.set_session_factory(app, no_database)
     result = Api(app.test_client(), fmt)._result(
-        app.test_client().get(f"/open311/health.{fmt}"), "health")
+        app.test_client().get(f"/open311/health.{fmt}"), "health"
+    )
     assert result.status == 200 and result.body == {"status": "ok"}

@@ -12,15 +12,18 @@ from open311.db import Database
 from tests.helpers import CONTENT_TYPES, Api, decode_xml, error_text
 
 
-@pytest.mark.parametrize("path", [
-    "/open311/v2/services.html",
-    "/open311/v2/services.JSON5",
-    "/open311/v2/services",
-    "/open311/v2/requests.csv",
-    "/open311/v2/nothing.json",
-    "/open311/v3/services.json",
-    "/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/open311/v2/services.html",
+        "/open311/v2/services.JSON5",
+        "/open311/v2/services",
+        "/open311/v2/requests.csv",
+        "/open311/v2/nothing.json",
+        "/open311/v3/services.json",
+        "/",
+    ],
+)
 def test_unknown_resource_or_suffix_is_404_in_json(client, path):
     response = client.get(path)
     assert response.status_code == 404
@@ -37,13 +40,16 @@ def test_unknown_xml_resource_is_404_in_xml(client):
     assert root == "errors" and body[0]["code"] == 404
 
 
-@pytest.mark.parametrize("method,resource,allowed", [
-    ("DELETE", "requests", {"GET", "POST"}),
-    ("PUT", "services", {"GET"}),
-    ("POST", "services", {"GET"}),
-    ("PATCH", "requests/1", {"GET"}),
-    ("POST", "discovery", {"GET"}),
-])
+@pytest.mark.parametrize(
+    "method,resource,allowed",
+    [
+        ("DELETE", "requests", {"GET", "POST"}),
+        ("PUT", "services", {"GET"}),
+        ("POST", "services", {"GET"}),
+        ("PATCH", "requests/1", {"GET"}),
+        ("POST", "discovery", {"GET"}),
+    ],
+)
 def test_wrong_method_is_405_with_allow(client, fmt, method, resource, allowed):
     response = client.open(f"/open311/v2/{resource}.{fmt}", method=method)
     api = Api(client, fmt)

@@ -28,8 +28,12 @@ from tests.helpers import (
 
 CITY_HALL_AREAS = [
     {"jurisdiction_id": "lacity.org", "layer": "council_district", "id": "14", "name": "14"},
-    {"jurisdiction_id": "lacity.org", "layer": "neighborhood_council", "id": "52",
-     "name": "DOWNTOWN LOS ANGELES"},
+    {
+        "jurisdiction_id": "lacity.org",
+        "layer": "neighborhood_council",
+        "id": "52",
+        "name": "DOWNTOWN LOS ANGELES",
+    },
     {"jurisdiction_id": "lacity.org", "layer": "region", "id": "central", "name": "Central"},
 ]
 
@@ -37,15 +41,20 @@ CITY_HALL_AREAS = [
 def test_extensions_on_one_request(api, session, key):
     request_id = created(api, {**BULKY, "api_key": key, "description": "Old sofa"})
     item = extended(api, request_id)
-    assert item["extended_attributes"] == {"detailed_status": "open", "channel": "FixMyPhone",
-                                           "areas": CITY_HALL_AREAS}
-    assert [(n["type"], n["status"], n["detailed_status"], n["description"])
-            for n in item["notes"]] == [("opened", "open", "open", None)]
+    assert item["extended_attributes"] == {
+        "detailed_status": "open",
+        "channel": "FixMyPhone",
+        "areas": CITY_HALL_AREAS,
+    }
+    assert [
+        (n["type"], n["status"], n["detailed_status"], n["description"]) for n in item["notes"]
+    ] == [("opened", "open", "open", None)]
     assert item["notes"][0]["datetime"] == item["requested_datetime"]
     assert item["attributes"] == [
         {"code": "ITEM_COUNT", "values": ["2"]},
         {"code": "ITEM_TYPES", "values": ["MATTRESS", "SOFA"]},
-        {"code": "LOCATION_TYPE", "values": ["CURB"]}]
+        {"code": "LOCATION_TYPE", "values": ["CURB"]},
+    ]
 
 
 def test_without_extensions_the_output_is_the_spec(api, session, key):
@@ -61,8 +70,9 @@ def test_without_extensions_the_output_is_the_spec(api, session, key):
 def test_extensions_on_the_list(api, session, key):
     first = created(api, {**OTHER, "api_key": key})
     second = created(api, {**OTHER, "api_key": key, "attribute[IGNORED]": ""})
-    result = api.get("requests", {"extensions": "true"}, root="service_requests",
-                     schema="requests_extended")
+    result = api.get(
+        "requests", {"extensions": "true"}, root="service_requests", schema="requests_extended"
+    )
     assert ids(result) == [second, first]
     for item in result.body:
         assert item["extended_attributes"]["channel"] == "FixMyPhone"
@@ -74,8 +84,11 @@ def test_extensions_on_the_list(api, session, key):
 
 def test_extensions_with_service_request_id(api, session, key):
     request_id = created(api, {**BULKY, "api_key": key})
-    result = api.get("requests", {"service_request_id": request_id, "extensions": "true"},
-                     schema="requests_extended")
+    result = api.get(
+        "requests",
+        {"service_request_id": request_id, "extensions": "true"},
+        schema="requests_extended",
+    )
     assert result.body == [extended(api, request_id)]
 
 
@@ -83,11 +96,13 @@ def test_duplicate_of_only_when_set(api, session, key):
     original = add_request(session, when=NOW - dt.timedelta(days=1))
     copy = add_request(session, when=NOW - dt.timedelta(hours=1))
     assert "duplicate_of" not in extended(api, str(copy.id))["extended_attributes"]
-    session.execute(sa.update(ServiceRequest).where(ServiceRequest.id == copy.id)
-                    .values(duplicate_of=original.id))
+    session.execute(
+        sa.update(ServiceRequest)
+        .where(ServiceRequest.id == copy.id)
+        .values(duplicate_of=original.id)
+    )
     session.commit()
-    assert extended(api, str(copy.id))["extended_attributes"]["duplicate_of"] == \
-        str(original.id)
+    assert extended(api, str(copy.id))["extended_attributes"]["duplicate_of"] == str(original.id)
     listing = api.get("requests", {"extensions": "true"}, schema="requests_extended")
     by_id = {item["service_request_id"]: item for item in listing.body}
     assert by_id[str(copy.id)]["extended_attributes"]["duplicate_of"] == str(original.id)
@@ -99,17 +114,22 @@ def test_duplicate_of_only_when_set(api, session, key):
 def test_notes_of_a_batch_request_and_its_updates(api, session, key, backoffice):
     token = api.post("requests", {**ENCAMPMENT, "api_key": key}).body[0]["token"]
     [(_, pk)] = accept_pending_requests(session, tokens=[token])
-    assert post_update(api, backoffice, pk, "IN_PROGRESS", "u-1",
-                       description="Outreach team on site").status == 200
-    assert post_update(api, backoffice, pk, "FIXED", "u-2",
-                       description="Cleaned up").status == 200
+    assert (
+        post_update(
+            api, backoffice, pk, "IN_PROGRESS", "u-1", description="Outreach team on site"
+        ).status
+        == 200
+    )
+    assert post_update(api, backoffice, pk, "FIXED", "u-2", description="Cleaned up").status == 200
     item = extended(api, str(pk))
-    assert [(n["type"], n["status"], n["detailed_status"], n["description"])
-            for n in item["notes"]] == [
+    assert [
+        (n["type"], n["status"], n["detailed_status"], n["description"]) for n in item["notes"]
+    ] == [
         ("opened", "open", "open", None),
         ("accepted", "open", "open", None),
         ("update", "open", "in_progress", "Outreach team on site"),
-        ("closed", "closed", "fixed", "Cleaned up")]
+        ("closed", "closed", "fixed", "Cleaned up"),
+    ]
     assert item["extended_attributes"]["detailed_status"] == "fixed"
     assert item["attributes"] == [{"code": "LOCATION_TYPE", "values": ["SIDEWALK"]}]
 

@@ -36,16 +36,18 @@ def spec_errors(ctx, response, case) -> bool | None:
         return None
     path = response.request.url.split("?", 1)[0]
     if path.endswith(".xml"):
-        assert response.headers.get("content-type") == ["text/xml; charset=utf-8"], \
+        assert response.headers.get("content-type") == ["text/xml; charset=utf-8"], (
             response.headers.get("content-type")
+        )
         root = ElementTree.fromstring(response.content)
         assert root.tag == "errors" and len(root) >= 1, response.text[:200]
         errors = [{child.tag: child.text for child in error} for error in root]
         assert all(error.tag == "error" for error in root)
         codes = [int(error["code"]) for error in errors]
     else:
-        assert response.headers.get("content-type") == ["application/json; charset=utf-8"], \
+        assert response.headers.get("content-type") == ["application/json; charset=utf-8"], (
             response.headers.get("content-type")
+        )
         errors = json.loads(response.content)
         assert isinstance(errors, list) and errors, errors
         codes = [error["code"] for error in errors]
@@ -64,34 +66,53 @@ def one_payload_two_renderings(ctx, response, case) -> bool | None:
     if case.method != "GET" or response.status_code != 200 or not path.endswith(".xml"):
         return None
     client = ctx.internals.transport_kwargs["app"].test_client()
-    twin = client.get(path.removeprefix("http://localhost")[:-4] + ".json", query_string=query,
-                      headers={"X-API-Key": ctx.internals.headers.get("X-API-Key", "")
-                               if ctx.internals.headers else ""})
+    twin = client.get(
+        path.removeprefix("http://localhost")[:-4] + ".json",
+        query_string=query,
+        headers={
+            "X-API-Key": ctx.internals.headers.get("X-API-Key", "") if ctx.internals.headers else ""
+        },
+    )
     assert twin.status_code == 200, twin.status_code
     _root, decoded = decode_xml(response.content)
     assert decoded == json.loads(twin.data), (decoded, twin.data[:300])
     return True
 
 
-CHECKS = [builtin.not_a_server_error, openapi_checks.status_code_conformance,
-          openapi_checks.content_type_conformance, openapi_checks.response_schema_conformance,
-          openapi_checks.response_headers_conformance, spec_errors,
-          one_payload_two_renderings]
+CHECKS = [
+    builtin.not_a_server_error,
+    openapi_checks.status_code_conformance,
+    openapi_checks.content_type_conformance,
+    openapi_checks.response_schema_conformance,
+    openapi_checks.response_headers_conformance,
+    spec_errors,
+    one_payload_two_renderings,
+]
 
 
 @pytest.fixture
 def fuzz_key(session) -> str:
     """A key; and requests to be listed (open and closed, with and without an address)."""
     add_request(session, code="GRAFFITI", description="Tag on the wall\r\nsecond line")
-    add_request(session, code="OTHER", status="closed", address="200 N Spring St",
-                status_notes="done & <closed>")
+    add_request(
+        session,
+        code="OTHER",
+        status="closed",
+        address="200 N Spring St",
+        status_notes="done & <closed>",
+    )
     add_request(session, code="BULKY-ITEMS", lat=None, long=None, address="City Hall")
     return new_key(session, "fuzzer")
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-          phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 def test_every_operation_answers_as_documented(case, app, connection, fuzz_key):
     case.call_and_validate(app=app, headers={"X-API-Key": fuzz_key}, checks=CHECKS)

@@ -48,8 +48,7 @@ def get_collection(client, path: str, params=None, *, valid: bool = True) -> dic
 
 
 def positions(geometry: dict) -> list[list[float]]:
-    rings = ([geometry["coordinates"]] if geometry["type"] == "Polygon"
-             else geometry["coordinates"])
+    rings = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
     return [position for polygon in rings for ring in polygon for position in ring]
 
 
@@ -78,9 +77,12 @@ def test_jurisdictions_geojson(client):
     collection = get_collection(client, "jurisdictions.geojson")
     [feature] = collection["features"]
     assert feature["id"] == "lacity.org"
-    assert feature["properties"] == {"jurisdiction_id": "lacity.org",
-                                     "name": "City of Los Angeles", "parent": "lacounty.gov",
-                                     "timezone": "America/Los_Angeles"}
+    assert feature["properties"] == {
+        "jurisdiction_id": "lacity.org",
+        "name": "City of Los Angeles",
+        "parent": "lacounty.gov",
+        "timezone": "America/Los_Angeles",
+    }
     boundary = shape(feature["geometry"])
     assert boundary.covers(CITY_HALL)
     assert not boundary.covers(PIER)
@@ -93,12 +95,16 @@ def test_jurisdictions_geojson_with_the_county(client, session):
     load_bundle(session, BUNDLES / "smgov.net")
     collection = get_collection(client, "jurisdictions.geojson")
     by_id = {f["id"]: f for f in collection["features"]}
-    assert [f["id"] for f in collection["features"]] == ["lacounty.gov", "lacity.org",
-                                                         "smgov.net"]  # top tier first
+    assert [f["id"] for f in collection["features"]] == [
+        "lacounty.gov",
+        "lacity.org",
+        "smgov.net",
+    ]  # top tier first
     assert by_id["lacounty.gov"]["properties"]["parent"] is None
     assert by_id["smgov.net"]["properties"]["parent"] == "lacounty.gov"
-    county, city, santa_monica = (shape(by_id[i]["geometry"])
-                                  for i in ("lacounty.gov", "lacity.org", "smgov.net"))
+    county, city, santa_monica = (
+        shape(by_id[i]["geometry"]) for i in ("lacounty.gov", "lacity.org", "smgov.net")
+    )
     assert county.covers(CITY_HALL) and county.covers(PIER) and county.covers(EAST_LA)
     assert santa_monica.covers(PIER) and not santa_monica.covers(CITY_HALL)
     assert not city.covers(PIER) and not city.covers(EAST_LA)
@@ -106,9 +112,13 @@ def test_jurisdictions_geojson_with_the_county(client, session):
     county_areas = get_collection(client, "jurisdictions/lacounty.gov/areas.geojson")
     layers = [f["properties"]["layer"] for f in county_areas["features"]]
     assert {layer: layers.count(layer) for layer in set(layers)} == {
-        "city": 87, "unincorporated": 69, "region": 16}
-    east_la = next(f for f in county_areas["features"]
-                   if f["id"] == "unincorporated:east-los-angeles")
+        "city": 87,
+        "unincorporated": 69,
+        "region": 16,
+    }
+    east_la = next(
+        f for f in county_areas["features"] if f["id"] == "unincorporated:east-los-angeles"
+    )
     assert shape(east_la["geometry"]).covers(EAST_LA)
 
     empty = get_collection(client, "jurisdictions/smgov.net/areas.geojson")
@@ -117,8 +127,9 @@ def test_jurisdictions_geojson_with_the_county(client, session):
 
 # -- jurisdictions/{id}/areas.geojson ----------------------------------------------------------
 def test_neighborhood_councils(client):
-    collection = get_collection(client, "jurisdictions/lacity.org/areas.geojson",
-                                {"layer": "neighborhood_council"})
+    collection = get_collection(
+        client, "jurisdictions/lacity.org/areas.geojson", {"layer": "neighborhood_council"}
+    )
     features = collection["features"]
     assert len(features) == 99
     for feature in features:
@@ -130,25 +141,32 @@ def test_neighborhood_councils(client):
         assert_long_lat(feature)
     assert len({f["properties"]["area_id"] for f in features}) == 99
     downtown = [f["properties"] for f in features if shape(f["geometry"]).covers(CITY_HALL)]
-    assert downtown == [{"layer": "neighborhood_council", "layer_title": "Neighborhood councils",
-                         "area_id": "52", "name": "DOWNTOWN LOS ANGELES"}]
+    assert downtown == [
+        {
+            "layer": "neighborhood_council",
+            "layer_title": "Neighborhood councils",
+            "area_id": "52",
+            "name": "DOWNTOWN LOS ANGELES",
+        }
+    ]
 
 
-@pytest.mark.parametrize(("layer", "count", "at_city_hall"), [
-    ("council_district", 15, "14"),
-    ("neighborhood_council", 99, "52"),
-    ("region", 7, "central"),
-])
+@pytest.mark.parametrize(
+    ("layer", "count", "at_city_hall"),
+    [
+        ("council_district", 15, "14"),
+        ("neighborhood_council", 99, "52"),
+        ("region", 7, "central"),
+    ],
+)
 def test_every_area_layer_is_valid_geojson(client, layer, count, at_city_hall):
-    collection = get_collection(client, "jurisdictions/lacity.org/areas.geojson",
-                                {"layer": layer})
+    collection = get_collection(client, "jurisdictions/lacity.org/areas.geojson", {"layer": layer})
     features = collection["features"]
     assert len(features) == count
     assert {f["properties"]["layer"] for f in features} == {layer}
     for feature in features:
         assert_long_lat(feature)
-    here = [f["properties"]["area_id"] for f in features
-            if shape(f["geometry"]).covers(CITY_HALL)]
+    here = [f["properties"]["area_id"] for f in features if shape(f["geometry"]).covers(CITY_HALL)]
     assert here == [at_city_hall]
 
 
@@ -167,31 +185,42 @@ def test_unknown_jurisdiction_is_404(client):
 
 
 def test_unknown_layer_is_404_naming_the_layers(client):
-    body = error_body(client.get(f"{PREFIX}/jurisdictions/lacity.org/areas.geojson",
-                                 query_string={"layer": "ward"}), 404)
+    body = error_body(
+        client.get(
+            f"{PREFIX}/jurisdictions/lacity.org/areas.geojson", query_string={"layer": "ward"}
+        ),
+        404,
+    )
     description = body[0]["description"]
     assert "no areas layer 'ward'" in description
     assert "council_district, neighborhood_council, region" in description
 
 
 def test_overlong_layer_is_400(client):
-    body = error_body(client.get(f"{PREFIX}/jurisdictions/lacity.org/areas.geojson",
-                                 query_string={"layer": "x" * 51}), 400)
+    body = error_body(
+        client.get(
+            f"{PREFIX}/jurisdictions/lacity.org/areas.geojson", query_string={"layer": "x" * 51}
+        ),
+        400,
+    )
     assert body[0]["description"].startswith("layer: ")
 
 
 # -- RFC 7946 3.1.6: exterior rings counterclockwise, holes clockwise ---------------------
 def rings(geometry: dict):
     """(exterior?, ring) of every ring of a (Multi)Polygon."""
-    polygons = ([geometry["coordinates"]] if geometry["type"] == "Polygon"
-                else geometry["coordinates"])
+    polygons = (
+        [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    )
     for polygon in polygons:
         for index, ring in enumerate(polygon):
             yield index == 0, ring
 
 
-@pytest.mark.parametrize("path, params", [("jurisdictions.geojson", None),
-                                          ("jurisdictions/lacity.org/areas.geojson", None)])
+@pytest.mark.parametrize(
+    "path, params",
+    [("jurisdictions.geojson", None), ("jurisdictions/lacity.org/areas.geojson", None)],
+)
 def test_rings_wind_as_rfc_7946_says(client, path, params):
     from shapely.geometry import LinearRing
 
@@ -207,8 +236,9 @@ def test_rings_wind_as_rfc_7946_says(client, path, params):
 
 
 # -- HTTP Range requests (GDAL's /vsicurl/ reads a large document in parts) ---------------
-@pytest.mark.parametrize("path", ["jurisdictions.geojson",
-                                  "jurisdictions/lacity.org/areas.geojson"])
+@pytest.mark.parametrize(
+    "path", ["jurisdictions.geojson", "jurisdictions/lacity.org/areas.geojson"]
+)
 def test_geojson_answers_range_requests(client, path):
     whole = client.get(f"{PREFIX}/{path}")
     assert whole.status_code == 200 and whole.headers["Accept-Ranges"] == "bytes"
@@ -223,16 +253,16 @@ def test_geojson_answers_range_requests(client, path):
     assert part.data == whole.data[100:600]
     tail = client.get(f"{PREFIX}/{path}", headers={"Range": "bytes=-50"})
     assert tail.status_code == 206 and tail.data == whole.data[-50:]
-    stale = client.get(f"{PREFIX}/{path}", headers={"Range": "bytes=0-9",
-                                                  "If-Range": '"not-the-etag"'})
+    stale = client.get(
+        f"{PREFIX}/{path}", headers={"Range": "bytes=0-9", "If-Range": '"not-the-etag"'}
+    )
     assert stale.status_code == 200 and stale.data == whole.data
     current = client.get(f"{PREFIX}/{path}", headers={"If-None-Match": whole.headers["ETag"]})
     assert current.status_code == 304
 
 
 def test_an_unsatisfiable_range_is_416_in_the_spec_format(client):
-    response = client.get(f"{PREFIX}/jurisdictions.geojson",
-                          headers={"Range": "bytes=999999999-"})
+    response = client.get(f"{PREFIX}/jurisdictions.geojson", headers={"Range": "bytes=999999999-"})
     assert response.status_code == 416
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     [error] = json.loads(response.data)

@@ -26,29 +26,33 @@ EVIL = {"Host": "evil.example"}
 
 
 def stored_media_url(session, request_id: str) -> str | None:
-    return session.scalar(sa.select(ServiceRequest.media_url)
-                          .where(ServiceRequest.id == int(request_id)))
+    return session.scalar(
+        sa.select(ServiceRequest.media_url).where(ServiceRequest.id == int(request_id))
+    )
 
 
 def test_a_host_not_allowed_is_refused_and_nothing_is_stored(api, session, media_dir):
     key = new_key(session)
     before = stored(session, media_dir)
-    result = api.post("requests", {**OTHER, "api_key": key, "media": upload(photo())},
-                      headers=EVIL)
+    result = api.post("requests", {**OTHER, "api_key": key, "media": upload(photo())}, headers=EVIL)
     bad(result, 400, "Host", "OPEN311_ALLOWED_HOSTS")
     assert stored(session, media_dir) == before
     bad(api.get("discovery", headers=EVIL), 400, "Host")
     bad(api.get("requests", headers=EVIL), 400, "Host")
 
 
-def test_a_photo_is_stored_as_a_path_and_served_from_the_readers_host(app_with, session, fmt,
-                                                                   media_dir):
+def test_a_photo_is_stored_as_a_path_and_served_from_the_readers_host(
+    app_with, session, fmt, media_dir
+):
     app = app_with(ALLOWED_HOSTS="localhost,311.example.gov")
     app.extensions["open311_storage"] = LocalStorage(media_dir)
     api = Api(app.test_client(), fmt)
     key = new_key(session)
-    result = api.post("requests", {**OTHER, "api_key": key, "media": upload(photo())},
-                      headers={"Host": "311.example.gov"})
+    result = api.post(
+        "requests",
+        {**OTHER, "api_key": key, "media": upload(photo())},
+        headers={"Host": "311.example.gov"},
+    )
     assert result.status == 200, result.body
     request_id = result.body[0]["service_request_id"]
     path = stored_media_url(session, request_id)
@@ -56,8 +60,9 @@ def test_a_photo_is_stored_as_a_path_and_served_from_the_readers_host(app_with, 
     for host in ("localhost", "311.example.gov"):
         item = api.get(f"requests/{request_id}", headers={"Host": host}).body[0]
         assert item["media_url"] == f"http://{host}/open311/v2/{path}"
-        listed = api.get("requests", {"service_request_id": request_id},
-                         headers={"Host": host}).body[0]
+        listed = api.get(
+            "requests", {"service_request_id": request_id}, headers={"Host": host}
+        ).body[0]
         assert listed["media_url"] == item["media_url"]
     extended = api.get(f"requests/{request_id}", {"extensions": "true"}).body[0]
     assert extended["media_url"] == f"http://localhost/open311/v2/{path}"
@@ -68,8 +73,7 @@ def test_with_a_base_url_the_host_header_is_never_used(app_with, session, fmt, m
     app.extensions["open311_storage"] = LocalStorage(media_dir)
     api = Api(app.test_client(), fmt)
     key = new_key(session)
-    result = api.post("requests", {**OTHER, "api_key": key, "media": upload(photo())},
-                      headers=EVIL)
+    result = api.post("requests", {**OTHER, "api_key": key, "media": upload(photo())}, headers=EVIL)
     assert result.status == 200, result.body
     request_id = result.body[0]["service_request_id"]
     path = stored_media_url(session, request_id)
@@ -82,7 +86,8 @@ def test_with_a_base_url_the_host_header_is_never_used(app_with, session, fmt, m
         add_request(session)
     page = api.get("requests", {"page_size": 1}, headers=EVIL)
     assert parse_link_header(page.headers["Link"])["next"].startswith(
-        f"https://311.example.gov/open311/v2/requests.{fmt}?")
+        f"https://311.example.gov/open311/v2/requests.{fmt}?"
+    )
 
 
 def test_a_client_media_url_is_kept_as_sent(api, session):

@@ -31,18 +31,26 @@ def test_same_idempotency_key_and_form_answer_the_first_answer(api, session, key
     assert after["request_event"] == before["request_event"] + 1
     assert after["idempotent_answer"] == before["idempotent_answer"] + 1
     # the same key sent as Bearer instead of in the form is the same request
-    third = api.post("requests", {k: v for k, v in data.items() if k != "api_key"},
-                     headers={**headers, "Authorization": f"Bearer {key}"})
+    third = api.post(
+        "requests",
+        {k: v for k, v in data.items() if k != "api_key"},
+        headers={**headers, "Authorization": f"Bearer {key}"},
+    )
     assert third.raw == first.raw and stored(session) == after
 
 
 def test_same_idempotency_key_with_another_form_is_400(api, session, key):
     headers = {"Idempotency-Key": "retry-0002"}
-    assert api.post("requests", {**OTHER, "api_key": key, "description": "Broken bench"},
-                    headers=headers).status == 200
+    assert (
+        api.post(
+            "requests", {**OTHER, "api_key": key, "description": "Broken bench"}, headers=headers
+        ).status
+        == 200
+    )
     before = stored(session)
-    result = api.post("requests", {**OTHER, "api_key": key, "description": "Broken swing"},
-                      headers=headers)
+    result = api.post(
+        "requests", {**OTHER, "api_key": key, "description": "Broken swing"}, headers=headers
+    )
     bad(result, 400, "Idempotency-Key")
     assert stored(session) == before
 
@@ -63,8 +71,7 @@ def test_idempotency_key_sees_the_jurisdiction_in_the_query_string(api, session,
     data = {**OTHER, "api_key": key}
     created(api, data, params={"jurisdiction_id": "lacity.org"}, headers=headers)
     before = stored(session)
-    again = api.post("requests", data, params={"jurisdiction_id": "example.org"},
-                     headers=headers)
+    again = api.post("requests", data, params={"jurisdiction_id": "example.org"}, headers=headers)
     bad(again, 400, "Idempotency-Key")
     assert stored(session) == before
 
@@ -72,14 +79,14 @@ def test_idempotency_key_sees_the_jurisdiction_in_the_query_string(api, session,
 def test_a_refused_post_does_not_use_up_the_key(api, session, key):
     headers = {"Idempotency-Key": "retry-0003"}
     before = stored(session)
-    bad(api.post("requests", {**OTHER, "api_key": key, "lat": "91"}, headers=headers), 400,
-        "lat")
+    bad(api.post("requests", {**OTHER, "api_key": key, "lat": "91"}, headers=headers), 400, "lat")
     assert stored(session) == before
     assert created(api, {**OTHER, "api_key": key}, headers=headers)
 
 
-def test_a_concurrent_post_with_the_same_key_answers_as_the_first_did(api, session, key,
-                                                                       monkeypatch):
+def test_a_concurrent_post_with_the_same_key_answers_as_the_first_did(
+    api, session, key, monkeypatch
+):
     """Two POSTs with one Idempotency-Key at once: both find no answer yet, the first
     stores its request and answer, the second's one statement then fails on the answer and
     stores nothing; it answers what the first did."""
@@ -108,8 +115,11 @@ def test_a_concurrent_post_with_the_same_key_answers_as_the_first_did(api, sessi
 @pytest.mark.parametrize("value", ["k" * 256, "clé-1", "two words", "", "tab\there"])
 def test_bad_idempotency_key_is_400(api, session, key, value):
     before = stored(session)
-    bad(api.post("requests", {**OTHER, "api_key": key}, headers={"Idempotency-Key": value}),
-        400, "Idempotency-Key")
+    bad(
+        api.post("requests", {**OTHER, "api_key": key}, headers={"Idempotency-Key": value}),
+        400,
+        "Idempotency-Key",
+    )
     assert stored(session) == before
 
 

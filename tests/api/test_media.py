@@ -54,7 +54,11 @@ def test_jpeg_is_stored_and_served_without_exif(api, session, key, media_dir):
     assert b"ExampleCam" not in response.data and b"Exif" not in response.data
     media = session.scalars(sa.select(Media).where(Media.request_pk == int(request_id))).one()
     assert (media.content_type, media.width, media.height, media.position) == (
-        "image/jpeg", 64, 48, 1)
+        "image/jpeg",
+        64,
+        48,
+        1,
+    )
 
 
 def test_jpeg_comment_does_not_survive(api, session, key, media_dir):
@@ -67,13 +71,12 @@ def test_jpeg_comment_does_not_survive(api, session, key, media_dir):
     assert "comment" not in Image.open(io.BytesIO(response.data)).info
 
 
-@pytest.mark.parametrize("kind,extension,content_type", [
-    ("PNG", "png", "image/png"), ("WEBP", "webp", "image/webp")])
-def test_png_and_webp_are_accepted(api, session, key, media_dir, kind, extension,
-                                   content_type):
+@pytest.mark.parametrize(
+    "kind,extension,content_type", [("PNG", "png", "image/png"), ("WEBP", "webp", "image/webp")]
+)
+def test_png_and_webp_are_accepted(api, session, key, media_dir, kind, extension, content_type):
     data = photo(kind)
-    result = api.post("requests", {**OTHER, "api_key": key,
-                                   "media": upload(data, "picture.bin")})
+    result = api.post("requests", {**OTHER, "api_key": key, "media": upload(data, "picture.bin")})
     assert result.status == 200, result.body
     item = api.get(f"requests/{result.body[0]['service_request_id']}").body[0]
     match = MEDIA_URL.match(item["media_url"])
@@ -97,57 +100,81 @@ def _refused_upload(api, session, media_dir, data, status, *needles):
 
 
 def test_text_file_named_jpg_is_400(api, session, key, media_dir):
-    _refused_upload(api, session, media_dir, {
-        **OTHER, "api_key": key, "media": upload(b"just some text, honest\n" * 20, "a.jpg")},
-        400, "media")
+    _refused_upload(
+        api,
+        session,
+        media_dir,
+        {**OTHER, "api_key": key, "media": upload(b"just some text, honest\n" * 20, "a.jpg")},
+        400,
+        "media",
+    )
 
 
 def test_truncated_jpeg_is_400(api, session, key, media_dir):
     data = photo(size=(300, 300), noise=True, gps=False)
-    _refused_upload(api, session, media_dir, {
-        **OTHER, "api_key": key, "media": upload(data[: len(data) // 3])}, 400, "media")
+    _refused_upload(
+        api,
+        session,
+        media_dir,
+        {**OTHER, "api_key": key, "media": upload(data[: len(data) // 3])},
+        400,
+        "media",
+    )
 
 
 def test_too_large_file_is_413(api, app, session, key, media_dir, monkeypatch):
     data = photo(size=(200, 200), noise=True)
     monkeypatch.setitem(app.config, "MEDIA_MAX_BYTES", len(data) - 1)
-    _refused_upload(api, session, media_dir, {**OTHER, "api_key": key,
-                                              "media": upload(data)}, 413, "media")
+    _refused_upload(
+        api, session, media_dir, {**OTHER, "api_key": key, "media": upload(data)}, 413, "media"
+    )
 
 
 def test_too_many_pixels_is_400(api, app, session, key, media_dir, monkeypatch):
     monkeypatch.setitem(app.config, "MEDIA_MAX_PIXELS", 64 * 48 - 1)
-    _refused_upload(api, session, media_dir, {**OTHER, "api_key": key,
-                                              "media": upload(photo())}, 400, "media",
-                    "pixels")
+    _refused_upload(
+        api,
+        session,
+        media_dir,
+        {**OTHER, "api_key": key, "media": upload(photo())},
+        400,
+        "media",
+        "pixels",
+    )
 
 
 def test_too_many_files_is_400(api, app, session, key, media_dir, monkeypatch):
     monkeypatch.setitem(app.config, "MEDIA_MAX_FILES", 2)
     files = [upload(photo(color=(i * 40, 0, 0)), f"p{i}.jpg") for i in range(3)]
-    _refused_upload(api, session, media_dir, {**OTHER, "api_key": key, "media": files}, 400,
-                    "media")
+    _refused_upload(
+        api, session, media_dir, {**OTHER, "api_key": key, "media": files}, 400, "media"
+    )
 
 
 def test_one_bad_file_of_two_refuses_both(api, session, key, media_dir):
     files = [upload(photo()), upload(b"GIF89a not really", "b.jpg")]
-    _refused_upload(api, session, media_dir, {**OTHER, "api_key": key, "media": files}, 400,
-                    "media")
+    _refused_upload(
+        api, session, media_dir, {**OTHER, "api_key": key, "media": files}, 400, "media"
+    )
 
 
 def test_two_files_are_both_stored_and_the_first_is_media_url(api, session, key, media_dir):
     first, second = photo(color=(10, 200, 10)), photo("PNG", color=(10, 10, 200))
-    result = api.post("requests", {**OTHER, "api_key": key,
-                                   "media": [upload(first, "1.jpg"), upload(second, "2.png")]})
+    result = api.post(
+        "requests",
+        {**OTHER, "api_key": key, "media": [upload(first, "1.jpg"), upload(second, "2.png")]},
+    )
     assert result.status == 200, result.body
     request_id = int(result.body[0]["service_request_id"])
-    rows = session.scalars(sa.select(Media).where(Media.request_pk == request_id)
-                           .order_by(Media.position)).all()
+    rows = session.scalars(
+        sa.select(Media).where(Media.request_pk == request_id).order_by(Media.position)
+    ).all()
     assert [(m.position, m.extension) for m in rows] == [(1, "jpg"), (2, "png")]
     item = api.get(f"requests/{request_id}").body[0]
     assert item["media_url"].endswith(f"/media/{rows[0].name}.jpg")
     assert sorted(p.name for p in media_dir.rglob("*") if p.is_file()) == sorted(
-        [f"{rows[0].name}.jpg", f"{rows[1].name}.png"])
+        [f"{rows[0].name}.jpg", f"{rows[1].name}.png"]
+    )
     second_url = item["media_url"].replace(f"{rows[0].name}.jpg", f"{rows[1].name}.png")
     assert fetch_media(api.client, second_url).headers["Content-Type"] == "image/png"
 
@@ -158,15 +185,19 @@ def test_the_same_photo_may_illustrate_two_requests(api, session, key, media_dir
     assert first.status == 200, first.body
     second = api.post("requests", {**OTHER, "api_key": key, "media": upload(data)})
     assert second.status == 200, second.body
-    urls = [api.get(f"requests/{r.body[0]['service_request_id']}").body[0]["media_url"]
-            for r in (first, second)]
+    urls = [
+        api.get(f"requests/{r.body[0]['service_request_id']}").body[0]["media_url"]
+        for r in (first, second)
+    ]
     assert urls[0] == urls[1]
 
 
 def test_the_same_photo_twice_in_one_request(api, session, key, media_dir):
     data = photo()
-    result = api.post("requests", {**OTHER, "api_key": key,
-                                   "media": [upload(data, "a.jpg"), upload(data, "b.jpg")]})
+    result = api.post(
+        "requests",
+        {**OTHER, "api_key": key, "media": [upload(data, "a.jpg"), upload(data, "b.jpg")]},
+    )
     assert result.status in (200, 400), result.body
 
 
@@ -175,12 +206,17 @@ def test_client_media_url_is_stored_as_given(api, session, key, media_dir):
     request_id = created(api, {**OTHER, "api_key": key, "media_url": url})
     assert api.get(f"requests/{request_id}").body[0]["media_url"] == url
     assert stored(session, media_dir)["files"] == []
-    assert session.scalar(sa.select(sa.func.count()).select_from(Media)
-                          .where(Media.request_pk == int(request_id))) == 0
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(Media).where(Media.request_pk == int(request_id))
+        )
+        == 0
+    )
 
 
-@pytest.mark.parametrize("name", ["0" * 32 + ".jpg", "f" * 32 + ".png", "nope.jpg", "..",
-                                  "%2e%2e%2fetc%2fpasswd"])
+@pytest.mark.parametrize(
+    "name", ["0" * 32 + ".jpg", "f" * 32 + ".png", "nope.jpg", "..", "%2e%2e%2fetc%2fpasswd"]
+)
 def test_unknown_media_is_404_in_json(client, session, media_dir, name):
     response = client.get(f"/open311/v2/media/{name}")
     assert response.status_code == 404

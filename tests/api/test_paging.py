@@ -51,8 +51,12 @@ def test_a_page_whose_last_request_vanished_still_leads_on(api, five, monkeypatc
 
 
 def test_link_keeps_the_other_filters(api, session, five):
-    graffiti = idlist(*[add_request(session, code="GRAFFITI", when=NOW - dt.timedelta(hours=h))
-                        for h in (1, 2, 3)])
+    graffiti = idlist(
+        *[
+            add_request(session, code="GRAFFITI", when=NOW - dt.timedelta(hours=h))
+            for h in (1, 2, 3)
+        ]
+    )
     pages, results = all_pages(api, {"page_size": 2, "service_code": "GRAFFITI"})
     assert pages == [graffiti[:2], graffiti[2:]]
     assert "service_code=GRAFFITI" in links(results[0])["next"]
@@ -77,11 +81,15 @@ def test_new_request_between_pages_appears_on_no_later_page(api, session, five):
 
 
 def test_batch_request_accepted_between_pages_does_not_appear_mid_list(api, session, five):
-    waiting = add_request(session, code="HOMELESS-ENCAMPMENT", accepted=False,
-                          token="tok-paging", when=NOW - dt.timedelta(minutes=3, seconds=30))
+    waiting = add_request(
+        session,
+        code="HOMELESS-ENCAMPMENT",
+        accepted=False,
+        token="tok-paging",
+        when=NOW - dt.timedelta(minutes=3, seconds=30),
+    )
     first = api.get("requests", {"page_size": 2})
-    assert accept_pending_requests(session, tokens=["tok-paging"]) == [("tok-paging",
-                                                                        waiting.id)]
+    assert accept_pending_requests(session, tokens=["tok-paging"]) == [("tok-paging", waiting.id)]
     second = api.follow(links(first)["next"], schema="requests")
     third = api.follow(links(second)["next"], schema="requests")
     assert ids(first) + ids(second) + ids(third) == five
@@ -107,14 +115,17 @@ def test_page_size_defaults_to_max_requests(api, app, monkeypatch, five):
     assert "page_size=3" in links(result)["next"]
 
 
-@pytest.mark.parametrize("params,named", [
-    ({"page_size": 4}, "page_size"),  # more than max_requests (3 here)
-    ({"page_size": 0}, "page_size"),
-    ({"page_size": "many"}, "page_size"),
-    ({"page": 0}, "page"),
-    ({"page": -1}, "page"),
-    ({"page": "two"}, "page"),
-])
+@pytest.mark.parametrize(
+    "params,named",
+    [
+        ({"page_size": 4}, "page_size"),  # more than max_requests (3 here)
+        ({"page_size": 0}, "page_size"),
+        ({"page_size": "many"}, "page_size"),
+        ({"page": 0}, "page"),
+        ({"page": -1}, "page"),
+        ({"page": "two"}, "page"),
+    ],
+)
 def test_bad_paging_is_400(api, app, monkeypatch, params, named):
     monkeypatch.setitem(app.config, "MAX_REQUESTS", 3)
     bad(api.get("requests", params), 400, named)
@@ -123,19 +134,27 @@ def test_bad_paging_is_400(api, app, monkeypatch, params, named):
 CURSOR_TIME = "2026-01-01T00:00:00+00:00"
 
 
-@pytest.mark.parametrize("tamper", [
-    pytest.param(lambda c: c[: len(c) // 2], id="truncated"),
-    pytest.param(lambda c: "@@@@", id="not-base64"),
-    pytest.param(lambda c: "x" * 40, id="garbage"),
-    pytest.param(lambda c: make_cursor([1, 2]), id="json-list"),
-    pytest.param(lambda c: make_cursor({"s": CURSOR_TIME, "m": "n", "v": "yesterday", "i": 1}),
-                 id="bad-time"),
-    pytest.param(lambda c: make_cursor({"s": CURSOR_TIME, "m": "n", "v": CURSOR_TIME,
-                                        "i": "7"}), id="string-id"),
-    pytest.param(lambda c: make_cursor({"s": 5}), id="number-snapshot"),
-    pytest.param(lambda c: make_cursor({"s": CURSOR_TIME, "m": "n", "v": CURSOR_TIME}),
-                 id="missing-id"),
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda c: c[: len(c) // 2], id="truncated"),
+        pytest.param(lambda c: "@@@@", id="not-base64"),
+        pytest.param(lambda c: "x" * 40, id="garbage"),
+        pytest.param(lambda c: make_cursor([1, 2]), id="json-list"),
+        pytest.param(
+            lambda c: make_cursor({"s": CURSOR_TIME, "m": "n", "v": "yesterday", "i": 1}),
+            id="bad-time",
+        ),
+        pytest.param(
+            lambda c: make_cursor({"s": CURSOR_TIME, "m": "n", "v": CURSOR_TIME, "i": "7"}),
+            id="string-id",
+        ),
+        pytest.param(lambda c: make_cursor({"s": 5}), id="number-snapshot"),
+        pytest.param(
+            lambda c: make_cursor({"s": CURSOR_TIME, "m": "n", "v": CURSOR_TIME}), id="missing-id"
+        ),
+    ],
+)
 def test_tampered_cursor_is_400(api, five, tamper):
     real = cursor_of(links(api.get("requests", {"page_size": 2}))["next"])
     result = api.get("requests", {"page": 2, "page_size": 2, "cursor": tamper(real)})

@@ -152,8 +152,9 @@ def test_personal_fields_are_stored_apart_and_never_shown(api, engine, session, 
     # Nor in any log record, its message or its extras (the statement's parameters, which a
     # structured log handler would write out).
     logged = caplog.text + "".join(repr(vars(record)) for record in caplog.records)
-    assert [p for p in sent if all(v in p.values() for v in PERSONAL.values())], \
+    assert [p for p in sent if all(v in p.values() for v in PERSONAL.values())], (
         "the personal fields went to the database in the POST's statement"
+    )
     for value in PERSONAL.values():
         assert value not in logged
 
@@ -571,15 +572,26 @@ def test_description_keeps_line_breaks(api, key):
     assert item["description"] == "one\ntwo"
 
 
-@pytest.mark.parametrize("text", ["Sofa on the kerb.\r\nSecond line\r\n",
-                                  "  indented, and trailing spaces  ", "\tTabbed\r\n\r\nend",
-                                  "ends with CR\r", "é ünïcödé\r\n— 🚮"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sofa on the kerb.\r\nSecond line\r\n",
+        "  indented, and trailing spaces  ",
+        "\tTabbed\r\n\r\nend",
+        "ends with CR\r",
+        "é ünïcödé\r\n— 🚮",
+    ],
+)
 def test_description_is_stored_and_read_exactly_as_sent(api, session, key, text):
     """Stored as sent (no trimming), and read back the same in JSON and XML: an XML parser
     turns a raw CR LF into LF, so a CR is written as a character reference."""
     request_id = created(api, {**OTHER, "api_key": key, "description": text})
-    assert session.scalar(sa.select(ServiceRequest.description)
-                          .where(ServiceRequest.id == int(request_id))) == text
+    assert (
+        session.scalar(
+            sa.select(ServiceRequest.description).where(ServiceRequest.id == int(request_id))
+        )
+        == text
+    )
     for fmt in ("json", "xml"):
         other = type(api)(api.client, fmt)
         assert fetch(other, request_id)["description"] == text

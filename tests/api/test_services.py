@@ -9,18 +9,42 @@ from shapely.geometry import MultiPolygon, box
 from open311.models import Jurisdiction, Service
 from tests.helpers import error_text
 
-LA_CODES = ["GRAFFITI", "HOMELESS-ENCAMPMENT", "DEAD-ANIMAL", "BULKY-ITEMS", "E-WASTE",
-            "ILLEGAL-DUMPING", "METAL-APPLIANCES", "STREETLIGHT-SINGLE", "STREETLIGHT-MULTIPLE",
-            "WATER-WASTE", "OTHER", "FEEDBACK"]
+LA_CODES = [
+    "GRAFFITI",
+    "HOMELESS-ENCAMPMENT",
+    "DEAD-ANIMAL",
+    "BULKY-ITEMS",
+    "E-WASTE",
+    "ILLEGAL-DUMPING",
+    "METAL-APPLIANCES",
+    "STREETLIGHT-SINGLE",
+    "STREETLIGHT-MULTIPLE",
+    "WATER-WASTE",
+    "OTHER",
+    "FEEDBACK",
+]
 
 
 def add_second_jurisdiction(session, jurisdiction_id="example.org"):
-    j = Jurisdiction(jurisdiction_id=jurisdiction_id, name="Example Town",
-                     timezone="America/New_York", contact="x", key_service="y",
-                     boundary=from_shape(MultiPolygon([box(-74.1, 40.6, -73.9, 40.8)]), 4326),
-                     settings={})
-    j.services.append(Service(service_code="POTHOLE", service_name="Pothole", type="realtime",
-                              keywords=["road"], group="Streets", position=1))
+    j = Jurisdiction(
+        jurisdiction_id=jurisdiction_id,
+        name="Example Town",
+        timezone="America/New_York",
+        contact="x",
+        key_service="y",
+        boundary=from_shape(MultiPolygon([box(-74.1, 40.6, -73.9, 40.8)]), 4326),
+        settings={},
+    )
+    j.services.append(
+        Service(
+            service_code="POTHOLE",
+            service_name="Pothole",
+            type="realtime",
+            keywords=["road"],
+            group="Streets",
+            position=1,
+        )
+    )
     session.add(j)
     session.commit()
     return j
@@ -88,8 +112,9 @@ def test_deactivated_service_leaves_the_list(api, session):
 
 @pytest.mark.parametrize("resource", ["services", "service"])
 def test_service_definition(api, resource):
-    result = api.get(f"{resource}/BULKY-ITEMS", root="service_definition",
-                     schema="service_definition")
+    result = api.get(
+        f"{resource}/BULKY-ITEMS", root="service_definition", schema="service_definition"
+    )
     assert result.status == 200
     body = result.body
     assert body["service_code"] == "BULKY-ITEMS"
@@ -109,13 +134,13 @@ def test_catalogue_uses_all_six_datatypes_and_informational(api):
     for svc in api.get("services").body:
         if not svc["metadata"]:
             continue
-        for attribute in api.get(f"services/{svc['service_code']}",
-                                 schema="service_definition").body["attributes"]:
+        for attribute in api.get(
+            f"services/{svc['service_code']}", schema="service_definition"
+        ).body["attributes"]:
             seen.add(attribute["datatype"])
             if not attribute["variable"]:
                 informational.append(attribute["code"])
-    assert seen == {"string", "number", "datetime", "text", "singlevaluelist",
-                    "multivaluelist"}
+    assert seen == {"string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"}
     assert "SAFETY_NOTICE" in informational
 
 

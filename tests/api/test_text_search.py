@@ -21,35 +21,49 @@ from tests.helpers import (
 @pytest.fixture
 def texts(session) -> dict[str, str]:
     made = {
-        "light": add_request(session, code="STREETLIGHT-SINGLE",
-                             when=NOW - dt.timedelta(hours=1),
-                             description="Streetlight flickering all night long",
-                             address="200 N Spring St, 90012"),
-        "tag": add_request(session, code="GRAFFITI", when=NOW - dt.timedelta(hours=2),
-                           description="Tag on the side wall",
-                           address="1353 W Bellevue Ave, 90026"),
-        "hole": add_request(session, code="OTHER", when=NOW - dt.timedelta(hours=3),
-                            description="Deep hole near the school gate",
-                            address="100 W 1st St, 90012"),
+        "light": add_request(
+            session,
+            code="STREETLIGHT-SINGLE",
+            when=NOW - dt.timedelta(hours=1),
+            description="Streetlight flickering all night long",
+            address="200 N Spring St, 90012",
+        ),
+        "tag": add_request(
+            session,
+            code="GRAFFITI",
+            when=NOW - dt.timedelta(hours=2),
+            description="Tag on the side wall",
+            address="1353 W Bellevue Ave, 90026",
+        ),
+        "hole": add_request(
+            session,
+            code="OTHER",
+            when=NOW - dt.timedelta(hours=3),
+            description="Deep hole near the school gate",
+            address="100 W 1st St, 90012",
+        ),
     }
     return {name: str(r.id) for name, r in made.items()}
 
 
-@pytest.mark.parametrize("q,expected", [
-    ("flickering", ["light"]),  # a word of the description (stemmed: "flicker")
-    ("flicker", ["light"]),
-    ("bellevue", ["tag"]),  # a word of the address
-    ("Spring", ["light"]),
-    ("graffiti", ["tag"]),  # the service name (and its keywords)
-    ("vandalism", ["tag"]),
-    ('"near the school"', ["hole"]),  # a phrase
-    ('"school near"', []),
-    ("hole -school", []),
-    ("wall OR hole", ["tag", "hole"]),
-    ("xylophone", []),
-    ("the", []),  # only stop words: nothing matches, not an error
-    ("the of and", []),
-])
+@pytest.mark.parametrize(
+    "q,expected",
+    [
+        ("flickering", ["light"]),  # a word of the description (stemmed: "flicker")
+        ("flicker", ["light"]),
+        ("bellevue", ["tag"]),  # a word of the address
+        ("Spring", ["light"]),
+        ("graffiti", ["tag"]),  # the service name (and its keywords)
+        ("vandalism", ["tag"]),
+        ('"near the school"', ["hole"]),  # a phrase
+        ('"school near"', []),
+        ("hole -school", []),
+        ("wall OR hole", ["tag", "hole"]),
+        ("xylophone", []),
+        ("the", []),  # only stop words: nothing matches, not an error
+        ("the of and", []),
+    ],
+)
 def test_q(api, texts, q, expected):
     result = api.get("requests", {"q": q}, root="service_requests", schema="requests")
     assert result.status == 200, result.body
@@ -70,4 +84,5 @@ def test_q_too_long_is_400(api):
 
 def test_q_combines_with_other_filters(api, texts):
     assert ids(api.get("requests", {"q": "wall OR hole", "service_code": "OTHER"})) == [
-        texts["hole"]]
+        texts["hole"]
+    ]

@@ -87,32 +87,44 @@ LA_311 = {
 }
 
 # DCP BoroCode (the area_id of the borough layer) -> the Borough column of NYC 311.
-BOROUGH_BY_CODE = {"1": "MANHATTAN", "2": "BRONX", "3": "BROOKLYN", "4": "QUEENS",
-                   "5": "STATEN ISLAND"}
+BOROUGH_BY_CODE = {
+    "1": "MANHATTAN",
+    "2": "BRONX",
+    "3": "BROOKLYN",
+    "4": "QUEENS",
+    "5": "STATEN ISLAND",
+}
 # NYC Open Data's computed region "Borough Boundaries" (a column of the 311 export, computed
 # by the portal from the record's coordinates): its own feature numbering.
-BOROUGH_BOUNDARIES_REGION = {"1": "STATEN ISLAND", "2": "BROOKLYN", "3": "QUEENS",
-                             "4": "MANHATTAN", "5": "BRONX"}
+BOROUGH_BOUNDARIES_REGION = {
+    "1": "STATEN ISLAND",
+    "2": "BROOKLYN",
+    "3": "QUEENS",
+    "4": "MANHATTAN",
+    "5": "BRONX",
+}
 
 # Measured agreement minus a margin.
-NYC_MIN_AGREEMENT = 0.995       # measured 0.9992 (4,908 / 4,912)
+NYC_MIN_AGREEMENT = 0.995  # measured 0.9992 (4,908 / 4,912)
 LA_MIN_AGREEMENT = {"2017": 0.978, "2018": 0.977, "2020": 0.974, "all": 0.976}
 # measured 0.9839, 0.9828, 0.9791; all 0.9818
 
-NYC_NEAR_BORDER_M = 200        # Marble Hill: 71-176 m from the Bronx polygon
-LA_NEAR_BORDER_M = 300         # 257 disagreements; 238 under 100 m, the furthest 284 m
+NYC_NEAR_BORDER_M = 200  # Marble Hill: 71-176 m from the Bronx polygon
+LA_NEAR_BORDER_M = 300  # 257 disagreements; 238 under 100 m, the furthest 284 m
 # Borders that moved between the record and the 2021 map: (recorded NC, NC of the map) ->
 # (years seen, the most records allowed). Measured beyond the 300 m band: 24->23 64 (2017 19,
 # 2018 29, 2020 16), 111->118 18 (2017 5, 2018 13).
-LA_MOVED_BORDERS = {("24", "23"): ({"2017", "2018", "2020"}, 70),
-                    ("111", "118"): ({"2017", "2018"}, 22)}
-SAMPLE_EVERY = 50              # records also checked one by one against areas_at
+LA_MOVED_BORDERS = {
+    ("24", "23"): ({"2017", "2018", "2020"}, 70),
+    ("111", "118"): ({"2017", "2018"}, 22),
+}
+SAMPLE_EVERY = 50  # records also checked one by one against areas_at
 
 
 @dataclass
 class Record:
     key: int
-    label: str          # the record's value: an upper-case borough, or an NC id
+    label: str  # the record's value: an upper-case borough, or an NC id
     long: float
     lat: float
     row: dict
@@ -120,23 +132,33 @@ class Record:
 
 
 # -- the server's lookup, for many points at once ----------------------------------------------
-def areas_at_points(session: Session, jurisdiction_pks: Sequence[int], layer: str,
-                    records: Sequence[Record]) -> dict[int, set[str]]:
+def areas_at_points(
+    session: Session, jurisdiction_pks: Sequence[int], layer: str, records: Sequence[Record]
+) -> dict[int, set[str]]:
     """``areas_at`` for every record in one query: the same tables, point constructor and
     predicate as open311.repository.geography.areas_at (area_part pieces whose geom
     ST_Covers the point, on their GiST index; the area they belong to, among the
     jurisdictions' areas), with the points coming from arrays. Returns key -> area ids."""
-    pts = (sa.text("SELECT * FROM unnest(CAST(:keys AS int[]), CAST(:longs AS float8[]), "
-                   "CAST(:lats AS float8[])) AS pts(key, long, lat)")
-           .bindparams(keys=[r.key for r in records], longs=[r.long for r in records],
-                       lats=[r.lat for r in records])
-           .columns(key=sa.Integer, long=sa.Float, lat=sa.Float)
-           .subquery("pts"))
-    query = (sa.select(pts.c.key, Area.area_id).distinct()
-             .join(AreaPart, sa.func.ST_Covers(AreaPart.geom,
-                                               spatial.point(pts.c.long, pts.c.lat)))
-             .join(Area, Area.id == AreaPart.area_pk)
-             .where(Area.jurisdiction_pk.in_(list(jurisdiction_pks)), Area.layer == layer))
+    pts = (
+        sa.text(
+            "SELECT * FROM unnest(CAST(:keys AS int[]), CAST(:longs AS float8[]), "
+            "CAST(:lats AS float8[])) AS pts(key, long, lat)"
+        )
+        .bindparams(
+            keys=[r.key for r in records],
+            longs=[r.long for r in records],
+            lats=[r.lat for r in records],
+        )
+        .columns(key=sa.Integer, long=sa.Float, lat=sa.Float)
+        .subquery("pts")
+    )
+    query = (
+        sa.select(pts.c.key, Area.area_id)
+        .distinct()
+        .join(AreaPart, sa.func.ST_Covers(AreaPart.geom, spatial.point(pts.c.long, pts.c.lat)))
+        .join(Area, Area.id == AreaPart.area_pk)
+        .where(Area.jurisdiction_pk.in_(list(jurisdiction_pks)), Area.layer == layer)
+    )
     # Planner statistics first: the harness's database is new and the bundles were just loaded,
     # so autovacuum has not analysed area/area_part yet; without statistics PostgreSQL picks a
     # nested loop over every area that makes this query 50x slower (33 s instead of 0.7 s for
@@ -148,28 +170,42 @@ def areas_at_points(session: Session, jurisdiction_pks: Sequence[int], layer: st
     return found
 
 
-def distances_to_areas(session: Session, jurisdiction_pk: int, layer: str,
-                       pairs: Sequence[tuple[Record, str]]) -> dict[int, float | None]:
+def distances_to_areas(
+    session: Session, jurisdiction_pk: int, layer: str, pairs: Sequence[tuple[Record, str]]
+) -> dict[int, float | None]:
     """Metres from each record's point to the named area's whole polygon (geography), or None
     when the jurisdiction has no such area."""
     if not pairs:
         return {}
-    rows = session.execute(sa.text(
-        "SELECT p.key, ST_Distance(a.geom::geography, "
-        "       ST_SetSRID(ST_MakePoint(p.long, p.lat), 4326)::geography) "
-        "FROM unnest(CAST(:keys AS int[]), CAST(:longs AS float8[]), CAST(:lats AS float8[]), "
-        "            CAST(:ids AS text[])) AS p(key, long, lat, area_id) "
-        "JOIN area a ON a.jurisdiction_pk = :pk AND a.layer = :layer "
-        "           AND a.area_id = p.area_id"),
-        {"keys": [r.key for r, _ in pairs], "longs": [r.long for r, _ in pairs],
-         "lats": [r.lat for r, _ in pairs], "ids": [a for _, a in pairs],
-         "pk": jurisdiction_pk, "layer": layer})
+    rows = session.execute(
+        sa.text(
+            "SELECT p.key, ST_Distance(a.geom::geography, "
+            "       ST_SetSRID(ST_MakePoint(p.long, p.lat), 4326)::geography) "
+            "FROM unnest(CAST(:keys AS int[]), CAST(:longs AS float8[]), CAST(:lats AS float8[]), "
+            "            CAST(:ids AS text[])) AS p(key, long, lat, area_id) "
+            "JOIN area a ON a.jurisdiction_pk = :pk AND a.layer = :layer "
+            "           AND a.area_id = p.area_id"
+        ),
+        {
+            "keys": [r.key for r, _ in pairs],
+            "longs": [r.long for r, _ in pairs],
+            "lats": [r.lat for r, _ in pairs],
+            "ids": [a for _, a in pairs],
+            "pk": jurisdiction_pk,
+            "layer": layer,
+        },
+    )
     found = dict(rows.all())
     return {r.key: found.get(r.key) for r, _ in pairs}
 
 
-def check_against_areas_at(session: Session, jurisdiction_pks: Sequence[int], layer: str,
-                           records: Sequence[Record], found: dict[int, set[str]]) -> int:
+def check_against_areas_at(
+    session: Session,
+    jurisdiction_pks: Sequence[int],
+    layer: str,
+    records: Sequence[Record],
+    found: dict[int, set[str]],
+) -> int:
     """The set-based answer equals the server's own function, one call per point."""
     for r in records:
         areas = geography.areas_at(session, jurisdiction_pks, r.long, r.lat)
@@ -196,8 +232,7 @@ def read_nyc() -> tuple[list[Record], int]:
             if borough in ("", "UNSPECIFIED") or not row["Latitude"] or not row["Longitude"]:
                 skipped += 1
                 continue
-            records.append(Record(i, borough, float(row["Longitude"]), float(row["Latitude"]),
-                                  row))
+            records.append(Record(i, borough, float(row["Longitude"]), float(row["Latitude"]), row))
     return records, skipped
 
 
@@ -230,29 +265,34 @@ def test_nyc_boroughs_agree_with_the_311_records(session):
 
     disagreeing = [r for r in records if r.label not in label_of[r.key]]
     code_of = {v: k for k, v in BOROUGH_BY_CODE.items()}
-    distance = distances_to_areas(session, nyc.id, "borough",
-                                  [(r, code_of[r.label]) for r in disagreeing])
+    distance = distances_to_areas(
+        session, nyc.id, "borough", [(r, code_of[r.label]) for r in disagreeing]
+    )
     explained, unexplained = Counter(), []
     lines = []
     for r in disagreeing:
         why = explain_nyc(r, found[r.key], distance[r.key])
-        lines.append(f"  {r.row['Unique Key']} {r.row['Incident Address'].strip()!r} "
-                     f"({r.lat:.5f}, {r.long:.5f}): recorded {r.label}, server "
-                     f"{'/'.join(sorted(label_of[r.key])) or 'none'}, "
-                     f"{distance[r.key]:.0f} m from {r.label}; Community Board "
-                     f"{r.row['Community Board']!r}, Borough Boundaries "
-                     f"{r.row['Borough Boundaries']!r}: {why or 'UNEXPLAINED'}")
+        lines.append(
+            f"  {r.row['Unique Key']} {r.row['Incident Address'].strip()!r} "
+            f"({r.lat:.5f}, {r.long:.5f}): recorded {r.label}, server "
+            f"{'/'.join(sorted(label_of[r.key])) or 'none'}, "
+            f"{distance[r.key]:.0f} m from {r.label}; Community Board "
+            f"{r.row['Community Board']!r}, Borough Boundaries "
+            f"{r.row['Borough Boundaries']!r}: {why or 'UNEXPLAINED'}"
+        )
         if why:
             explained[why] += 1
         else:
             unexplained.append(r)
     checked = check_against_areas_at(
-        session, [nyc.id], "borough",
-        sample(records, disagreeing), found)
+        session, [nyc.id], "borough", sample(records, disagreeing), found
+    )
 
-    print(f"\nNYC boroughs: {len(records):,} records with a borough and lat/long "
-          f"({skipped} skipped), agreement {_rate(agree, len(records))}, "
-          f"{outside} outside every borough; {checked} checked against areas_at")
+    print(
+        f"\nNYC boroughs: {len(records):,} records with a borough and lat/long "
+        f"({skipped} skipped), agreement {_rate(agree, len(records))}, "
+        f"{outside} outside every borough; {checked} checked against areas_at"
+    )
     print("\n".join(lines))
     for why, n in explained.most_common():
         print(f"  {n} x {why}")
@@ -272,8 +312,9 @@ def read_la() -> tuple[list[Record], dict[str, int], dict[str, set[str]]]:
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             lower = "nc" in (reader.fieldnames or [])  # 2020: lower-case column names
-            nc_col, lat_col, long_col = (("nc", "latitude", "longitude") if lower
-                                         else ("NC", "Latitude", "Longitude"))
+            nc_col, lat_col, long_col = (
+                ("nc", "latitude", "longitude") if lower else ("NC", "Latitude", "Longitude")
+            )
             rows_in[year] = 0
             used[year] = set()
             for row in reader:
@@ -299,13 +340,19 @@ def _nc_id(value: str | None) -> str | None:
     return None if nc == "0" else nc
 
 
-def explain_la(record: Record, assigned: set[str], distance: float | None,
-               map_ids: set[str], used: dict[str, set[str]]) -> str:
+def explain_la(
+    record: Record,
+    assigned: set[str],
+    distance: float | None,
+    map_ids: set[str],
+    used: dict[str, set[str]],
+) -> str:
     """The kind of disagreement: why the council of the 2021 map differs from the record's."""
     if record.label not in map_ids:
         return f"NC {record.label} absent from the 2021 map"
-    if assigned and all(a not in used[record.year] and any(a in ids for ids in used.values())
-                        for a in assigned):
+    if assigned and all(
+        a not in used[record.year] and any(a in ids for ids in used.values()) for a in assigned
+    ):
         return "assigned a council that did not exist yet (split off after the record)"
     if distance is not None and distance < LA_NEAR_BORDER_M:
         return f"near a council border (< {LA_NEAR_BORDER_M} m from the recorded council)"
@@ -317,8 +364,7 @@ def explain_la(record: Record, assigned: set[str], distance: float | None,
 
 def test_la_neighborhood_councils_agree_with_the_myla311_records(session):
     la_city = by_code(session, "lacity.org")
-    map_ids = {a.area_id for a in geography.areas_of(session, la_city.id,
-                                                     "neighborhood_council")}
+    map_ids = {a.area_id for a in geography.areas_of(session, la_city.id, "neighborhood_council")}
     assert len(map_ids) == 99
 
     records, rows_in, used = read_la()
@@ -326,10 +372,14 @@ def test_la_neighborhood_councils_agree_with_the_myla311_records(session):
     in_two = sum(len(found[r.key]) > 1 for r in records)
 
     disagreeing = [r for r in records if r.label not in found[r.key]]
-    distance = distances_to_areas(session, la_city.id, "neighborhood_council",
-                                  [(r, r.label) for r in disagreeing])
-    outside_city = [r for r in disagreeing
-                    if not geography.jurisdiction_covers(session, la_city.id, r.long, r.lat)]
+    distance = distances_to_areas(
+        session, la_city.id, "neighborhood_council", [(r, r.label) for r in disagreeing]
+    )
+    outside_city = [
+        r
+        for r in disagreeing
+        if not geography.jurisdiction_covers(session, la_city.id, r.long, r.lat)
+    ]
     kinds: Counter = Counter()
     by_pair: Counter = Counter()
     for r in disagreeing:
@@ -338,40 +388,54 @@ def test_la_neighborhood_councils_agree_with_the_myla311_records(session):
         if why.startswith("moved border") or why == "UNEXPLAINED":
             by_pair[(r.year, r.label, "/".join(sorted(found[r.key])) or "none")] += 1
     checked = check_against_areas_at(
-        session, [la_city.id], "neighborhood_council",
-        sample(records, disagreeing), found)
+        session, [la_city.id], "neighborhood_council", sample(records, disagreeing), found
+    )
 
-    print(f"\nLA neighbourhood councils (2021-01-22 map): {len(records):,} records with an NC "
-          f"and lat/long; {in_two} points lie in two or more councils; {checked} checked "
-          "against areas_at")
+    print(
+        f"\nLA neighbourhood councils (2021-01-22 map): {len(records):,} records with an NC "
+        f"and lat/long; {in_two} points lie in two or more councils; {checked} checked "
+        "against areas_at"
+    )
     rates = {}
     for year in [*LA_311, "all"]:
         mine = [r for r in records if year in ("all", r.year)]
         agree = sum(r.label in found[r.key] for r in mine)
         rates[year] = agree / len(mine)
         total = sum(rows_in.values()) if year == "all" else rows_in[year]
-        print(f"  {year}: {len(mine):,} of {total:,} rows usable, agreement "
-              f"{_rate(agree, len(mine))}")
-    absent = Counter((r.label, r.row.get("NCName") or r.row.get("ncname"))
-                     for r in disagreeing if r.label not in map_ids)
-    near = [d for r in disagreeing if (d := distance[r.key]) is not None
-            and d < LA_NEAR_BORDER_M]
+        print(
+            f"  {year}: {len(mine):,} of {total:,} rows usable, agreement {_rate(agree, len(mine))}"
+        )
+    absent = Counter(
+        (r.label, r.row.get("NCName") or r.row.get("ncname"))
+        for r in disagreeing
+        if r.label not in map_ids
+    )
+    near = [d for r in disagreeing if (d := distance[r.key]) is not None and d < LA_NEAR_BORDER_M]
     print(f"  {len(disagreeing)} disagreements:")
     for why, n in kinds.most_common():
         print(f"    {n} x {why}")
     print(f"    absent from the map: {dict(absent)}")
-    print(f"    within 100 m of the recorded council: {sum(d < 100 for d in near)}; "
-          f"the furthest 'near' one: {max(near, default=0):.0f} m")
-    print(f"    outside the city boundary: {len(outside_city)} (all within "
-          f"{max((distance[r.key] or 0) for r in outside_city):.0f} m of the recorded "
-          "council)" if outside_city else "    outside the city boundary: 0")
+    print(
+        f"    within 100 m of the recorded council: {sum(d < 100 for d in near)}; "
+        f"the furthest 'near' one: {max(near, default=0):.0f} m"
+    )
+    print(
+        f"    outside the city boundary: {len(outside_city)} (all within "
+        f"{max((distance[r.key] or 0) for r in outside_city):.0f} m of the recorded "
+        "council)"
+        if outside_city
+        else "    outside the city boundary: 0"
+    )
     print(f"    moved borders (year, recorded, map): {dict(sorted(by_pair.items()))}")
 
     report = "\n".join(f"{n} x {k}" for k, n in sorted(by_pair.items()))
     assert kinds["UNEXPLAINED"] == 0, report
     for (recorded, mapped), (_, most) in LA_MOVED_BORDERS.items():
-        n = sum(v for (_, rec, got), v in by_pair.items()
-                if rec == recorded and mapped in got.split("/"))
+        n = sum(
+            v
+            for (_, rec, got), v in by_pair.items()
+            if rec == recorded and mapped in got.split("/")
+        )
         assert n <= most, f"{recorded}->{mapped}: {n} records (at most {most})\n{report}"
     for r in outside_city:  # outside the city: only where the NC map sticks out of it
         assert distance[r.key] is not None and distance[r.key] < LA_NEAR_BORDER_M, r

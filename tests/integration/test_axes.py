@@ -31,8 +31,9 @@ PREFIX = "/open311/v2"
 def _decode_extension_lists(monkeypatch):
     """The extensions add <areas>/<area> and <addresses>/<address> lists to the XML the
     harness decodes."""
-    monkeypatch.setattr(helpers, "LIST_CONTAINERS",
-                        helpers.LIST_CONTAINERS | {"areas", "addresses"})
+    monkeypatch.setattr(
+        helpers, "LIST_CONTAINERS", helpers.LIST_CONTAINERS | {"areas", "addresses"}
+    )
 
 
 @pytest.fixture
@@ -43,10 +44,16 @@ def key(session) -> str:
 def covering(session, table: str, id_column: str, long: float, lat: float) -> list[str]:
     """Ids of the rows of ``table`` whose geometry covers POINT(long lat)."""
     geom = "boundary" if table == "jurisdiction" else "geom"
-    return list(session.scalars(sa.text(
-        f"SELECT {id_column} FROM {table} "  # noqa: S608 - fixed names only
-        f"WHERE ST_Covers({geom}, ST_SetSRID(ST_MakePoint(:long, :lat), 4326)) "
-        f"ORDER BY 1"), {"long": long, "lat": lat}))
+    return list(
+        session.scalars(
+            sa.text(
+                f"SELECT {id_column} FROM {table} "  # noqa: S608 - fixed names only
+                f"WHERE ST_Covers({geom}, ST_SetSRID(ST_MakePoint(:long, :lat), 4326)) "
+                f"ORDER BY 1"
+            ),
+            {"long": long, "lat": lat},
+        )
+    )
 
 
 def test_point_is_stored_x_long_y_lat_and_returned_by_name(api, session, key):
@@ -54,20 +61,31 @@ def test_point_is_stored_x_long_y_lat_and_returned_by_name(api, session, key):
     assert result.status == 200, result.body
     request_id = result.body[0]["service_request_id"]
 
-    row = session.execute(sa.text(
-        "SELECT ST_X(location), ST_Y(location), ST_AsText(location), ST_SRID(location) "
-        "FROM service_request WHERE id = :id"), {"id": int(request_id)}).one()
+    row = session.execute(
+        sa.text(
+            "SELECT ST_X(location), ST_Y(location), ST_AsText(location), ST_SRID(location) "
+            "FROM service_request WHERE id = :id"
+        ),
+        {"id": int(request_id)},
+    ).one()
     assert tuple(row) == (LONG, LAT, "POINT(-118.2428 34.0537)", 4326)
 
     # In the right council district (and neighbourhood council) of the real area files.
-    stored_in = session.scalars(sa.text(
-        "SELECT a.layer || ':' || a.area_id FROM area a, service_request r "
-        "WHERE r.id = :id AND ST_Covers(a.geom, r.location) ORDER BY 1"),
-        {"id": int(request_id)}).all()
+    stored_in = session.scalars(
+        sa.text(
+            "SELECT a.layer || ':' || a.area_id FROM area a, service_request r "
+            "WHERE r.id = :id AND ST_Covers(a.geom, r.location) ORDER BY 1"
+        ),
+        {"id": int(request_id)},
+    ).all()
     assert stored_in == ["council_district:14", "neighborhood_council:52", "region:central"]
 
-    one = api.get(f"requests/{request_id}", {"extensions": "true"}, root="service_requests",
-                  schema="requests_extended")
+    one = api.get(
+        f"requests/{request_id}",
+        {"extensions": "true"},
+        root="service_requests",
+        schema="requests_extended",
+    )
     assert one.status == 200
     item = one.body[0]
     assert (item["lat"], item["long"]) == (LAT, LONG)
@@ -98,7 +116,10 @@ def test_swapped_point_is_refused(api, session, key):
     assert covering(session, "area", "area_id", LAT, LONG) == []
     assert covering(session, "jurisdiction", "jurisdiction_id", LONG, LAT) == ["lacity.org"]
     assert covering(session, "area", "layer || ':' || area_id", LONG, LAT) == [
-        "council_district:14", "neighborhood_council:52", "region:central"]
+        "council_district:14",
+        "neighborhood_council:52",
+        "region:central",
+    ]
 
 
 def test_services_at_point_read_lat_and_long_by_name(api):
@@ -115,16 +136,22 @@ def test_geojson_gives_long_then_lat(client):
     boundary = shape(feature["geometry"])
     assert boundary.covers(Point(LONG, LAT)) and not boundary.covers(Point(LAT, LONG))
 
-    response = client.get(f"{PREFIX}/jurisdictions/lacity.org/areas.geojson",
-                          query_string={"layer": "council_district"})
+    response = client.get(
+        f"{PREFIX}/jurisdictions/lacity.org/areas.geojson",
+        query_string={"layer": "council_district"},
+    )
     features = json.loads(response.data)["features"]
-    here = [f["properties"]["area_id"] for f in features
-            if shape(f["geometry"]).covers(Point(LONG, LAT))]
+    here = [
+        f["properties"]["area_id"]
+        for f in features
+        if shape(f["geometry"]).covers(Point(LONG, LAT))
+    ]
     assert here == ["14"]
     for f in features:
         coordinates = f["geometry"]["coordinates"]
-        first = coordinates[0][0][0] if f["geometry"]["type"] == "MultiPolygon" \
-            else coordinates[0][0]
+        first = (
+            coordinates[0][0][0] if f["geometry"]["type"] == "MultiPolygon" else coordinates[0][0]
+        )
         assert -119 < first[0] < -118 and 33 < first[1] < 35, (f["id"], first)
 
 
@@ -133,9 +160,13 @@ def test_address_points_are_stored_x_lon_y_lat(session):
         row = next(r for r in csv.DictReader(fh) if r["address"] == "1353 W BELLEVUE AVE, 90026")
     lat, lon = float(row["lat"]), float(row["lon"])
     assert (lat, lon) == (34.0682207715, -118.255594359)  # the file's own columns
-    stored = session.execute(sa.text(
-        "SELECT ST_X(location), ST_Y(location), ST_AsText(location) FROM address_point "
-        "WHERE address = :address"), {"address": row["address"]}).one()
+    stored = session.execute(
+        sa.text(
+            "SELECT ST_X(location), ST_Y(location), ST_AsText(location) FROM address_point "
+            "WHERE address = :address"
+        ),
+        {"address": row["address"]},
+    ).one()
     assert tuple(stored) == (lon, lat, "POINT(-118.255594359 34.0682207715)")
 
 
@@ -149,10 +180,16 @@ def test_address_search_and_resolution_keep_the_axes(api, session, key):
     else:
         assert b"<lat>34.0682207715</lat><long>-118.255594359</long>" in raw
 
-    result = api.post("requests", {"service_code": "OTHER", "api_key": key,
-                                   "address_id": "1353 W BELLEVUE AVE 90026"})
+    result = api.post(
+        "requests",
+        {"service_code": "OTHER", "api_key": key, "address_id": "1353 W BELLEVUE AVE 90026"},
+    )
     assert result.status == 200, result.body
     request_id = int(result.body[0]["service_request_id"])
-    assert session.scalar(sa.text("SELECT ST_AsText(location) FROM service_request "
-                                  "WHERE id = :id"), {"id": request_id}) \
+    assert (
+        session.scalar(
+            sa.text("SELECT ST_AsText(location) FROM service_request WHERE id = :id"),
+            {"id": request_id},
+        )
         == "POINT(-118.255594359 34.0682207715)"
+    )

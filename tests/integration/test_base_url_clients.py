@@ -37,8 +37,9 @@ def test_georeport_with_no_jurisdiction(base_url, session, output):
     definition = client.get_service_definition("BULKY-ITEMS")
     assert definition["service_code"] == "BULKY-ITEMS"
     # Submitted without a jurisdiction (routed to Santa Monica by its point), then followed.
-    request_id = created(Api(app.test_client(), "json"),
-                         {**SM_POTHOLE, **PIER, "api_key": new_key(session)})
+    request_id = created(
+        Api(app.test_client(), "json"), {**SM_POTHOLE, **PIER, "api_key": new_key(session)}
+    )
     found = client.get_service_request(request_id)
     assert found["service_request_id"] == request_id
     assert found["service_code"] == "POTHOLE"
@@ -46,9 +47,15 @@ def test_georeport_with_no_jurisdiction(base_url, session, output):
     # list, <service_requests/>, so JSON only), an LA one is.
     if output == "json":
         assert client.get_service_requests(service_request_id=request_id) == []
-    la_id = created(Api(app.test_client(), "json"), {
-        "service_code": "GRAFFITI", "attribute[SURFACE]": "FENCE", **CITY_HALL,
-        "api_key": new_key(session, "another app")})
+    la_id = created(
+        Api(app.test_client(), "json"),
+        {
+            "service_code": "GRAFFITI",
+            "attribute[SURFACE]": "FENCE",
+            **CITY_HALL,
+            "api_key": new_key(session, "another app"),
+        },
+    )
     la_list = client.get_service_requests(service_request_id=la_id)
     item = la_list if output == "xml" else la_list[0]  # xmltodict: one child, a dict
     assert item["service_request_id"] == la_id and item["service_code"] == "GRAFFITI"

@@ -18,21 +18,25 @@ ROWS = 20_000
 
 @pytest.fixture(scope="module")
 def generated(database_url):  # database_url: the suite's private cluster is running
-    spec = importlib.util.spec_from_file_location("bench_generate",
-                                                  ROOT / "bench" / "generate.py")
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
     generate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generate)
     url = sa.make_url(database_url).set(database=DBNAME).render_as_string(hide_password=False)
-    admin = sa.create_engine(sa.make_url(url).set(database="postgres"),
-                             isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    admin = sa.create_engine(
+        sa.make_url(url).set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.pool.NullPool,
+    )
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{DBNAME}"')
     with sa.create_engine(url, poolclass=sa.pool.NullPool).begin() as conn:
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
     try:
-        assert generate.main(["--rows", str(ROWS), "--database-url", url,
-                              "--batch", "10000"]) in (0, None)
+        assert generate.main(["--rows", str(ROWS), "--database-url", url, "--batch", "10000"]) in (
+            0,
+            None,
+        )
         yield generate.check(url, argparse.Namespace())
     finally:
         with admin.connect() as conn:

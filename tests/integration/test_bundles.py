@@ -54,8 +54,6 @@ def bundle(tmp_path) -> Path:
     return copy_bundle(LA_BUNDLE, tmp_path / TEST_ID, TEST_ID)
 
 
-
-
 def edit_services(bundle: Path, change: Callable[[list[dict]], None]) -> None:
     """Change services.yaml as data (read, change, write back as YAML)."""
     path = bundle / "services.yaml"
@@ -143,9 +141,11 @@ def test_first_load_creates_the_jurisdiction_and_twelve_services(session, bundle
     assert jurisdiction.timezone == "America/Los_Angeles"
     assert jurisdiction.contact.startswith("MyLA311, City of Los Angeles: call 311")
     assert jurisdiction.key_service.startswith("API keys are issued on request")
-    assert jurisdiction.settings == {"accept_unverified_addresses": False,
-                                     "reverse_geocode_distance_m": 50.0,
-                                     "address_match_threshold": 0.5}
+    assert jurisdiction.settings == {
+        "accept_unverified_addresses": False,
+        "reverse_geocode_distance_m": 50.0,
+        "address_match_threshold": 0.5,
+    }
     services = jurisdiction.services
     assert [s.service_code for s in services] == LA_CODES
     assert [s.position for s in services] == list(range(1, 13))
@@ -721,7 +721,7 @@ def test_several_problems_are_reported_together(session, bundle):
             "attribute (variable: false) cannot be required",
             "services.yaml: services: service_code must be unique: GRAFFITI",
             "boundary.geojson: feature 0 is a Point; a boundary or area must be a Polygon or "
-        "MultiPolygon",
+            "MultiPolygon",
         ]
     )
     assert counts(session) == before

@@ -40,6 +40,7 @@ def cli(app, connection):
 
     def run(*args: str):
         return runner.invoke(group, args=[str(a) for a in args])
+
     return run
 
 
@@ -48,11 +49,11 @@ def bundle(tmp_path) -> Path:
     return copy_bundle(LA_BUNDLE, tmp_path / TEST_ID, TEST_ID)
 
 
-
-
 def counts(session) -> dict[str, int]:
-    return {table: session.scalar(sa.text(f"SELECT count(*) FROM {table}"))
-            for table in ("jurisdiction", "service", "service_attribute", "api_key")}
+    return {
+        table: session.scalar(sa.text(f"SELECT count(*) FROM {table}"))
+        for table in ("jurisdiction", "service", "service_attribute", "api_key")
+    }
 
 
 def key_row(session, key_id: int) -> ApiKey:
@@ -61,14 +62,18 @@ def key_row(session, key_id: int) -> ApiKey:
 
 
 def pending(session, token: str, **fields) -> ServiceRequest:
-    return add_request(session, code="HOMELESS-ENCAMPMENT", accepted=False, token=token,
-                       **fields)
+    return add_request(session, code="HOMELESS-ENCAMPMENT", accepted=False, token=token, **fields)
 
 
 def events(session, request_pk: int) -> list[tuple[str, str]]:
-    return [tuple(row) for row in session.execute(
-        sa.select(RequestEvent.kind, RequestEvent.status)
-        .where(RequestEvent.request_pk == request_pk).order_by(RequestEvent.id))]
+    return [
+        tuple(row)
+        for row in session.execute(
+            sa.select(RequestEvent.kind, RequestEvent.status)
+            .where(RequestEvent.request_pk == request_pk)
+            .order_by(RequestEvent.id)
+        )
+    ]
 
 
 def reread(session, request_pk: int) -> ServiceRequest:
@@ -94,23 +99,25 @@ def test_accept_sets_accepted_at_and_updated_datetime_and_records_an_event(sessi
     assert stored.updated_datetime == NOW
     assert stored.requested_datetime == EARLIER
     assert stored.status == "open"
-    event = session.scalars(sa.select(RequestEvent).where(
-        RequestEvent.request_pk == request.id)).one()
-    assert (event.kind, event.status, event.at, event.api_key_pk) == (
-        "accepted", "open", NOW, None)
+    event = session.scalars(
+        sa.select(RequestEvent).where(RequestEvent.request_pk == request.id)
+    ).one()
+    assert (event.kind, event.status, event.at, event.api_key_pk) == ("accepted", "open", NOW, None)
 
 
 def test_accepted_request_becomes_public_and_its_token_resolves(session):
     request = pending(session, "tok-1")
     assert get_request_id_from_token(session, "lacity.org", "tok-1") == [
-        {"service_request_id": None, "token": "tok-1"}]
+        {"service_request_id": None, "token": "tok-1"}
+    ]
     with pytest.raises(NotFound):
         get_service_request(session, "lacity.org", str(request.id))
 
     accept_pending_requests(session)
 
     assert get_request_id_from_token(session, "lacity.org", "tok-1") == [
-        {"service_request_id": str(request.id), "token": "tok-1"}]
+        {"service_request_id": str(request.id), "token": "tok-1"}
+    ]
     [payload] = get_service_request(session, "lacity.org", str(request.id))
     assert payload["service_request_id"] == str(request.id)
     assert payload["service_code"] == "HOMELESS-ENCAMPMENT"
@@ -126,8 +133,7 @@ def test_accept_keeps_a_closed_requests_status_in_the_event(session):
 def test_accept_only_the_given_tokens(session):
     one, two, three = (pending(session, t) for t in ("tok-1", "tok-2", "tok-3"))
 
-    accepted = accept_pending_requests(session, tokens=["tok-2", "tok-3", "no-such-token"],
-                                       now=NOW)
+    accepted = accept_pending_requests(session, tokens=["tok-2", "tok-3", "no-such-token"], now=NOW)
 
     assert accepted == [("tok-2", two.id), ("tok-3", three.id)]
     assert reread(session, one.id).accepted_at is None
@@ -166,8 +172,7 @@ def test_accept_leaves_already_accepted_requests_alone(session):
 
 def test_accept_filters_by_jurisdiction(session):
     request = pending(session, "tok-1")
-    assert accept_pending_requests(session, jurisdiction_id="lacity.org") == [
-        ("tok-1", request.id)]
+    assert accept_pending_requests(session, jurisdiction_id="lacity.org") == [("tok-1", request.id)]
     with pytest.raises(NotFound, match="'nowhere.example' is not served here"):
         accept_pending_requests(session, jurisdiction_id="nowhere.example")
 
@@ -286,14 +291,14 @@ def test_jurisdictions_load_twice_is_up_to_date_the_second_time(cli, session, bu
     assert second.stdout == f"{TEST_ID}: up to date, nothing changed\n"
 
     listed = cli("jurisdictions", "list")
-    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [
-        "lacity.org", TEST_ID]
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["lacity.org", TEST_ID]
 
 
 def test_jurisdictions_load_reports_a_change(cli, session, bundle):
     assert cli("jurisdictions", "load", bundle).exit_code == 0
-    edit(bundle / "services.yaml", "service_name: Graffiti Removal",
-         "service_name: Graffiti Cleanup")
+    edit(
+        bundle / "services.yaml", "service_name: Graffiti Removal", "service_name: Graffiti Cleanup"
+    )
     result = cli("jurisdictions", "load", bundle)
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{TEST_ID}: service GRAFFITI: service_name changed\n"
@@ -334,11 +339,15 @@ def test_jurisdictions_check_of_a_changed_bundle_changes_nothing(cli, session, b
 
 
 def test_jurisdictions_check_of_a_broken_bundle_lists_every_problem(cli, session, bundle):
-    edit(bundle / "services.yaml", "[graffiti, tagging, vandalism, paint]",
-         '[graffiti, "tagging, vandalism", paint]')
+    edit(
+        bundle / "services.yaml",
+        "[graffiti, tagging, vandalism, paint]",
+        '[graffiti, "tagging, vandalism", paint]',
+    )
     edit(bundle / "services.yaml", "type: blackbox", "type: inbox")
     (bundle / "boundary.geojson").write_text(
-        '{"type": "Point", "coordinates": [-118.24, 34.05]}', encoding="utf-8")
+        '{"type": "Point", "coordinates": [-118.24, 34.05]}', encoding="utf-8"
+    )
     before = counts(session)
 
     result = cli("jurisdictions", "check", bundle)
@@ -363,14 +372,17 @@ def test_jurisdictions_load_of_a_broken_bundle_exits_1_and_stores_nothing(cli, s
     assert result.stderr.splitlines() == [
         f"{bundle}: 1 problem(s):",
         "  - jurisdiction.yaml: timezone: 'Pacific Time' is not an IANA time zone "
-        "(e.g. America/Los_Angeles)"]
+        "(e.g. America/Los_Angeles)",
+    ]
     assert counts(session) == before
 
 
 def test_jurisdictions_load_prints_repair_notes(cli, session, bundle):
     (bundle / "boundary.geojson").write_text(
         '{"type": "Polygon", "coordinates": [[[-118.3, 34.0], [-118.2, 34.1], [-118.2, 34.0], '
-        '[-118.3, 34.1], [-118.3, 34.0]]]}', encoding="utf-8")
+        "[-118.3, 34.1], [-118.3, 34.0]]]}",
+        encoding="utf-8",
+    )
     result = cli("jurisdictions", "load", bundle)
     assert result.exit_code == 0, result.output
     note, created = result.stdout.splitlines()[:2]
@@ -390,7 +402,8 @@ def test_requests_accept_prints_the_accepted_tokens(cli, session):
     assert result.stdout.splitlines() == [
         f"accepted token tok-1 as service request {one.id}",
         f"accepted token tok-2 as service request {two.id}",
-        "2 request(s) accepted"]
+        "2 request(s) accepted",
+    ]
     assert reread(session, one.id).accepted_at is not None
     assert events(session, two.id) == [("accepted", "open")]
 
@@ -402,7 +415,9 @@ def test_requests_accept_only_the_given_token_and_limit(cli, session):
 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"accepted token tok-2 as service request {two.id}", "1 request(s) accepted"]
+        f"accepted token tok-2 as service request {two.id}",
+        "1 request(s) accepted",
+    ]
     assert reread(session, one.id).accepted_at is None
     assert reread(session, three.id).accepted_at is None
 
@@ -437,8 +452,9 @@ def test_open311_console_script_lists_the_command_groups(database_url):
     env = {**os.environ, "OPEN311_DATABASE_URL": database_url}
     env.pop("OPEN311_CONFIG_FILE", None)
 
-    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Usage: open311 ")
@@ -451,12 +467,21 @@ def test_open311_console_script_lists_the_command_groups(database_url):
 def test_open311_keys_help_lists_its_commands(database_url):
     script = Path(sys.executable).with_name("open311")
     env = {**os.environ, "OPEN311_DATABASE_URL": database_url}
-    done = subprocess.run([str(script), "keys", "--help"], capture_output=True, text=True,
-                          env=env, timeout=60, check=False)
+    done = subprocess.run(
+        [str(script), "keys", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     commands = done.stdout.split("Commands:", 1)[1]
     assert {line.split()[0] for line in commands.splitlines() if line.strip()} == {
-        "create", "list", "revoke"}
+        "create",
+        "list",
+        "revoke",
+    }
 
 
 def test_jurisdiction_rows_are_not_left_behind(session):

@@ -41,8 +41,11 @@ def test_a_dead_idle_connection_is_replaced_on_checkout(database_url):
 def test_busy_connections_are_not_pinged(database_url):
     engine = make_engine(database_url, pool_size=1, max_overflow=0)
     statements: list[str] = []
-    sa.event.listen(engine, "before_cursor_execute",
-                    lambda conn, cursor, statement, *rest: statements.append(statement))
+    sa.event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: statements.append(statement),
+    )
     try:
         for _ in range(3):
             with engine.connect() as conn:
@@ -133,8 +136,11 @@ def test_a_kept_connection_is_pinged_after_idling_and_replaced_if_dead(database_
     engine = make_engine(database_url, 2, 0, isolation_level="AUTOCOMMIT")
     held = HeldReadSessions(engine, 0.0)  # every reuse counts as after idling
     statements: list[str] = []
-    sa.event.listen(engine, "before_cursor_execute",
-                    lambda conn, cursor, statement, *rest: statements.append(statement))
+    sa.event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: statements.append(statement),
+    )
     try:
         session = held.get()
         pid = _backend(session)
@@ -287,19 +293,29 @@ def test_lists_by_box_circle_area_or_text_are_planned_for_their_values(database_
     try:
         with Session(engine) as session:
             pk = 1  # no rows needed: a statement is prepared for its calls, not its rows
-            by_value = [request_filters.Filters(bbox=(-118.3, 34.0, -118.2, 34.1), **window),
-                        request_filters.Filters(near=(-118.24, 34.05, 500.0), **window),
-                        request_filters.Filters(text="graffiti", **window)]
+            by_value = [
+                request_filters.Filters(bbox=(-118.3, 34.0, -118.2, 34.1), **window),
+                request_filters.Filters(near=(-118.24, 34.05, 500.0), **window),
+                request_filters.Filters(text="graffiti", **window),
+            ]
             assert all(request_filters.plans_by_value(f) for f in by_value)
             assert not request_filters.plans_by_value(request_filters.Filters(**window))
             assert not request_filters.plans_by_value(
-                request_filters.Filters(ids=[1], bbox=(0, 0, 1, 1)))
+                request_filters.Filters(ids=[1], bbox=(0, 0, 1, 1))
+            )
             for _ in range(8):  # psycopg prepares a statement on its 5th call
                 for filters in [request_filters.Filters(**window), *by_value]:
-                    request_search.public_rows(session, pk, filters, limit=1000,
-                                     timezone="America/Los_Angeles", with_last_change=True)
-            prepared = list(session.scalars(sa.text(
-                "SELECT statement FROM pg_prepared_statements")))
+                    request_search.public_rows(
+                        session,
+                        pk,
+                        filters,
+                        limit=1000,
+                        timezone="America/Los_Angeles",
+                        with_last_change=True,
+                    )
+            prepared = list(
+                session.scalars(sa.text("SELECT statement FROM pg_prepared_statements"))
+            )
         lists = [s for s in prepared if "FROM service_request JOIN service" in s]
         assert len(lists) == 1  # the default list's, and none of the others
         assert "requested_datetime >=" in lists[0]
@@ -313,8 +329,10 @@ def test_the_servers_connections_run_without_jit_or_parallel_workers(database_ur
     workers), after the options the URL gives."""
     from open311.db import SESSION_SETTINGS, session_options
 
-    assert session_options("postgresql+psycopg://u@/db?options=-c%20work_mem%3D8MB") == \
-        "-c work_mem=8MB -c jit=off -c max_parallel_workers_per_gather=0"
+    assert (
+        session_options("postgresql+psycopg://u@/db?options=-c%20work_mem%3D8MB")
+        == "-c work_mem=8MB -c jit=off -c max_parallel_workers_per_gather=0"
+    )
     for isolation in ("READ COMMITTED", "AUTOCOMMIT"):
         engine = make_engine(database_url, 1, 0, isolation_level=isolation)
         try:
@@ -335,8 +353,9 @@ def test_statement_logs_never_show_parameter_values(database_url, caplog):
     secret = "resident-7d1f@example.org"
     try:
         with engine.connect() as conn:
-            echoed = conn.execute(sa.select(sa.bindparam("email", type_=sa.Text)),
-                                  {"email": secret}).scalar()
+            echoed = conn.execute(
+                sa.select(sa.bindparam("email", type_=sa.Text)), {"email": secret}
+            ).scalar()
     finally:
         engine.dispose()
     assert echoed == secret

@@ -29,16 +29,34 @@ class Clock:
         return self.now
 
 
-def add_jurisdiction(session, code: str, *, parent: Jurisdiction | None = None,
-                     services: tuple[str, ...] = ("POTHOLE",)) -> Jurisdiction:
-    j = Jurisdiction(jurisdiction_id=code, name=code, timezone="America/New_York",
-                     contact="x", key_service="y", settings={},
-                     boundary=from_shape(MultiPolygon([box(-74.1, 40.6, -73.9, 40.8)]), 4326),
-                     parent_pk=parent.id if parent else None)
+def add_jurisdiction(
+    session,
+    code: str,
+    *,
+    parent: Jurisdiction | None = None,
+    services: tuple[str, ...] = ("POTHOLE",),
+) -> Jurisdiction:
+    j = Jurisdiction(
+        jurisdiction_id=code,
+        name=code,
+        timezone="America/New_York",
+        contact="x",
+        key_service="y",
+        settings={},
+        boundary=from_shape(MultiPolygon([box(-74.1, 40.6, -73.9, 40.8)]), 4326),
+        parent_pk=parent.id if parent else None,
+    )
     for position, service_code in enumerate(services, start=1):
-        j.services.append(Service(service_code=service_code, service_name=service_code,
-                                  type="realtime", keywords=[], group="Streets",
-                                  position=position))
+        j.services.append(
+            Service(
+                service_code=service_code,
+                service_name=service_code,
+                type="realtime",
+                keywords=[],
+                group="Streets",
+                position=position,
+            )
+        )
     session.add(j)
     session.flush()
     return j
@@ -61,6 +79,7 @@ def test_remember_keeps_a_value_for_the_ttl_and_never_keeps_none(cache, clock):
         def inner():
             loads.append(value)
             return value
+
         return inner
 
     assert cache.remember(("k",), load("first")) == "first"
@@ -109,8 +128,16 @@ def test_service_codes_resolve_and_new_ones_at_once(session, cache):
     first = service_pks(cache, session, la, ["GRAFFITI", "OTHER", "GRAFFITI"])
     assert len(first) == 2 and all(isinstance(pk, int) for pk in first)
     la_row = session.get(Jurisdiction, la.id)
-    la_row.services.append(Service(service_code="NEW-ONE", service_name="New", type="realtime",
-                                   keywords=[], group="X", position=99))
+    la_row.services.append(
+        Service(
+            service_code="NEW-ONE",
+            service_name="New",
+            type="realtime",
+            keywords=[],
+            group="X",
+            position=99,
+        )
+    )
     session.flush()
     assert len(service_pks(cache, session, la, ["NEW-ONE"])) == 1
     with pytest.raises(BadRequest, match="'NOPE'"):
@@ -131,13 +158,22 @@ def cached_api(connection, fmt):
     from sqlalchemy.orm import Session
 
     app = create_app({"DATABASE_URL": None, "TESTING": True, "CACHE_SECONDS": 60})
-    Database.set_session_factory(app, lambda: Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False))
+    Database.set_session_factory(
+        app,
+        lambda: Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ),
+    )
     return Api(app.test_client(), fmt)
 
 
-BULKY = {"service_code": "BULKY-ITEMS", **CITY_HALL, "attribute[ITEM_TYPES][]": ["SOFA"],
-         "attribute[ITEM_COUNT]": "1", "attribute[LOCATION_TYPE]": "CURB"}
+BULKY = {
+    "service_code": "BULKY-ITEMS",
+    **CITY_HALL,
+    "attribute[ITEM_TYPES][]": ["SOFA"],
+    "attribute[ITEM_COUNT]": "1",
+    "attribute[LOCATION_TYPE]": "CURB",
+}
 
 
 def test_posts_and_reads_with_cached_records(cached_api, session):
@@ -147,14 +183,21 @@ def test_posts_and_reads_with_cached_records(cached_api, session):
     first = created(cached_api, {**BULKY, "api_key": key, "jurisdiction_id": "lacity.org"})
     second = created(cached_api, {**BULKY, "api_key": key, "jurisdiction_id": "lacity.org"})
     assert int(second) > int(first)
-    refused(cached_api, session, {**BULKY, "attribute[ITEM_COUNT]": "many", "api_key": key,
-                                  "jurisdiction_id": "lacity.org"}, 400, "ITEM_COUNT")
-    listing = cached_api.get("requests", {"jurisdiction_id": "lacity.org",
-                                          "service_code": "BULKY-ITEMS"},
-                             root="service_requests", schema="requests")
+    refused(
+        cached_api,
+        session,
+        {**BULKY, "attribute[ITEM_COUNT]": "many", "api_key": key, "jurisdiction_id": "lacity.org"},
+        400,
+        "ITEM_COUNT",
+    )
+    listing = cached_api.get(
+        "requests",
+        {"jurisdiction_id": "lacity.org", "service_code": "BULKY-ITEMS"},
+        root="service_requests",
+        schema="requests",
+    )
     assert [r["service_request_id"] for r in listing.body][:2] == [second, first]
-    one = cached_api.get(f"requests/{first}", root="service_requests",
-                         schema="requests")
+    one = cached_api.get(f"requests/{first}", root="service_requests", schema="requests")
     assert one.status == 200 and one.body[0]["service_code"] == "BULKY-ITEMS"
 
 
@@ -165,6 +208,7 @@ def test_revoked_key_is_refused_at_once_with_the_cache_on(cached_api, session):
     session.commit()
     created(cached_api, {**BULKY, "api_key": new.key, "jurisdiction_id": "lacity.org"})
     revoke_key(session, str(new.record.id))
-    result = cached_api.post("requests", {**BULKY, "api_key": new.key,
-                                          "jurisdiction_id": "lacity.org"})
+    result = cached_api.post(
+        "requests", {**BULKY, "api_key": new.key, "jurisdiction_id": "lacity.org"}
+    )
     assert result.status == 403 and "revoked" in error_text(result)

@@ -30,8 +30,12 @@ from open311.pgcluster import DURABLE, FAST, VAR, Cluster
 from tests.helpers import CITY_HALL, decode_xml
 
 LA_BUNDLE = Path(__file__).resolve().parents[2] / "jurisdictions" / "lacity.org"
-GRAFFITI = {"service_code": "GRAFFITI", "attribute[SURFACE]": "FENCE", **CITY_HALL,
-            "jurisdiction_id": "lacity.org"}
+GRAFFITI = {
+    "service_code": "GRAFFITI",
+    "attribute[SURFACE]": "FENCE",
+    **CITY_HALL,
+    "jurisdiction_id": "lacity.org",
+}
 
 
 def settings(url: str) -> dict[str, str]:
@@ -117,12 +121,12 @@ def test_every_acknowledged_request_survives_a_crash_under_load(cluster, served)
         client, sent = app.test_client(), 0
         while not stop.is_set():
             description = f"crash test {worker}-{sent}"
-            response = client.post("/open311/v2/requests.json",
-                                   data={**GRAFFITI, "api_key": key,
-                                         "description": description})
+            response = client.post(
+                "/open311/v2/requests.json",
+                data={**GRAFFITI, "api_key": key, "description": description},
+            )
             if response.status_code == 200:
-                acknowledged.append((response.get_json()[0]["service_request_id"],
-                                     description))
+                acknowledged.append((response.get_json()[0]["service_request_id"], description))
             else:
                 refused.append(response)
             sent += 1
@@ -148,25 +152,31 @@ def test_every_acknowledged_request_survives_a_crash_under_load(cluster, served)
         assert_unavailable(response, "json")
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
-        found = dict(conn.execute(sa.text(
-            "SELECT id::text, description FROM service_request WHERE id = ANY(:ids)"),
-            {"ids": [int(i) for i, _ in acknowledged]}).all())
+        found = dict(
+            conn.execute(
+                sa.text("SELECT id::text, description FROM service_request WHERE id = ANY(:ids)"),
+                {"ids": [int(i) for i, _ in acknowledged]},
+            ).all()
+        )
     engine.dispose()
     lost = [pair for pair in acknowledged if found.get(pair[0]) != pair[1]]
     assert not lost, f"{len(lost)} of {len(acknowledged)} acknowledged requests lost"
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_an_outage_is_a_503_logged_on_one_line_and_the_server_recovers(cluster, served, fmt,
-                                                                        caplog):
+def test_an_outage_is_a_503_logged_on_one_line_and_the_server_recovers(
+    cluster, served, fmt, caplog
+):
     made, _, key = cluster
     app, _ = served
     client = app.test_client()
-    calls = [("get", f"/open311/v2/requests.{fmt}", None),
-             ("get", f"/open311/v2/requests/1.{fmt}", None),
-             ("get", f"/open311/v2/services.{fmt}", None),
-             ("get", f"/open311/v2/discovery.{fmt}", None),
-             ("post", f"/open311/v2/requests.{fmt}", {**GRAFFITI, "api_key": key})]
+    calls = [
+        ("get", f"/open311/v2/requests.{fmt}", None),
+        ("get", f"/open311/v2/requests/1.{fmt}", None),
+        ("get", f"/open311/v2/services.{fmt}", None),
+        ("get", f"/open311/v2/discovery.{fmt}", None),
+        ("post", f"/open311/v2/requests.{fmt}", {**GRAFFITI, "api_key": key}),
+    ]
     for method, path, data in calls:  # warm: pooled and kept connections exist
         assert getattr(client, method)(path, data=data).status_code in (200, 404)
     made.stop()
@@ -181,8 +191,7 @@ def test_an_outage_is_a_503_logged_on_one_line_and_the_server_recovers(cluster, 
         problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
         assert len(problems) == failed, [r.getMessage() for r in problems]
         for record in problems:
-            assert record.exc_info is None and "\n" not in record.getMessage(), \
-                record.getMessage()
+            assert record.exc_info is None and "\n" not in record.getMessage(), record.getMessage()
             assert "database unavailable" in record.getMessage()
     finally:
         made.start()
@@ -200,8 +209,9 @@ def test_a_pool_with_no_connection_free_is_a_503_after_the_pool_timeout(cluster,
     """Every pooled connection in use (a database that answers slowly, too many at once):
     a request waits OPEN311_DB_POOL_TIMEOUT seconds, then is a 503 with Retry-After."""
     _, url, key = cluster
-    app = create_app({"DATABASE_URL": url, "DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0,
-                      "DB_POOL_TIMEOUT": 1})
+    app = create_app(
+        {"DATABASE_URL": url, "DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0, "DB_POOL_TIMEOUT": 1}
+    )
     writes, reads = Database.engines(app)
     try:
         with reads.connect(), writes.connect():  # the pools' only connections, held
@@ -209,8 +219,9 @@ def test_a_pool_with_no_connection_free_is_a_503_after_the_pool_timeout(cluster,
             started = time.monotonic()
             assert_unavailable(client.get(f"/open311/v2/requests.{fmt}"), fmt)
             assert time.monotonic() - started >= 1
-            assert_unavailable(client.post(f"/open311/v2/requests.{fmt}",
-                                           data={**GRAFFITI, "api_key": key}), fmt)
+            assert_unavailable(
+                client.post(f"/open311/v2/requests.{fmt}", data={**GRAFFITI, "api_key": key}), fmt
+            )
         assert app.test_client().get(f"/open311/v2/requests.{fmt}").status_code == 200
     finally:
         for engine in (writes, reads):

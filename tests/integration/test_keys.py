@@ -23,8 +23,11 @@ from open311.operations.keys import (
 
 def stored_row(session, key_id: int) -> dict:
     """Every column of the api_key row, as the database holds it."""
-    return dict(session.execute(sa.text("SELECT * FROM api_key WHERE id = :id"),
-                                {"id": key_id}).mappings().one())
+    return dict(
+        session.execute(sa.text("SELECT * FROM api_key WHERE id = :id"), {"id": key_id})
+        .mappings()
+        .one()
+    )
 
 
 def fresh(session, key_id: int) -> ApiKey:
@@ -46,10 +49,18 @@ def test_only_the_sha256_of_the_key_is_stored(session):
     new = create_key(session, "Fix My Street", "dev@example.org")
     row = stored_row(session, new.record.id)
 
-    assert set(row) == {"id", "name", "contact", "prefix", "key_hash", "created_at", "scopes",
-                        "revoked_at"}
+    assert set(row) == {
+        "id",
+        "name",
+        "contact",
+        "prefix",
+        "key_hash",
+        "created_at",
+        "scopes",
+        "revoked_at",
+    }
     assert row["key_hash"] == hashlib.sha256(new.key.encode()).hexdigest() == hash_key(new.key)
-    secret = new.key[len(KEY_PREFIX):]
+    secret = new.key[len(KEY_PREFIX) :]
     for column, value in row.items():
         text = str(value)
         assert new.key not in text, column
@@ -92,11 +103,14 @@ def test_authenticate_accepts_an_active_key(session):
     assert key.id == new.record.id and key.name == "app"
 
 
-@pytest.mark.parametrize("raw,message", [
-    (None, "api_key is required to submit a request"),
-    ("", "api_key is required to submit a request"),
-    ("o311_notarealkeyatall", "invalid api_key"),
-])
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        (None, "api_key is required to submit a request"),
+        ("", "api_key is required to submit a request"),
+        ("o311_notarealkeyatall", "invalid api_key"),
+    ],
+)
 def test_authenticate_refuses_missing_and_unknown_keys(session, raw, message):
     create_key(session, "app")
     with pytest.raises(Forbidden) as exc:
@@ -107,8 +121,14 @@ def test_authenticate_refuses_missing_and_unknown_keys(session, raw, message):
 
 def test_authenticate_refuses_a_near_miss_of_a_real_key(session):
     new = create_key(session, "app")
-    for variant in (new.key[:-1], new.key + "x", new.key.upper(), " " + new.key,
-                    new.key[len(KEY_PREFIX):], hash_key(new.key)):
+    for variant in (
+        new.key[:-1],
+        new.key + "x",
+        new.key.upper(),
+        " " + new.key,
+        new.key[len(KEY_PREFIX) :],
+        hash_key(new.key),
+    ):
         with pytest.raises(Forbidden, match="invalid api_key"):
             authenticate(session, variant)
 

@@ -21,8 +21,7 @@ def scratch_url(database_url):
     admin = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(database_url).set(database=name).render_as_string(
-        hide_password=False)
+    url = sa.engine.make_url(database_url).set(database=name).render_as_string(hide_password=False)
     yield url
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -90,8 +89,15 @@ def test_upgrade_is_idempotent(scratch_url):
         tables = set(sa.inspect(conn).get_table_names())
         version = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
     engine.dispose()
-    assert {"jurisdiction", "service", "service_attribute", "service_request",
-            "request_contact", "request_event", "api_key"} <= tables
+    assert {
+        "jurisdiction",
+        "service",
+        "service_attribute",
+        "service_request",
+        "request_contact",
+        "request_event",
+        "api_key",
+    } <= tables
     assert version == "0005"  # the newest migration: 0005_media_paths
 
 
@@ -120,16 +126,19 @@ def test_cli_db_check_exits_non_zero_on_drift(scratch_url):
 # A database at the head revision whose schema is an earlier development version of a
 # migration (0003 once made service_request.search a generated column and lacked the
 # filtered-list index): the server would fail on it at the first POST.
-DRIFTED = ["DROP INDEX ix_service_request_service_status_newest",
-           "ALTER TABLE service_request DROP COLUMN search",
-           "ALTER TABLE service_request ADD COLUMN search tsvector GENERATED ALWAYS AS "
-           "(to_tsvector('english', coalesce(description, ''))) STORED"]
+DRIFTED = [
+    "DROP INDEX ix_service_request_service_status_newest",
+    "ALTER TABLE service_request DROP COLUMN search",
+    "ALTER TABLE service_request ADD COLUMN search tsvector GENERATED ALWAYS AS "
+    "(to_tsvector('english', coalesce(description, ''))) STORED",
+]
 
 
 KEPT_JURISDICTION = (
     "INSERT INTO jurisdiction (jurisdiction_id, name, timezone, contact, key_service, settings, "
     "boundary) VALUES ('kept.example', 'Kept', 'UTC', '', '', '{}', "
-    "ST_GeomFromText('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))', 4326))")
+    "ST_GeomFromText('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))', 4326))"
+)
 
 
 def _drift_then(scratch_url):
@@ -137,8 +146,7 @@ def _drift_then(scratch_url):
     assert migrate.drift(scratch_url) == []
     for sql in DRIFTED:
         execute(scratch_url, sql)
-    assert "index ix_service_request_service_status_newest is missing" in \
-        migrate.drift(scratch_url)
+    assert "index ix_service_request_service_status_newest is missing" in migrate.drift(scratch_url)
 
 
 def test_cli_db_upgrade_refuses_a_drifted_database_and_changes_nothing(scratch_url):
@@ -170,9 +178,12 @@ def test_cli_db_upgrade_remakes_a_drifted_demo_database(scratch_url):
     engine = sa.create_engine(scratch_url)
     with engine.connect() as conn:
         assert "keep_me" not in sa.inspect(conn).get_table_names()
-        generated = conn.scalar(sa.text(
-            "SELECT attgenerated FROM pg_attribute WHERE attrelid = 'service_request'::regclass "
-            "AND attname = 'search'"))
+        generated = conn.scalar(
+            sa.text(
+                "SELECT attgenerated FROM pg_attribute"
+                " WHERE attrelid = 'service_request'::regclass AND attname = 'search'"
+            )
+        )
     engine.dispose()
     assert generated == ""  # a plain column again, as the models and 0003 have it
 
@@ -243,7 +254,9 @@ def test_stored_photo_urls_become_paths(scratch_url):
     becomes the path it is now stored as; a client's own media_url stays as sent."""
     migrate.upgrade(scratch_url, "0004")
     name = "0123456789abcdef0123456789abcdef"
-    execute(scratch_url, f"""
+    execute(
+        scratch_url,
+        f"""
         INSERT INTO jurisdiction (id, jurisdiction_id, name, timezone, contact, key_service,
                                   settings, bundle_state, created_at, updated_at, boundary)
         VALUES (1, 'x.example', 'X', 'UTC', '', '', '{{}}', '{{}}', now(), now(),
@@ -261,7 +274,8 @@ def test_stored_photo_urls_become_paths(scratch_url):
                            height, size)
         SELECT '{name}', id, 1, 'image/jpeg', 'jpg', 1, 1, 1 FROM service_request
          WHERE media_url LIKE 'http://evil.example/%';
-    """)
+    """,
+    )
     migrate.upgrade(scratch_url)
     engine = sa.create_engine(scratch_url)
     with engine.connect() as conn:

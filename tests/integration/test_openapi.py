@@ -17,11 +17,16 @@ def test_openapi_yaml_is_current(app):
 
 def test_openapi_documents_every_resource(app):
     paths = app.extensions["open311_api"].spec.to_dict()["paths"]
-    for path in ["/open311/v2/discovery.{fmt}", "/open311/discovery.{fmt}",
-                 "/open311/v2/services.{fmt}", "/open311/v2/services/{service_code}.{fmt}",
-                 "/open311/v2/service/{service_code}.{fmt}", "/open311/v2/requests.{fmt}",
-                 "/open311/v2/requests/{service_request_id}.{fmt}",
-                 "/open311/v2/tokens/{token}.{fmt}"]:
+    for path in [
+        "/open311/v2/discovery.{fmt}",
+        "/open311/discovery.{fmt}",
+        "/open311/v2/services.{fmt}",
+        "/open311/v2/services/{service_code}.{fmt}",
+        "/open311/v2/service/{service_code}.{fmt}",
+        "/open311/v2/requests.{fmt}",
+        "/open311/v2/requests/{service_request_id}.{fmt}",
+        "/open311/v2/tokens/{token}.{fmt}",
+    ]:
         assert path in paths, path
     assert {"get", "post"} <= set(paths["/open311/v2/requests.{fmt}"])
     assert "422" not in str(paths)
@@ -42,9 +47,10 @@ def test_every_answer_in_both_formats_is_documented(app):
                 if "$ref" in response:
                     response = spec["components"]["responses"][response["$ref"].split("/")[-1]]
                 if "content" in response:
-                    assert set(response["content"]) == {"application/json",
-                                                        "text/xml; charset=utf-8"}, \
-                        (path, method, status)
+                    assert set(response["content"]) == {
+                        "application/json",
+                        "text/xml; charset=utf-8",
+                    }, (path, method, status)
                     seen += 1
     assert seen > 40
 
@@ -58,5 +64,6 @@ def test_the_extensions_fields_are_documented(app):
     assert "jurisdiction_id" in schemas["Service"]["properties"]
     assert "default_jurisdiction_id" in schemas["Endpoint"]["properties"]
     body = app.extensions["open311_api"].spec.to_dict()["paths"]["/open311/v2/requests.{fmt}"][
-        "post"]["requestBody"]["content"]
+        "post"
+    ]["requestBody"]["content"]
     assert {"application/x-www-form-urlencoded", "multipart/form-data"} <= set(body)

@@ -84,7 +84,8 @@ PARTIAL_INDEX_BUG = (
     "BUG: public_query filters SR.public.is_(True) ('public IS TRUE'), which PostgreSQL does "
     "not prove implies the partial-index predicate 'WHERE public': ix_service_request_newest "
     "and ix_service_request_updated are never used; every listing reads and sorts its whole "
-    "window (a Seq Scan even with enable_seqscan off)")
+    "window (a Seq Scan even with enable_seqscan off)"
+)
 
 
 class Explain(Executable, ClauseElement):
@@ -108,7 +109,8 @@ def jurisdiction_pk(session) -> int:
     a 0.35 x 0.30 degree box over Los Angeles; one in 250 is about a hydrant."""
     pk = la(session).id
     session.execute(sa.text("SELECT setseed(0.311)"))
-    session.execute(sa.text("""
+    session.execute(
+        sa.text("""
         INSERT INTO service_request (jurisdiction_pk, service_pk, status, description,
                                      address, requested_datetime, updated_datetime, location,
                                      attributes, accepted_at, public)
@@ -125,15 +127,27 @@ def jurisdiction_pk(session) -> int:
         FROM generate_series(1, :rows) AS g
         CROSS JOIN LATERAL (SELECT id FROM service WHERE jurisdiction_pk = :j ORDER BY id
                             OFFSET g % 10 LIMIT 1) AS s
-    """), {"j": pk, "now": NOW, "rows": ROWS})
+    """),
+        {"j": pk, "now": NOW, "rows": ROWS},
+    )
     session.execute(sa.text("ANALYZE service_request"))
-    assert session.scalar(sa.text("SELECT count(*) FROM service_request "
-                                  "WHERE jurisdiction_pk = :j"), {"j": pk}) >= ROWS
+    assert (
+        session.scalar(
+            sa.text("SELECT count(*) FROM service_request WHERE jurisdiction_pk = :j"), {"j": pk}
+        )
+        >= ROWS
+    )
     return pk
 
 
-def plan(session, jurisdiction_pk: int, filters: request_filters.Filters, *,
-         seqscan: bool = True, limit: int = PAGE) -> str:
+def plan(
+    session,
+    jurisdiction_pk: int,
+    filters: request_filters.Filters,
+    *,
+    seqscan: bool = True,
+    limit: int = PAGE,
+) -> str:
     """The plan of GET requests' query for these filters (``seqscan=False``: with
     enable_seqscan off, for this transaction only). Never an aggregate."""
     query = request_search.public_query(jurisdiction_pk, filters, limit=limit)
@@ -153,13 +167,17 @@ def uses(text: str, index: str) -> bool:
 
 
 def area_pk(session, layer: str, area_id: str) -> int:
-    return session.scalar(sa.text("SELECT id FROM area WHERE layer = :l AND area_id = :a"),
-                          {"l": layer, "a": area_id})
+    return session.scalar(
+        sa.text("SELECT id FROM area WHERE layer = :l AND area_id = :a"), {"l": layer, "a": area_id}
+    )
 
 
 def test_bbox_uses_the_gist_index(session, jurisdiction_pk):
-    text = plan(session, jurisdiction_pk,
-                request_filters.Filters(bbox=(-118.25, 34.05, -118.24, 34.06), **WINDOW))
+    text = plan(
+        session,
+        jurisdiction_pk,
+        request_filters.Filters(bbox=(-118.25, 34.05, -118.24, 34.06), **WINDOW),
+    )
     assert uses(text, "ix_service_request_location_newest"), text
     # the box and the time window in one index condition (not the box's whole history)
     assert re.search(r"Index Cond: \(\(location && .*\) AND \(requested_datetime >= ", text), text
@@ -167,26 +185,34 @@ def test_bbox_uses_the_gist_index(session, jurisdiction_pk):
 
 
 def test_radius_uses_the_gist_index(session, jurisdiction_pk):
-    text = plan(session, jurisdiction_pk,
-                request_filters.Filters(near=(-118.2428, 34.0537, 300.0), **WINDOW), seqscan=False)
+    text = plan(
+        session,
+        jurisdiction_pk,
+        request_filters.Filters(near=(-118.2428, 34.0537, 300.0), **WINDOW),
+        seqscan=False,
+    )
     assert uses(text, "ix_service_request_location_newest"), text
     assert "Seq Scan on service_request" not in text, text
 
 
 def test_area_uses_the_gist_index(session, jurisdiction_pk):
     pk = area_pk(session, "council_district", "14")
-    text = plan(session, jurisdiction_pk, request_filters.Filters(area_pk=pk, **WINDOW),
-                seqscan=False)
+    text = plan(
+        session, jurisdiction_pk, request_filters.Filters(area_pk=pk, **WINDOW), seqscan=False
+    )
     assert uses(text, "ix_service_request_location_newest"), text
     assert "Seq Scan on service_request" not in text, text
 
 
 def test_q_uses_the_search_index(session, jurisdiction_pk):
     # 20 matches of 5,000: the planner still costs a Seq Scan lower on a table this small
-    text = plan(session, jurisdiction_pk, request_filters.Filters(text="hydrant", **WINDOW),
-                seqscan=False)
-    assert uses(text, "ix_service_request_search") or \
-        "Bitmap Index Scan on ix_service_request_search" in text, text
+    text = plan(
+        session, jurisdiction_pk, request_filters.Filters(text="hydrant", **WINDOW), seqscan=False
+    )
+    assert (
+        uses(text, "ix_service_request_search")
+        or "Bitmap Index Scan on ix_service_request_search" in text
+    ), text
     assert "Seq Scan on service_request" not in text, text
 
 
@@ -204,7 +230,8 @@ def test_default_list_uses_the_newest_index(session, jurisdiction_pk, after):
 
 
 def test_sync_uses_the_updated_index(session, jurisdiction_pk):
-    filters = request_filters.Filters(sync=True, updated_from=NOW - dt.timedelta(days=3),
-                           updated_before=NOW, visible_by=NOW)
+    filters = request_filters.Filters(
+        sync=True, updated_from=NOW - dt.timedelta(days=3), updated_before=NOW, visible_by=NOW
+    )
     text = plan(session, jurisdiction_pk, filters, seqscan=False)
     assert uses(text, "ix_service_request_updated"), text

@@ -23,9 +23,15 @@ from open311.repository import new_requests as requests_repo
 from open311.storage import LocalStorage
 from tests.helpers import CITY_HALL, photo
 
-FORM = {"service_code": "GRAFFITI", "attribute[SURFACE]": "FENCE", **CITY_HALL,
-        "description": "Tag on the fence", "email": "resident@example.org",
-        "first_name": "Ada", "jurisdiction_id": "lacity.org"}
+FORM = {
+    "service_code": "GRAFFITI",
+    "attribute[SURFACE]": "FENCE",
+    **CITY_HALL,
+    "description": "Tag on the fence",
+    "email": "resident@example.org",
+    "first_name": "Ada",
+    "jurisdiction_id": "lacity.org",
+}
 
 
 class Key(NamedTuple):
@@ -58,8 +64,9 @@ def live(engine, database_url, tmp_path):
             each.dispose()
         trace_file.close()
         with engine.begin() as conn:
-            conn.execute(sa.text("DELETE FROM service_request WHERE api_key_pk = :k"),
-                         {"k": key.pk})
+            conn.execute(
+                sa.text("DELETE FROM service_request WHERE api_key_pk = :k"), {"k": key.pk}
+            )
             conn.execute(sa.text("DELETE FROM api_key WHERE id = :k"), {"k": key.pk})
 
 
@@ -75,32 +82,40 @@ def messages(trace_file, path: Path) -> list[tuple[str, str, str]]:
 
 
 def statements(found) -> list[str]:
-    return [text for direction, kind, text in found
-            if direction == "F" and kind in ("Query", "Parse")]
+    return [
+        text for direction, kind, text in found if direction == "F" and kind in ("Query", "Parse")
+    ]
 
 
 def stored(engine, key_pk: int) -> dict[str, int]:
     with engine.connect() as conn:
-        return dict(conn.execute(sa.text(
-            "SELECT 'service_request', count(*) FROM service_request WHERE api_key_pk = :k "
-            "UNION ALL SELECT 'request_event', count(*) FROM request_event e "
-            "JOIN service_request r ON r.id = e.request_pk WHERE r.api_key_pk = :k "
-            "UNION ALL SELECT 'request_contact', count(*) FROM request_contact c "
-            "JOIN service_request r ON r.id = c.request_pk WHERE r.api_key_pk = :k "
-            "UNION ALL SELECT 'media', count(*) FROM media m "
-            "JOIN service_request r ON r.id = m.request_pk WHERE r.api_key_pk = :k "
-            "UNION ALL SELECT 'idempotent_answer', count(*) FROM idempotent_answer "
-            "WHERE api_key_pk = :k"), {"k": key_pk}).all())
+        return dict(
+            conn.execute(
+                sa.text(
+                    "SELECT 'service_request', count(*) FROM service_request WHERE api_key_pk = :k "
+                    "UNION ALL SELECT 'request_event', count(*) FROM request_event e "
+                    "JOIN service_request r ON r.id = e.request_pk WHERE r.api_key_pk = :k "
+                    "UNION ALL SELECT 'request_contact', count(*) FROM request_contact c "
+                    "JOIN service_request r ON r.id = c.request_pk WHERE r.api_key_pk = :k "
+                    "UNION ALL SELECT 'media', count(*) FROM media m "
+                    "JOIN service_request r ON r.id = m.request_pk WHERE r.api_key_pk = :k "
+                    "UNION ALL SELECT 'idempotent_answer', count(*) FROM idempotent_answer "
+                    "WHERE api_key_pk = :k"
+                ),
+                {"k": key_pk},
+            ).all()
+        )
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_a_post_sends_no_begin_or_commit_and_writes_in_one_statement(live, engine, fmt):
     app, key, trace_file, path = live
     client = app.test_client()
-    response = client.post(f"/open311/v2/requests.{fmt}",
-                           data={**FORM, "api_key": key.key,
-                                 "media": (io.BytesIO(photo()), "a.jpg")},
-                           headers={"Idempotency-Key": f"autocommit-{fmt}"})
+    response = client.post(
+        f"/open311/v2/requests.{fmt}",
+        data={**FORM, "api_key": key.key, "media": (io.BytesIO(photo()), "a.jpg")},
+        headers={"Idempotency-Key": f"autocommit-{fmt}"},
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
 
     found = messages(trace_file, path)
@@ -111,29 +126,44 @@ def test_a_post_sends_no_begin_or_commit_and_writes_in_one_statement(live, engin
     assert {text.strip() for _, kind, text in found if kind == "ReadyForQuery"} == {"I"}
     writes = [s for s in sent if "INSERT INTO" in s]
     assert len(writes) == 1, writes
-    for table in ("service_request", "request_event", "request_contact", "media",
-                  "idempotent_answer"):
+    for table in (
+        "service_request",
+        "request_event",
+        "request_contact",
+        "media",
+        "idempotent_answer",
+    ):
         assert f"INSERT INTO {table} " in writes[0]
     assert Database.engines(app)[0].pool.checkedout() == 0  # no transactional session used
 
     # All of it stored (committed: read from another connection), the answer with the id.
     assert stored(engine, key.pk) == {
-        "service_request": 1, "request_event": 1, "request_contact": 1, "media": 1,
-        "idempotent_answer": 1}
+        "service_request": 1,
+        "request_event": 1,
+        "request_contact": 1,
+        "media": 1,
+        "idempotent_answer": 1,
+    }
     with engine.connect() as conn:
-        request_pk, payload = conn.execute(sa.text(
-            "SELECT r.id, a.payload FROM service_request r, idempotent_answer a "
-            "WHERE r.api_key_pk = :k AND a.api_key_pk = :k"), {"k": key.pk}).one()
+        request_pk, payload = conn.execute(
+            sa.text(
+                "SELECT r.id, a.payload FROM service_request r, idempotent_answer a "
+                "WHERE r.api_key_pk = :k AND a.api_key_pk = :k"
+            ),
+            {"k": key.pk},
+        ).one()
     assert payload[0]["service_request_id"] == str(request_pk)
     if fmt == "json":
         assert json.loads(response.get_data()) == payload
     else:
-        assert f"<service_request_id>{request_pk}</service_request_id>" in \
-            response.get_data(as_text=True)
-    again = client.post(f"/open311/v2/requests.{fmt}",
-                        data={**FORM, "api_key": key.key,
-                              "media": (io.BytesIO(photo()), "a.jpg")},
-                        headers={"Idempotency-Key": f"autocommit-{fmt}"})
+        assert f"<service_request_id>{request_pk}</service_request_id>" in response.get_data(
+            as_text=True
+        )
+    again = client.post(
+        f"/open311/v2/requests.{fmt}",
+        data={**FORM, "api_key": key.key, "media": (io.BytesIO(photo()), "a.jpg")},
+        headers={"Idempotency-Key": f"autocommit-{fmt}"},
+    )
     assert again.get_data() == response.get_data()
     assert stored(engine, key.pk)["service_request"] == 1
 

@@ -23,10 +23,19 @@ from open311.operations.keys import create_key
 from open311.repository import new_requests as requests_repo
 from tests.helpers import CITY_HALL
 
-GRAFFITI = {"service_code": "GRAFFITI", "attribute[SURFACE]": "FENCE", **CITY_HALL,
-            "jurisdiction_id": "lacity.org"}
-BULKY = {"service_code": "BULKY-ITEMS", **CITY_HALL, "attribute[ITEM_TYPES][]": "SOFA",
-         "attribute[ITEM_COUNT]": "1", "attribute[LOCATION_TYPE]": "CURB"}
+GRAFFITI = {
+    "service_code": "GRAFFITI",
+    "attribute[SURFACE]": "FENCE",
+    **CITY_HALL,
+    "jurisdiction_id": "lacity.org",
+}
+BULKY = {
+    "service_code": "BULKY-ITEMS",
+    **CITY_HALL,
+    "attribute[ITEM_TYPES][]": "SOFA",
+    "attribute[ITEM_COUNT]": "1",
+    "attribute[LOCATION_TYPE]": "CURB",
+}
 
 
 class Keys(NamedTuple):
@@ -38,8 +47,9 @@ class Keys(NamedTuple):
 @pytest.fixture
 def live(engine, database_url, media_dir):
     """The app on the test database itself, as gunicorn runs it, its cache on."""
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "CACHE_SECONDS": 60,
-                      "DB_POOL_SIZE": 20})
+    app = create_app(
+        {"DATABASE_URL": database_url, "TESTING": True, "CACHE_SECONDS": 60, "DB_POOL_SIZE": 20}
+    )
     with Session(engine) as session:
         plain = create_key(session, "race app")
         backoffice = create_key(session, "race back office", scopes=("backoffice",))
@@ -50,12 +60,15 @@ def live(engine, database_url, media_dir):
         for each in Database.engines(app):
             each.dispose()
         with engine.begin() as conn:
-            conn.execute(sa.text("DELETE FROM service_request WHERE api_key_pk = ANY(:k)"),
-                         {"k": list(keys.pks)})
-            conn.execute(sa.text("DELETE FROM request_event WHERE api_key_pk = ANY(:k)"),
-                         {"k": list(keys.pks)})
-            conn.execute(sa.text("DELETE FROM api_key WHERE id = ANY(:k)"),
-                         {"k": list(keys.pks)})
+            conn.execute(
+                sa.text("DELETE FROM service_request WHERE api_key_pk = ANY(:k)"),
+                {"k": list(keys.pks)},
+            )
+            conn.execute(
+                sa.text("DELETE FROM request_event WHERE api_key_pk = ANY(:k)"),
+                {"k": list(keys.pks)},
+            )
+            conn.execute(sa.text("DELETE FROM api_key WHERE id = ANY(:k)"), {"k": list(keys.pks)})
 
 
 def at_once(count: int, call):
@@ -76,24 +89,29 @@ def test_concurrent_posts_with_one_key_then_more_posts(live, engine, fmt):
     url = f"/open311/v2/requests.{fmt}"
 
     def post(index):
-        response = app.test_client().post(url, data={**GRAFFITI, "api_key": keys.app},
-                                          headers={"Idempotency-Key": f"race-{fmt}"})
+        response = app.test_client().post(
+            url, data={**GRAFFITI, "api_key": keys.app}, headers={"Idempotency-Key": f"race-{fmt}"}
+        )
         return response.status_code, response.get_data()
 
     answers = at_once(8, post)
     assert {status for status, _ in answers} == {200}, answers
     assert len({body for _, body in answers}) == 1  # every one answers the first's answer
     with engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT count(*) FROM service_request WHERE api_key_pk "
-                                   "= :k"), {"k": keys.pks[0]}) == 1
+        assert (
+            conn.scalar(
+                sa.text("SELECT count(*) FROM service_request WHERE api_key_pk = :k"),
+                {"k": keys.pks[0]},
+            )
+            == 1
+        )
     for data in (GRAFFITI, {**BULKY, "jurisdiction_id": "lacity.org"}, BULKY):
         later = app.test_client().post(url, data={**data, "api_key": keys.app})
         assert later.status_code == 200, later.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_the_post_that_lost_the_race_leaves_the_cache_sound(live, database_url, monkeypatch,
-                                                            fmt):
+def test_the_post_that_lost_the_race_leaves_the_cache_sound(live, database_url, monkeypatch, fmt):
     """The losing branch every time (the answer not found before the write, found after),
     on a worker whose cache that POST fills."""
     app, keys = live
@@ -101,8 +119,9 @@ def test_the_post_that_lost_the_race_leaves_the_cache_sound(live, database_url, 
     url = f"/open311/v2/requests.{fmt}"
     headers = {"Idempotency-Key": f"lost-{fmt}"}
     other_worker = create_app({"DATABASE_URL": database_url, "TESTING": True})
-    first = other_worker.test_client().post(url, data={**GRAFFITI, "api_key": keys.app},
-                                            headers=headers)
+    first = other_worker.test_client().post(
+        url, data={**GRAFFITI, "api_key": keys.app}, headers=headers
+    )
     for each in Database.engines(other_worker):
         each.dispose()
     assert first.status_code == 200
@@ -135,23 +154,31 @@ def test_the_cache_refuses_what_a_session_holds(session):
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_concurrent_updates_with_one_update_id_answer_the_same(live, engine, fmt):
     app, keys = live
-    created = app.test_client().post("/open311/v2/requests.json",
-                                     data={**GRAFFITI, "api_key": keys.app})
+    created = app.test_client().post(
+        "/open311/v2/requests.json", data={**GRAFFITI, "api_key": keys.app}
+    )
     request_id = created.get_json()[0]["service_request_id"]
 
     def update(index):
         response = app.test_client().post(
             f"/open311/v2/servicerequestupdates.{fmt}",
-            data={"api_key": keys.backoffice, "service_request_id": request_id,
-                  "update_id": f"fms-{fmt}", "status": "FIXED",
-                  "updated_datetime": "2026-01-01T10:00:00Z", "description": "painted over"})
+            data={
+                "api_key": keys.backoffice,
+                "service_request_id": request_id,
+                "update_id": f"fms-{fmt}",
+                "status": "FIXED",
+                "updated_datetime": "2026-01-01T10:00:00Z",
+                "description": "painted over",
+            },
+        )
         return response.status_code, response.get_data()
 
     answers = at_once(16, update)
     assert {status for status, _ in answers} == {200}, answers
     assert len({body for _, body in answers}) == 1
     with engine.connect() as conn:
-        events = conn.execute(sa.text(
-            "SELECT kind, status FROM request_event WHERE request_pk = :r ORDER BY id"),
-            {"r": int(request_id)}).all()
+        events = conn.execute(
+            sa.text("SELECT kind, status FROM request_event WHERE request_pk = :r ORDER BY id"),
+            {"r": int(request_id)},
+        ).all()
     assert events == [("opened", "open"), ("closed", "closed")]

@@ -43,10 +43,14 @@ def server(engine, database_url):
         request_id = add_request(session).id
     port = free_port()
     env = {**os.environ, "OPEN311_DATABASE_URL": database_url}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "open311"), "serve", "--bind",
-                             f"127.0.0.1:{port}"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "open311"), "serve", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -105,8 +109,11 @@ def test_slow_and_idle_clients_hold_no_worker(server):
     stop = threading.Event()
 
     def trickle() -> None:
-        head = b"GET /open311/health.json HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + \
-            b"a" * 100 + b"\r\n\r\n"
+        head = (
+            b"GET /open311/health.json HTTP/1.1\r\nHost: localhost\r\nX-Slow: "
+            + b"a" * 100
+            + b"\r\n\r\n"
+        )
         started = time.monotonic()
         with socket.create_connection(("127.0.0.1", port)) as sock:
             for byte in head:
@@ -127,8 +134,10 @@ def test_slow_and_idle_clients_hold_no_worker(server):
         timings = {"health": [], "by id": []}
         deadline = time.monotonic() + 4
         while time.monotonic() < deadline:
-            for name, path in (("health", "/open311/health.json"),
-                               ("by id", f"/open311/v2/requests/{request_id}.json")):
+            for name, path in (
+                ("health", "/open311/health.json"),
+                ("by id", f"/open311/v2/requests/{request_id}.json"),
+            ):
                 status, body, ms = get(port, path, timeout=1.0)  # a held worker: a timeout
                 assert status == 200, body
                 timings[name].append(ms)
@@ -153,19 +162,24 @@ def test_slow_and_idle_clients_hold_no_worker(server):
 
 def test_a_long_request_line_is_414_in_the_spec_format(server):
     port, _ = server
-    status, headers, body = raw(port, b"GET /open311/v2/requests.json?q=" + b"a" * 5000
-                                + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    status, headers, body = raw(
+        port,
+        b"GET /open311/v2/requests.json?q=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
     assert status == 414
     assert headers["Content-Type"] == "application/json; charset=utf-8"
     assert json.loads(body) == [{"code": 414, "description": serving.DESCRIPTIONS[414]}]
 
 
-@pytest.mark.parametrize("headers", [b"X-Big: " + b"b" * 9000 + b"\r\n",
-                                     b"".join(b"X-%d: 1\r\n" % i for i in range(150))])
+@pytest.mark.parametrize(
+    "headers",
+    [b"X-Big: " + b"b" * 9000 + b"\r\n", b"".join(b"X-%d: 1\r\n" % i for i in range(150))],
+)
 def test_too_large_headers_are_431_in_the_spec_format(server, headers):
     port, _ = server
-    status, answer_headers, body = raw(port, b"GET /open311/health.json HTTP/1.1\r\n"
-                                       b"Host: localhost\r\n" + headers + b"\r\n")
+    status, answer_headers, body = raw(
+        port, b"GET /open311/health.json HTTP/1.1\r\nHost: localhost\r\n" + headers + b"\r\n"
+    )
     assert status == 431
     assert answer_headers["Content-Type"] == "application/json; charset=utf-8"
     assert json.loads(body)[0]["code"] == 431

@@ -56,8 +56,9 @@ PARENT = textwrap.dedent(f"""
 
 
 def test_a_reading_counts_a_child_that_exited_between_readings(bench):
-    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         meter = bench.CpuMeter(server_pid=None, postmaster_pid=parent.pid)
         before = meter.reading()
@@ -88,7 +89,8 @@ def test_per_request_figures_and_their_ratio(bench):
     ours = {"requests": 200, "cpu_s": {"server": 0.8, "database": 0.4, "load": 0.2}}
     raw = {"transactions": 400, "cpu_s": {"server": 0.0, "database": 0.6, "load": 0.2}}
     assert bench.cpu_per_request(ours) == pytest.approx(
-        {"server": 4.0, "database": 2.0, "load": 1.0})
+        {"server": 4.0, "database": 2.0, "load": 1.0}
+    )
     summary = bench.cpu_summary({"wrk": ours, "raw": raw})
     assert summary["ours_total"] == pytest.approx(7.0)
     assert summary["bound_total"] == pytest.approx(2.0)
@@ -109,7 +111,9 @@ def test_a_partial_run_carries_the_other_scenarios_forward(bench):
     partial = {"when": "T2", "rows": [_row("by id", 2.0)]}
     latest = bench.latest_report(partial, full)
     assert {r["scenario"]: (r["ratio"], r["measured"]) for r in latest["rows"]} == {
-        "by id": (2.0, "T2"), "default list": (2.3, "T1")}
+        "by id": (2.0, "T2"),
+        "default list": (2.3, "T1"),
+    }
     assert partial["rows"] == [_row("by id", 2.0)]  # the run's own report is unchanged
     # The next full run still compares the list with its last measurement, and says when.
     again = [_row("default list", 2.9), _row("by id", 2.05)]
@@ -117,7 +121,9 @@ def test_a_partial_run_carries_the_other_scenarios_forward(bench):
     # A scenario carried forward twice keeps the time it was measured.
     later = bench.latest_report({"when": "T3", "rows": [_row("by id", 1.9)]}, latest)
     assert {r["scenario"]: r["measured"] for r in later["rows"]} == {
-        "by id": "T3", "default list": "T1"}
+        "by id": "T3",
+        "default list": "T1",
+    }
 
 
 def test_a_first_run_has_nothing_to_compare_with(bench):
@@ -138,16 +144,19 @@ def test_only_runs_that_ask_count_status_classes(bench):
 
 
 def test_wrk_figures_without_classes(bench):
-    line = ('WRKJSON {"requests": 10, "duration_us": 1000000, "p50_us": 500, "status_errors": 2,'
-            ' "n2xx": -1, "n3xx": -1, "n4xx": -1, "n5xx": -1}')
+    line = (
+        'WRKJSON {"requests": 10, "duration_us": 1000000, "p50_us": 500, "status_errors": 2,'
+        ' "n2xx": -1, "n3xx": -1, "n4xx": -1, "n5xx": -1}'
+    )
     result = bench.wrk_result(line)
     assert result["status_errors"] == 2 and result["n2xx"] is None and result["n5xx"] is None
     assert bench.statuses_text(result) == "answers >= 400: 2"
     counted = bench.wrk_result(line.replace("-1", "3"))
     assert bench.statuses_text(counted) == "2xx 3, 4xx 3, 5xx 3"
     # Rounds: counts that were not counted stay unknown; the others add up.
-    combined = bench._combine([{**result, "p50_ms": 1.0, "p99_ms": 2.0},
-                               {**result, "p50_ms": 3.0, "p99_ms": 4.0}])
+    combined = bench._combine(
+        [{**result, "p50_ms": 1.0, "p99_ms": 2.0}, {**result, "p50_ms": 3.0, "p99_ms": 4.0}]
+    )
     assert combined["status_errors"] == 4 and combined["n2xx"] is None
     assert combined["p50_ms"] == 2.0
 
@@ -166,10 +175,12 @@ def test_own_timing_times_each_answer_and_goes_alone(bench):
 
 
 def test_wrk_figures_timed_per_answer_replace_the_histograms(bench):
-    line = ('WRKJSON {"requests": 10, "duration_us": 1000000, "p50_us": 900, "p90_us": 950, '
-            '"p99_us": 990, "mean_us": 910.0, "max_us": 999, "status_errors": 0, "n2xx": -1, '
-            '"n3xx": -1, "n4xx": -1, "n5xx": -1, "own_count": 10, "own_p50_us": 500, '
-            '"own_p90_us": 600, "own_p99_us": 700, "own_mean_us": 520.0, "own_max_us": 710}')
+    line = (
+        'WRKJSON {"requests": 10, "duration_us": 1000000, "p50_us": 900, "p90_us": 950, '
+        '"p99_us": 990, "mean_us": 910.0, "max_us": 999, "status_errors": 0, "n2xx": -1, '
+        '"n3xx": -1, "n4xx": -1, "n5xx": -1, "own_count": 10, "own_p50_us": 500, '
+        '"own_p90_us": 600, "own_p99_us": 700, "own_mean_us": 520.0, "own_max_us": 710}'
+    )
     result = bench.wrk_result(line)
     assert (result["p50_us"], result["p99_us"], result["mean_us"]) == (500, 700, 520.0)
     assert (result["wrk_p50_us"], result["wrk_p99_us"]) == (900, 990)
@@ -186,10 +197,16 @@ def peer():
 
 def test_the_peer_reads_our_database_and_asks_our_questions(peer):
     # Issue 5, point 4: pygeoapi serves the same table, asked the same questions.
-    params = peer.db_params("postgresql+psycopg://open311@/open311_bench_5m"
-                            "?host=/work/var/pgdata&port=5433")
-    assert params == {"host": "/work/var/pgdata", "port": 5433, "dbname": "open311_bench_5m",
-                      "user": "open311", "password": None}
+    params = peer.db_params(
+        "postgresql+psycopg://open311@/open311_bench_5m?host=/work/var/pgdata&port=5433"
+    )
+    assert params == {
+        "host": "/work/var/pgdata",
+        "port": 5433,
+        "dbname": "open311_bench_5m",
+        "user": "open311",
+        "password": None,
+    }
     box = (-118.26, 34.04, -118.24, 34.06)
     [ours] = peer.our_bbox_paths([box])
     [theirs] = peer.bbox_paths([box], 90, newest_first=True)
@@ -200,5 +217,6 @@ def test_the_peer_reads_our_database_and_asks_our_questions(peer):
     [plain] = peer.bbox_paths([box])  # pygeoapi's default: no window, no order
     assert "datetime=" not in plain and "sortby" not in plain
     assert peer.single_paths([42]) == ["/collections/requests/items/42?f=json"]
-    assert peer.our_single_paths([42]) == ["/open311/v2/requests/42.json?jurisdiction_id="
-                                           "lacity.org"]
+    assert peer.our_single_paths([42]) == [
+        "/open311/v2/requests/42.json?jurisdiction_id=lacity.org"
+    ]

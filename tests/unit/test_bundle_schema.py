@@ -106,8 +106,11 @@ def test_jurisdiction_file_loads_all_keys_and_defaults_settings(tmp_path):
         "parent": None,
         "areas": [],
         "addresses": None,
-        "settings": {"accept_unverified_addresses": False, "reverse_geocode_distance_m": 50.0,
-                     "address_match_threshold": 0.5},
+        "settings": {
+            "accept_unverified_addresses": False,
+            "reverse_geocode_distance_m": 50.0,
+            "address_match_threshold": 0.5,
+        },
     }
 
 

@@ -35,11 +35,15 @@ def test_defaults_are_not_mutated_by_a_load():
 
 
 def test_prefixed_environment_sets_settings_and_integers_are_parsed():
-    config = load_config(environ={"OPEN311_MAX_REQUESTS": "500",
-                                  "OPEN311_CONTACT": "ops@example.org",
-                                  "OPEN311_DB_POOL_SIZE": " 7 ",
-                                  "MAX_CONTENT_LENGTH": "1",  # no prefix: ignored
-                                  "PATH": "/usr/bin"})
+    config = load_config(
+        environ={
+            "OPEN311_MAX_REQUESTS": "500",
+            "OPEN311_CONTACT": "ops@example.org",
+            "OPEN311_DB_POOL_SIZE": " 7 ",
+            "MAX_CONTENT_LENGTH": "1",  # no prefix: ignored
+            "PATH": "/usr/bin",
+        }
+    )
     assert config["MAX_REQUESTS"] == 500
     assert config["CONTACT"] == "ops@example.org"
     assert config["DB_POOL_SIZE"] == 7
@@ -59,8 +63,11 @@ def test_process_environment_is_read_without_environ_argument(monkeypatch):
 
 
 def test_instance_file_sets_upper_case_names_only(tmp_path):
-    path = instance_file(tmp_path, "MAX_REQUESTS = 200\nBASE_URL = 'https://x.example'\n"
-                                   "lower = 'ignored'\n_HIDDEN_lower = 1\n")
+    path = instance_file(
+        tmp_path,
+        "MAX_REQUESTS = 200\nBASE_URL = 'https://x.example'\n"
+        "lower = 'ignored'\n_HIDDEN_lower = 1\n",
+    )
     config = load_config(instance_file=path, environ={})
     assert config["MAX_REQUESTS"] == 200
     assert config["BASE_URL"] == "https://x.example"
@@ -83,8 +90,11 @@ def test_environment_wins_over_instance_file(tmp_path):
 
 def test_overrides_win_over_environment_and_instance_file(tmp_path):
     path = instance_file(tmp_path, "MAX_REQUESTS = 200\nLOG_LEVEL = 'DEBUG'\n")
-    config = load_config({"MAX_REQUESTS": "42", "LOG_LEVEL": "WARNING"}, instance_file=path,
-                         environ={"OPEN311_MAX_REQUESTS": "300"})
+    config = load_config(
+        {"MAX_REQUESTS": "42", "LOG_LEVEL": "WARNING"},
+        instance_file=path,
+        environ={"OPEN311_MAX_REQUESTS": "300"},
+    )
     assert config["MAX_REQUESTS"] == 42  # parsed even when an override is a string
     assert config["LOG_LEVEL"] == "WARNING"
 
@@ -94,8 +104,16 @@ def test_missing_instance_file_is_an_error(tmp_path):
         load_config(instance_file=str(tmp_path / "absent.py"), environ={})
 
 
-@pytest.mark.parametrize("key", ["MAX_REQUESTS", "DEFAULT_WINDOW_DAYS", "MAX_CONTENT_LENGTH",
-                                 "DB_POOL_SIZE", "DB_MAX_OVERFLOW"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "MAX_REQUESTS",
+        "DEFAULT_WINDOW_DAYS",
+        "MAX_CONTENT_LENGTH",
+        "DB_POOL_SIZE",
+        "DB_MAX_OVERFLOW",
+    ],
+)
 def test_non_integer_setting_is_refused_with_its_variable_name(key):
     with pytest.raises(ValueError) as exc:
         load_config(environ={f"OPEN311_{key}": "lots"})

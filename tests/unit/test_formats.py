@@ -7,9 +7,18 @@ import json
 from open311.formats import Format, render, singular, to_json, to_xml
 from tests.helpers import decode_xml
 
-PAYLOAD = [{"service_code": "A&B", "metadata": True, "description": None, "lat": 34.5,
-            "order": 3, "values": [{"key": "K", "name": "<Name>"}], "keywords": "a, b",
-            "attributes": []}]
+PAYLOAD = [
+    {
+        "service_code": "A&B",
+        "metadata": True,
+        "description": None,
+        "lat": 34.5,
+        "order": 3,
+        "values": [{"key": "K", "name": "<Name>"}],
+        "keywords": "a, b",
+        "attributes": [],
+    }
+]
 
 
 def test_xml_follows_the_spark_convention():
@@ -52,8 +61,7 @@ def test_render_sets_content_types():
     from flask import Flask
 
     with Flask(__name__).app_context():
-        assert render([], "services", Format.JSON).content_type == \
-            "application/json; charset=utf-8"
+        assert render([], "services", Format.JSON).content_type == "application/json; charset=utf-8"
         response = render([], "services", Format.XML, status=404)
         assert response.content_type == "text/xml; charset=utf-8"
         assert response.status_code == 404

@@ -44,8 +44,10 @@ SF_NEIGHBOURHOODS = DATA / "sf" / "sf_planning_neighborhoods_37.geojson"
 US_COUNTIES = DATA / "us" / "us-atlas-3.0.1_counties-10m.topojson.json"
 US_STATES = DATA / "us" / "us-atlas-3.0.1_states-10m.topojson.json"
 
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data folder {DATA} is missing "
-                                "(the real boundary files these tests read)")
+needs_data = pytest.mark.skipif(
+    not DATA.is_dir(),
+    reason=f"shared data folder {DATA} is missing (the real boundary files these tests read)",
+)
 
 EMPIRE_STATE = Point(-73.9857, 40.7484)
 LA_CITY_HALL = Point(-118.2428, 34.0537)
@@ -68,8 +70,11 @@ def collection(*features) -> dict:
 
 
 def feature(geometry, **properties) -> dict:
-    return {"type": "Feature", "properties": properties,
-            "geometry": shapely.geometry.mapping(geometry) if geometry is not None else None}
+    return {
+        "type": "Feature",
+        "properties": properties,
+        "geometry": shapely.geometry.mapping(geometry) if geometry is not None else None,
+    }
 
 
 def by_name(features) -> dict:
@@ -78,9 +83,16 @@ def by_name(features) -> dict:
 
 def write_layer(path: Path, geometries, names, crs, *, layer=None, driver=None) -> Path:
     """A small layer written with pyogrio: one string field "name"."""
-    pyogrio.raw.write(path, np.array(shapely.to_wkb(geometries), dtype=object),
-                      [np.array(names, dtype=object)], ["name"], layer=layer, driver=driver,
-                      crs=crs, geometry_type="Polygon")
+    pyogrio.raw.write(
+        path,
+        np.array(shapely.to_wkb(geometries), dtype=object),
+        [np.array(names, dtype=object)],
+        ["name"],
+        layer=layer,
+        driver=driver,
+        crs=crs,
+        geometry_type="Polygon",
+    )
     return path
 
 
@@ -127,8 +139,10 @@ def test_empire_state_building_is_in_manhattan_not_brooklyn():
     areas = {a.name: a for a in read_areas(NYBB_ZIP, name_field="BoroName")}
     assert areas["Manhattan"].geometry.covers(EMPIRE_STATE)
     assert not areas["Brooklyn"].geometry.covers(EMPIRE_STATE)
-    assert all(isinstance(a, Area) and a.id == a.name and a.geometry.is_valid and not a.notes
-               for a in areas.values())
+    assert all(
+        isinstance(a, Area) and a.id == a.name and a.geometry.is_valid and not a.notes
+        for a in areas.values()
+    )
 
 
 @needs_data
@@ -146,8 +160,9 @@ def test_unzipped_shapefile_folder_and_shp_file_are_read(tmp_path, nyc_reference
     with zipfile.ZipFile(NYBB_ZIP) as archive:
         archive.extractall(tmp_path / "nybb")
     assert_same_boroughs(read_features(tmp_path / "nybb", name_field="BoroName"), nyc_reference)
-    assert_same_boroughs(read_features(tmp_path / "nybb" / "nybb.shp", name_field="BoroName"),
-                         nyc_reference)
+    assert_same_boroughs(
+        read_features(tmp_path / "nybb" / "nybb.shp", name_field="BoroName"), nyc_reference
+    )
 
 
 @needs_data
@@ -155,12 +170,22 @@ def test_geopackage_in_state_plane_feet_reads_back_the_same(tmp_path, nyc_raw, n
     meta, wkb, columns = nyc_raw
     gpkg = tmp_path / "nyc.gpkg"
     for layer in ("boroughs", "copy"):
-        pyogrio.raw.write(gpkg, wkb, columns, meta["fields"], layer=layer, driver="GPKG",
-                          crs="EPSG:2263", geometry_type="MultiPolygon", promote_to_multi=True)
+        pyogrio.raw.write(
+            gpkg,
+            wkb,
+            columns,
+            meta["fields"],
+            layer=layer,
+            driver="GPKG",
+            crs="EPSG:2263",
+            geometry_type="MultiPolygon",
+            promote_to_multi=True,
+        )
     with pytest.raises(GeoReadError) as exc:
         read_features(gpkg)
-    assert str(exc.value) == (f"{gpkg}: holds 2 layers ('boroughs', 'copy'); pass layer= to "
-                              "pick one")
+    assert str(exc.value) == (
+        f"{gpkg}: holds 2 layers ('boroughs', 'copy'); pass layer= to pick one"
+    )
     with pytest.raises(GeoReadError, match="no layer 'nope'; layers: 'boroughs', 'copy'"):
         read_features(gpkg, layer="nope")
     from_gpkg = read_features(gpkg, layer="boroughs", name_field="BoroName")
@@ -174,8 +199,16 @@ def test_geopackage_in_state_plane_feet_reads_back_the_same(tmp_path, nyc_raw, n
 def test_geojson_with_a_legacy_crs_member_is_reprojected(tmp_path, nyc_raw, nyc_reference):
     meta, wkb, columns = nyc_raw
     path = tmp_path / "nyc_2263.geojson"
-    pyogrio.raw.write(path, wkb, columns, meta["fields"], driver="GeoJSON", crs="EPSG:2263",
-                      geometry_type="MultiPolygon", promote_to_multi=True)
+    pyogrio.raw.write(
+        path,
+        wkb,
+        columns,
+        meta["fields"],
+        driver="GeoJSON",
+        crs="EPSG:2263",
+        geometry_type="MultiPolygon",
+        promote_to_multi=True,
+    )
     assert json.loads(path.read_text())["crs"]["properties"]["name"] == "urn:ogc:def:crs:EPSG::2263"
     assert_same_boroughs(read_features(path, name_field="BoroName"), nyc_reference)
 
@@ -193,20 +226,28 @@ def test_layer_without_crs_but_lon_lat_bounds_is_accepted(tmp_path, caplog):
 
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_layer_without_crs_and_projected_coordinates_is_refused(tmp_path):
-    path = write_layer(tmp_path / "nocrs.shp", [box(400000, 4000000, 401000, 4001000)], ["x"],
-                       crs=None)
+    path = write_layer(
+        tmp_path / "nocrs.shp", [box(400000, 4000000, 401000, 4001000)], ["x"], crs=None
+    )
     with pytest.raises(GeoReadError) as exc:
         read_features(path)
-    assert str(exc.value) == (f"{path}: no CRS and the coordinates are not longitude/latitude "
-                              "(bounds (400000.0, 4000000.0, 401000.0, 4001000.0)); a shapefile "
-                              "gives its CRS in its .prj file")
+    assert str(exc.value) == (
+        f"{path}: no CRS and the coordinates are not longitude/latitude "
+        "(bounds (400000.0, 4000000.0, 401000.0, 4001000.0)); a shapefile "
+        "gives its CRS in its .prj file"
+    )
 
 
 def test_projected_layer_with_a_crs_is_reprojected(tmp_path):
     to_utm = Transformer.from_crs(4326, 32611, always_xy=True)
     x, y = to_utm.transform(LA_CITY_HALL.x, LA_CITY_HALL.y)
-    path = write_layer(tmp_path / "utm.gpkg", [box(x - 500, y - 500, x + 500, y + 500)],
-                       ["City Hall"], crs="EPSG:32611", driver="GPKG")
+    path = write_layer(
+        tmp_path / "utm.gpkg",
+        [box(x - 500, y - 500, x + 500, y + 500)],
+        ["City Hall"],
+        crs="EPSG:32611",
+        driver="GPKG",
+    )
     (only,) = read_areas(path, name_field="name")
     assert only.geometry.covers(LA_CITY_HALL)
     assert km2(only.geometry) == pytest.approx(1.0, rel=0.01)
@@ -247,13 +288,15 @@ SQUARE = box(-118.3, 34.0, -118.2, 34.1)
 
 
 def test_point_feature_is_refused_naming_its_type(tmp_path):
-    path = write_json(tmp_path / "b.geojson", collection(feature(SQUARE, name="Square"),
-                                                         feature(Point(-118.25, 34.05),
-                                                                 name="Pin")))
+    path = write_json(
+        tmp_path / "b.geojson",
+        collection(feature(SQUARE, name="Square"), feature(Point(-118.25, 34.05), name="Pin")),
+    )
     with pytest.raises(GeoReadError) as exc:
         read_boundary(path)
-    assert str(exc.value) == (f"{path}: feature 1 is a Point; a boundary or area must be a "
-                              "Polygon or MultiPolygon")
+    assert str(exc.value) == (
+        f"{path}: feature 1 is a Point; a boundary or area must be a Polygon or MultiPolygon"
+    )
     with pytest.raises(GeoReadError, match="feature 'Pin' is a Point"):
         read_areas(path, name_field="name")
     with pytest.raises(BoundaryError):  # callers of geo.boundaries catch it too
@@ -270,13 +313,17 @@ def test_empty_feature_collection_is_refused(tmp_path):
 
 
 def test_projected_geojson_without_crs_is_refused(tmp_path):
-    path = write_json(tmp_path / "utm.geojson",
-                      collection(feature(box(400000, 4000000, 401000, 4001000), name="x")))
+    path = write_json(
+        tmp_path / "utm.geojson",
+        collection(feature(box(400000, 4000000, 401000, 4001000), name="x")),
+    )
     with pytest.raises(GeoReadError) as exc:
         read_boundary(path)
     message = str(exc.value)
-    assert message.startswith(f"{path}: no CRS and the coordinates are not longitude/latitude "
-                              "(bounds (400000.0, 4000000.0, 401000.0, 4001000.0))")
+    assert message.startswith(
+        f"{path}: no CRS and the coordinates are not longitude/latitude "
+        "(bounds (400000.0, 4000000.0, 401000.0, 4001000.0))"
+    )
     assert "RFC 7946" in message and '"crs" member' in message
 
 
@@ -285,8 +332,7 @@ def test_legacy_epsg_crs_member_is_honoured_and_unknown_ones_refused(tmp_path):
     x, y = to_utm.transform(LA_CITY_HALL.x, LA_CITY_HALL.y)
     document = collection(feature(box(x - 500, y - 500, x + 500, y + 500), name="Hall"))
     document["crs"] = {"type": "EPSG", "properties": {"code": 32611}}
-    assert read_boundary(write_json(tmp_path / "a.geojson", document)).geometry.covers(
-        LA_CITY_HALL)
+    assert read_boundary(write_json(tmp_path / "a.geojson", document)).geometry.covers(LA_CITY_HALL)
     document["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::99999"}}
     with pytest.raises(GeoReadError, match="unknown CRS 'urn:ogc:def:crs:EPSG::99999'"):
         read_boundary(write_json(tmp_path / "b.geojson", document))
@@ -301,14 +347,18 @@ def test_z_coordinates_are_dropped(tmp_path):
     assert not shapely.has_z(only.geometry) and only.geometry.equals(SQUARE)
 
 
-@pytest.mark.parametrize("content,message", [
-    ("[]", "not a GeoJSON or TopoJSON object (the file holds a JSON list)"),
-    ("null", "the file holds a JSON NoneType"),
-    ('{"type": "FeatureCollection", ', "cannot read JSON"),
-    ('{"type": "FeatureCollection", "features": [1]}', "feature 0 is not a JSON object"),
-    ('{"type": "Bogus"}', "not GeoJSON (type 'Bogus'"),
-    ('{"type": "Polygon", "coordinates": [[1, 2]]}', "feature 0 has an unreadable geometry"),
-], ids=["array", "null", "broken", "feature-not-object", "bad-type", "bad-coordinates"])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("[]", "not a GeoJSON or TopoJSON object (the file holds a JSON list)"),
+        ("null", "the file holds a JSON NoneType"),
+        ('{"type": "FeatureCollection", ', "cannot read JSON"),
+        ('{"type": "FeatureCollection", "features": [1]}', "feature 0 is not a JSON object"),
+        ('{"type": "Bogus"}', "not GeoJSON (type 'Bogus'"),
+        ('{"type": "Polygon", "coordinates": [[1, 2]]}', "feature 0 has an unreadable geometry"),
+    ],
+    ids=["array", "null", "broken", "feature-not-object", "bad-type", "bad-coordinates"],
+)
 def test_malformed_geojson_is_refused(tmp_path, content, message):
     path = tmp_path / "bad.geojson"
     path.write_text(content, encoding="utf-8")
@@ -330,41 +380,62 @@ def test_unknown_format_and_missing_file_are_refused(tmp_path):
 
 
 def test_missing_name_field_lists_the_fields(tmp_path):
-    path = write_json(tmp_path / "b.geojson",
-                      collection(feature(SQUARE, label="A", meta={"code": 1})))
+    path = write_json(
+        tmp_path / "b.geojson", collection(feature(SQUARE, label="A", meta={"code": 1}))
+    )
     with pytest.raises(GeoReadError) as exc:
         read_areas(path, name_field="name")
     assert str(exc.value) == f"{path}: no field 'name'; the fields are: label, meta, meta.code"
 
 
 def test_missing_names_ids_and_duplicate_ids_are_refused(tmp_path):
-    blank = write_json(tmp_path / "a.geojson", collection(
-        feature(SQUARE, name="A"), feature(SQUARE, name=" "), feature(SQUARE, name="B")))
+    blank = write_json(
+        tmp_path / "a.geojson",
+        collection(feature(SQUARE, name="A"), feature(SQUARE, name=" "), feature(SQUARE, name="B")),
+    )
     with pytest.raises(GeoReadError, match=r"feature 1 has no name \(field 'name'\)$"):
         read_areas(blank, name_field="name")
-    nameless = write_json(tmp_path / "b.geojson", collection(
-        feature(SQUARE), feature(SQUARE, x=None), feature(SQUARE, x="n"), feature(SQUARE)))
+    nameless = write_json(
+        tmp_path / "b.geojson",
+        collection(
+            feature(SQUARE), feature(SQUARE, x=None), feature(SQUARE, x="n"), feature(SQUARE)
+        ),
+    )
     with pytest.raises(GeoReadError, match=r"3 features \(0, 1, 3\) have no name \(field 'x'\)"):
         read_areas(nameless, name_field="x")
-    path = write_json(tmp_path / "c.geojson", collection(
-        feature(SQUARE, name="A", code="1"), feature(SQUARE, name="B", code=2.0),
-        feature(SQUARE, name="A", code="3"), feature(SQUARE, name="C", code="1"),
-        feature(SQUARE, name="D", code=2)))
+    path = write_json(
+        tmp_path / "c.geojson",
+        collection(
+            feature(SQUARE, name="A", code="1"),
+            feature(SQUARE, name="B", code=2.0),
+            feature(SQUARE, name="A", code="3"),
+            feature(SQUARE, name="C", code="1"),
+            feature(SQUARE, name="D", code=2),
+        ),
+    )
     with pytest.raises(GeoReadError) as exc:
         read_areas(path, name_field="name")
-    assert str(exc.value) == (f"{path}: duplicate ids from the names (field 'name'): 'A'; give "
-                              "an id_field with unique values")
+    assert str(exc.value) == (
+        f"{path}: duplicate ids from the names (field 'name'): 'A'; give "
+        "an id_field with unique values"
+    )
     with pytest.raises(GeoReadError) as exc:
         read_areas(path, name_field="name", id_field="code")
     assert str(exc.value) == f"{path}: duplicate ids from field 'code': '1', '2'"
-    missing = write_json(tmp_path / "d.geojson", collection(
-        feature(SQUARE, name="A", code="1"), feature(SQUARE, name="B")))
+    missing = write_json(
+        tmp_path / "d.geojson",
+        collection(feature(SQUARE, name="A", code="1"), feature(SQUARE, name="B")),
+    )
     with pytest.raises(GeoReadError, match=r"feature 1 has no id \(field 'code'\)$"):
         read_areas(missing, name_field="name", id_field="code")
-    unique = write_json(tmp_path / "e.geojson", collection(
-        feature(SQUARE, name="A", code=1), feature(SQUARE, name="A", code=2.0)))
+    unique = write_json(
+        tmp_path / "e.geojson",
+        collection(feature(SQUARE, name="A", code=1), feature(SQUARE, name="A", code=2.0)),
+    )
     assert [(a.id, a.name) for a in read_areas(unique, name_field="name", id_field="code")] == [
-        ("1", "A"), ("2", "A")]
+        ("1", "A"),
+        ("2", "A"),
+    ]
 
 
 def test_id_field_id_falls_back_to_the_feature_id_member(tmp_path):
@@ -374,22 +445,35 @@ def test_id_field_id_falls_back_to_the_feature_id_member(tmp_path):
     path = write_json(tmp_path / "b.geojson", document)
     assert [f.id for f in read_features(path)] == ["7", "b"]
     assert [(a.id, a.name) for a in read_areas(path, name_field="name", id_field="id")] == [
-        ("7", "A"), ("b", "B")]
+        ("7", "A"),
+        ("b", "B"),
+    ]
 
 
 # -- clean_polygonal -------------------------------------------------------------------------------
-@pytest.mark.parametrize("geometry,message", [
-    (None, "feature 'Elm' has no geometry"),
-    (Point(0, 0), "feature 'Elm' is a Point; a boundary or area must be a Polygon or MultiPolygon"),
-    (LineString([(0, 0), (1, 1)]), "feature 'Elm' is a LineString; a boundary or area must be"),
-    (GeometryCollection([box(0, 0, 1, 1)]),
-     "feature 'Elm' is a GeometryCollection; a boundary or area"),
-    (Polygon(), "feature 'Elm' is an empty Polygon"),
-    (MultiPolygon(), "feature 'Elm' is an empty MultiPolygon"),
-    (Polygon([(0, 0), (1, 1), (2, 2), (0, 0)]),
-     "feature 'Elm' is invalid (Self-intersection[1 1]) and has no area left after repair "
-     "(make_valid)"),
-], ids=["none", "point", "line", "collection", "empty", "empty-multi", "collapsed"])
+@pytest.mark.parametrize(
+    "geometry,message",
+    [
+        (None, "feature 'Elm' has no geometry"),
+        (
+            Point(0, 0),
+            "feature 'Elm' is a Point; a boundary or area must be a Polygon or MultiPolygon",
+        ),
+        (LineString([(0, 0), (1, 1)]), "feature 'Elm' is a LineString; a boundary or area must be"),
+        (
+            GeometryCollection([box(0, 0, 1, 1)]),
+            "feature 'Elm' is a GeometryCollection; a boundary or area",
+        ),
+        (Polygon(), "feature 'Elm' is an empty Polygon"),
+        (MultiPolygon(), "feature 'Elm' is an empty MultiPolygon"),
+        (
+            Polygon([(0, 0), (1, 1), (2, 2), (0, 0)]),
+            "feature 'Elm' is invalid (Self-intersection[1 1]) and has no area left after repair "
+            "(make_valid)",
+        ),
+    ],
+    ids=["none", "point", "line", "collection", "empty", "empty-multi", "collapsed"],
+)
 def test_clean_polygonal_refuses(geometry, message):
     with pytest.raises(GeoReadError) as exc:
         clean_polygonal(geometry, "Elm")
@@ -407,8 +491,9 @@ def test_clean_polygonal_repairs_a_bow_tie_with_a_note():
     bow_tie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)])
     result, notes = clean_polygonal(bow_tie, "Bow")
     assert result.is_valid and len(result.geoms) == 2 and result.area == pytest.approx(2.0)
-    assert notes == ["feature 'Bow' was invalid (Self-intersection[1 1]) and has been repaired "
-                     "(make_valid)"]
+    assert notes == [
+        "feature 'Bow' was invalid (Self-intersection[1 1]) and has been repaired (make_valid)"
+    ]
     _, notes = clean_polygonal(bow_tie, 4)
     assert notes[0].startswith("feature 4 was invalid")
 
@@ -419,8 +504,10 @@ def test_clean_polygonal_repairs_a_multipolygon_with_a_part_collapsed_to_a_point
     collapsed = Polygon([(5, 5)] * 4)
     result, notes = clean_polygonal(MultiPolygon([box(0, 0, 1, 1), collapsed]), "Arapahoe")
     assert result.equals(MultiPolygon([box(0, 0, 1, 1)]))
-    assert notes == ["feature 'Arapahoe' was invalid (Too few points in geometry component[5 5]) "
-                     "and has been repaired (make_valid)"]
+    assert notes == [
+        "feature 'Arapahoe' was invalid (Too few points in geometry component[5 5]) "
+        "and has been repaired (make_valid)"
+    ]
 
 
 # -- real boundary files: LA, SF -------------------------------------------------------------------
@@ -444,11 +531,18 @@ def test_la_county_neighbourhoods_with_a_nested_name():
     assert len(areas) == 318
     assert [a.name for a in areas] == [a.name for a in read_areas(LA_COUNTY_V6, name_field="name")]
     repaired = sorted(a.name for a in areas if a.notes)
-    assert repaired == ["Northeast Antelope Valley", "Placentia", "Ridge Route",
-                        "Unincorporated Santa Susana Mountains"]
+    assert repaired == [
+        "Northeast Antelope Valley",
+        "Placentia",
+        "Ridge Route",
+        "Unincorporated Santa Susana Mountains",
+    ]
     features = read_features(LA_COUNTY_V6, name_field="metadata.name", id_field="metadata.slug")
     assert features[0].properties["metadata"]["type"] in {
-        "standalone-city", "segment-of-a-city", "unincorporated-area"}
+        "standalone-city",
+        "segment-of-a-city",
+        "unincorporated-area",
+    }
     assert features[0].id == "acton"
 
 
@@ -456,8 +550,11 @@ def test_la_county_neighbourhoods_with_a_nested_name():
 def test_sf_planning_neighbourhoods():
     areas = read_areas(SF_NEIGHBOURHOODS, name_field="neighborho")
     assert len(areas) == 37
-    assert sorted(a.name for a in areas if a.notes) == ["Downtown/Civic Center", "Marina",
-                                                        "North Beach"]
+    assert sorted(a.name for a in areas if a.notes) == [
+        "Downtown/Civic Center",
+        "Marina",
+        "North Beach",
+    ]
     boundary = read_boundary(SF_NEIGHBOURHOODS, name_field="neighborho")
     assert len(boundary.notes) == 3 and boundary.geometry.is_valid
 
@@ -469,18 +566,23 @@ def test_sf_planning_neighbourhoods():
 TOPOLOGY = {
     "type": "Topology",
     "transform": {"scale": [0.5, 0.25], "translate": [10, 20]},
-    "arcs": [[[0, 0], [0, 4]],
-             [[0, 4], [4, 0], [0, -4], [-4, 0]],
-             [[0, 0], [-4, 0], [0, 4], [4, 0]],
-             [[1, 1], [1, 0], [0, 1], [-1, 0], [0, -1]]],
+    "arcs": [
+        [[0, 0], [0, 4]],
+        [[0, 4], [4, 0], [0, -4], [-4, 0]],
+        [[0, 0], [-4, 0], [0, 4], [4, 0]],
+        [[1, 1], [1, 0], [0, 1], [-1, 0], [0, -1]],
+    ],
     "objects": {
-        "shapes": {"type": "GeometryCollection", "geometries": [
-            {"type": "Polygon", "arcs": [[0, 1], [3]], "id": "A", "properties": {"name": "A"}},
-            {"type": "Polygon", "arcs": [[-1, 2]], "id": "B", "properties": {"name": "B"}},
-            {"type": "MultiPolygon", "arcs": [[[-4]]], "id": "C", "properties": {"name": "C"}},
-            {"type": "Point", "coordinates": [2, 2], "id": "P"},
-            {"type": None, "id": "N"},
-        ]},
+        "shapes": {
+            "type": "GeometryCollection",
+            "geometries": [
+                {"type": "Polygon", "arcs": [[0, 1], [3]], "id": "A", "properties": {"name": "A"}},
+                {"type": "Polygon", "arcs": [[-1, 2]], "id": "B", "properties": {"name": "B"}},
+                {"type": "MultiPolygon", "arcs": [[[-4]]], "id": "C", "properties": {"name": "C"}},
+                {"type": "Point", "coordinates": [2, 2], "id": "P"},
+                {"type": None, "id": "N"},
+            ],
+        },
         "other": {"type": "GeometryCollection", "geometries": []},
     },
 }
@@ -490,8 +592,12 @@ def test_topojson_decoding(tmp_path):
     path = write_json(tmp_path / "shapes.topojson.json", TOPOLOGY)
     features = {f.id: f for f in read_topojson(path, "shapes", name_field="name")}
     a, b, c = features["A"].geometry, features["B"].geometry, features["C"].geometry
-    assert a.equals(Polygon([(10, 20), (10, 21), (12, 21), (12, 20)],
-                            [[(10.5, 20.25), (11, 20.25), (11, 20.5), (10.5, 20.5)]]))
+    assert a.equals(
+        Polygon(
+            [(10, 20), (10, 21), (12, 21), (12, 20)],
+            [[(10.5, 20.25), (11, 20.25), (11, 20.5), (10.5, 20.5)]],
+        )
+    )
     assert b.equals(box(8, 20, 10, 21)) and b.is_valid
     assert c.equals(MultiPolygon([box(10.5, 20.25, 11, 20.5)]))
     assert a.area == pytest.approx(2 - 0.125) and a.touches(b)
@@ -503,9 +609,14 @@ def test_topojson_decoding(tmp_path):
 
 
 def test_unquantized_topojson_and_object_choice(tmp_path):
-    topology = {"type": "Topology", "arcs": [[[0, 0], [1, 0], [1, 1]], [[1, 1], [0, 1], [0, 0]]],
-                "objects": {"one": {"type": "Polygon", "arcs": [[0, 1]], "id": 5},
-                            "two": {"type": "GeometryCollection", "geometries": []}}}
+    topology = {
+        "type": "Topology",
+        "arcs": [[[0, 0], [1, 0], [1, 1]], [[1, 1], [0, 1], [0, 0]]],
+        "objects": {
+            "one": {"type": "Polygon", "arcs": [[0, 1]], "id": 5},
+            "two": {"type": "GeometryCollection", "geometries": []},
+        },
+    }
     path = write_json(tmp_path / "t.json", topology)
     with pytest.raises(GeoReadError, match=r"holds 2 TopoJSON objects \('one', 'two'\)"):
         read_features(path)
@@ -554,9 +665,14 @@ def test_us_counties_are_valid_or_repairable_and_tile_the_nation(counties):
         if county_notes:  # a repair changes no county's area by more than 0.1 %
             assert km2(cleaned[fid]) == pytest.approx(km2(county.geometry), rel=1e-3)
     # Falls Church (VA, 5 km2) is collapsed in the 10m atlas itself: arcs 3133 + 3134 go A->B->A
-    assert refused == [("51610", "feature 'Falls Church' is invalid (Too few points in geometry "
-                                 "component[-77.1719083665837 38.8929905907959]) and has no area "
-                                 "left after repair (make_valid)")]
+    assert refused == [
+        (
+            "51610",
+            "feature 'Falls Church' is invalid (Too few points in geometry "
+            "component[-77.1719083665837 38.8929905907959]) and has no area "
+            "left after repair (make_valid)",
+        )
+    ]
     assert len(notes) < 50
     (nation,) = read_topojson(US_COUNTIES, "nation")
     total = sum(km2(g) for g in cleaned.values())
@@ -564,7 +680,8 @@ def test_us_counties_are_valid_or_repairable_and_tile_the_nation(counties):
     assert 9.2e6 < total < 9.5e6  # the 50 states, DC and Puerto Rico, land and inland water
     california = {s.id: s for s in read_topojson(US_STATES, "states")}["06"]
     assert sum(km2(g) for fid, g in cleaned.items() if fid.startswith("06")) == pytest.approx(
-        km2(california.geometry), rel=1e-4)
+        km2(california.geometry), rel=1e-4
+    )
 
 
 @needs_data

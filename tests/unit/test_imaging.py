@@ -41,8 +41,9 @@ def test_under_gevent_the_loop_keeps_running_while_a_photo_is_cleaned():
         gaps = [b - a for a, b in zip(ticks, ticks[1:])]
         print(cleaned.width, round(took, 3), round(max(gaps), 3), len(ticks))
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     width, took, longest_gap, ticks = done.stdout.split()
     assert int(width) == 4000
     assert float(took) > 0.05  # real work, long enough to have blocked the loop

@@ -15,22 +15,38 @@ def test_comma_lists_are_split_trimmed_and_deduplicated():
     assert data["service_code"] == ["A", "B", "C"]
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("2024-01-31T17:00:00-08:00",
-     dt.datetime(2024, 1, 31, 17, tzinfo=dt.timezone(dt.timedelta(hours=-8)))),
-    ("2024-01-31T17:00:00Z", dt.datetime(2024, 1, 31, 17, tzinfo=dt.UTC)),
-    ("2024-01-31T17:00:00.017Z", dt.datetime(2024, 1, 31, 17, 0, 0, 17000, tzinfo=dt.UTC)),
-    ("2024-01-31T17:00:00.123456789Z",
-     dt.datetime(2024, 1, 31, 17, 0, 0, 123456, tzinfo=dt.UTC)),
-    ("2024-01-31T17:00", dt.datetime(2024, 1, 31, 17)),
-    ("2024-01-31", dt.date(2024, 1, 31)),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "2024-01-31T17:00:00-08:00",
+            dt.datetime(2024, 1, 31, 17, tzinfo=dt.timezone(dt.timedelta(hours=-8))),
+        ),
+        ("2024-01-31T17:00:00Z", dt.datetime(2024, 1, 31, 17, tzinfo=dt.UTC)),
+        ("2024-01-31T17:00:00.017Z", dt.datetime(2024, 1, 31, 17, 0, 0, 17000, tzinfo=dt.UTC)),
+        (
+            "2024-01-31T17:00:00.123456789Z",
+            dt.datetime(2024, 1, 31, 17, 0, 0, 123456, tzinfo=dt.UTC),
+        ),
+        ("2024-01-31T17:00", dt.datetime(2024, 1, 31, 17)),
+        ("2024-01-31", dt.date(2024, 1, 31)),
+    ],
+)
 def test_datetime_spellings(text, expected):
     assert ServiceRequestsQuery().load({"start_date": text})["start_date"] == expected
 
 
-@pytest.mark.parametrize("text", ["31/01/2024", "2024-01-31T25:00:00Z", "1712345678", "now",
-                                  "0001-01-01", "2024-01-31T17:00:00+25:00"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "31/01/2024",
+        "2024-01-31T25:00:00Z",
+        "1712345678",
+        "now",
+        "0001-01-01",
+        "2024-01-31T17:00:00+25:00",
+    ],
+)
 def test_bad_datetimes(text):
     with pytest.raises(ValidationError) as info:
         ServiceRequestsQuery().load({"start_date": text})
@@ -38,10 +54,17 @@ def test_bad_datetimes(text):
 
 
 def test_fold_attributes_accepts_all_three_spellings():
-    attributes, problems = fold_attributes([
-        ("attribute[A]", "1"), ("attribute[B][]", "x"), ("attribute[B][]", "y"),
-        ("attribute[C]", "p"), ("attribute[C]", "q"), ("attribute[D]", ""),
-        ("service_code", "S")])
+    attributes, problems = fold_attributes(
+        [
+            ("attribute[A]", "1"),
+            ("attribute[B][]", "x"),
+            ("attribute[B][]", "y"),
+            ("attribute[C]", "p"),
+            ("attribute[C]", "q"),
+            ("attribute[D]", ""),
+            ("service_code", "S"),
+        ]
+    )
     assert problems == []
     assert attributes == {"A": ["1"], "B": ["x", "y"], "C": ["p", "q"]}
 
@@ -65,11 +88,13 @@ def test_post_form_lat_and_long_go_together():
 
 def test_post_form_single_line_fields_refuse_line_breaks():
     with pytest.raises(ValidationError) as info:
-        PostServiceRequestForm().load({"service_code": "X", "address_id": "1",
-                                       "first_name": "A\nB"})
+        PostServiceRequestForm().load(
+            {"service_code": "X", "address_id": "1", "first_name": "A\nB"}
+        )
     assert "first_name" in info.value.messages
-    ok = PostServiceRequestForm().load({"service_code": "X", "address_id": "1",
-                                        "description": "line 1\nline 2"})
+    ok = PostServiceRequestForm().load(
+        {"service_code": "X", "address_id": "1", "description": "line 1\nline 2"}
+    )
     assert ok["description"] == "line 1\nline 2"
 
 

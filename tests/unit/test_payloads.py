@@ -51,9 +51,25 @@ def test_request_items_read_columns_by_name_in_any_order():
     assert [item[name] for name in REQUEST_FIELDS] == [f"value {i}" for i in range(WIDTH)]
 
 
-ODD = ("7", "open", None, "Graffiti «Süd»", "GRAFFITI", 'He said "hi" & <left>\n\ttab',
-       None, "", "2026-01-02T03:04:05-08:00", "2026-01-02T03:04:05-08:00", None,
-       "200 N Spring St", None, "90012", 34.0537, -118.2428000001, None)
+ODD = (
+    "7",
+    "open",
+    None,
+    "Graffiti «Süd»",
+    "GRAFFITI",
+    'He said "hi" & <left>\n\ttab',
+    None,
+    "",
+    "2026-01-02T03:04:05-08:00",
+    "2026-01-02T03:04:05-08:00",
+    None,
+    "200 N Spring St",
+    None,
+    "90012",
+    34.0537,
+    -118.2428000001,
+    None,
+)
 
 
 def test_a_struct_renders_exactly_as_its_dict_in_json():

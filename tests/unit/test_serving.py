@@ -27,7 +27,8 @@ def test_a_request_that_meets_another_in_the_app_closes_its_connection():
 
 def test_refusals_are_the_spec_errors_body():
     head, _, body = serving.error_bytes(431, "Request Header Fields Too Large").partition(
-        b"\r\n\r\n")
+        b"\r\n\r\n"
+    )
     lines = head.decode("latin-1").split("\r\n")
     assert lines[0] == "HTTP/1.1 431 Request Header Fields Too Large"
     assert "Content-Type: application/json; charset=utf-8" in lines
