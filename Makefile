@@ -40,8 +40,8 @@ venv: $(VENV)/.installed ## Make the virtualenv with the project installed
 
 db: deps venv ## Start the private PostGIS cluster (unless OPEN311_DATABASE_URL is set)
 	@if [ -z "$$OPEN311_DATABASE_URL" ]; then $(PY) -m open311.pgcluster start; fi
-	@# The private cluster's database is the demo's (make run reloads it): one made by an
-	@# earlier development version of a migration is made again. The flag does nothing to a
+	@# The private cluster's database is the demo's (make run reloads it): one whose schema
+	@# differs from the models' is made again. The flag does nothing to a
 	@# configured database (OPEN311_DATABASE_URL or the config file): that one is refused.
 	$(OPEN311) db upgrade --reset-if-drifted
 

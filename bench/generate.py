@@ -617,7 +617,7 @@ class Generator:
 # -- checks --------------------------------------------------------------------------------------
 def check(url: str, args: argparse.Namespace) -> dict:
     """SQL checks of a loaded table against the sources and the server's own queries."""
-    from open311.repository import geography
+    from open311.repository import points as geography
     from open311.repository.request_filters import Filters
     from open311.repository.request_search import public_query
 

@@ -80,7 +80,7 @@ from open311.db import make_engine  # noqa: E402
 from open311.models import Area, AreaPart, Jurisdiction, JurisdictionPart  # noqa: E402
 from open311.operations.bundles import load_bundle  # noqa: E402
 from open311.pgcluster import Cluster  # noqa: E402
-from open311.repository import geography  # noqa: E402
+from open311.repository import points as geography  # noqa: E402
 
 NYC_BUNDLE = ROOT / "jurisdictions" / "nyc.gov"
 COUNTIES = ROOT.parent / "shared" / "data" / "us" / "us-atlas-3.0.1_counties-10m.topojson.json"

@@ -66,17 +66,17 @@ def db_upgrade(reset_if_drifted: bool) -> None:
     demo = not current_app.config.get("DATABASE_URL")  # the private cluster's own database
     if missing and reset_if_drifted and demo:
         click.echo(
-            "note: the demo database lacks what the models need (it was made by an "
-            "earlier development version of a migration): it is made again, its data "
-            "is lost"
+            "note: the demo database lacks what the models need (a migration made it "
+            "differently): it is made again, its data is lost"
         )
         migrate.reset(url)
         missing = migrate.drift(url)
     if missing:
         _fail(
-            "the database is at the latest revision but lacks what the models need (it was "
-            "made by an earlier development version of a migration), so the server would "
-            "fail on it: " + "; ".join(missing) + ". Repair it by hand, or, for a "
+            "the database is at the latest revision but lacks what the models need (a "
+            "migration made it differently), so the server would fail on it: "
+            + "; ".join(missing)
+            + ". Repair it by hand, or, for a "
             "database you can lose, make it again: `open311 db reset --yes` (drops every "
             "table of schema public)."
         )

@@ -1,4 +1,4 @@
-"""Engine and sessions: one session per HTTP request, closed at teardown.
+"""Engine and sessions: one session per HTTP request (and CLI command), closed at teardown.
 
 GET and HEAD requests get a read session whose connection is in autocommit: each statement
 is its own snapshot and no BEGIN / ROLLBACK round trips are spent on a read (a GET that
@@ -8,18 +8,19 @@ no BEGIN / COMMIT round trips). The process keeps one idle read session, and the
 connection under it, for the next such request (``HeldReadSessions``). Every other
 request, and the CLI, gets an ordinary transactional session.
 
-The session factory is replaceable (``db.set_session_factory(app, factory)``): the test
-suite hands the app sessions bound to one connection whose transaction it rolls back
-after each test.
+The test suite runs these same sessions inside one connection whose transaction it rolls
+back after each test (``Database.bind``); a test that injects a fault replaces them
+(``Database.set_session_factory``).
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
@@ -38,9 +39,21 @@ PING_AFTER_IDLE_SECONDS = 10.0
 IDLE = TransactionStatus.IDLE
 
 
+@dataclass
+class Sessions:
+    """Where an app's sessions come from: ``write`` (transactional) and ``read`` (autocommit:
+    GET, HEAD and ``@autocommit`` views); ``engines``: the pools under them, if the app owns
+    them; ``reads``: the kept read session, if any."""
+
+    write: Callable[[], Session]
+    read: Callable[[], Session]
+    engines: tuple[sa.Engine, ...] = ()
+    reads: HeldReadSessions | None = None
+
+
 class Database:
     def init_app(self, app: Flask, url: str | None) -> None:
-        state: dict = {"engine": None, "factory": None, "read_factory": None}
+        sessions = None
         if url is not None:
             size, overflow = app.config["DB_POOL_SIZE"], app.config["DB_MAX_OVERFLOW"]
             wait = app.config["DB_POOL_TIMEOUT"]
@@ -50,35 +63,60 @@ class Database:
             reader = make_engine(
                 url, size, overflow, pool_timeout=wait, isolation_level="AUTOCOMMIT"
             )
-            state["engine"], state["read_engine"] = engine, reader
-            state["factory"] = sessionmaker(engine, expire_on_commit=False)
-            held = HeldReadSessions(reader, PING_AFTER_IDLE_SECONDS)
-            state["read_sessions"], state["read_factory"] = held, held.get
-        app.extensions[EXTENSION] = state
+            held = HeldReadSessions(reader.connect, PING_AFTER_IDLE_SECONDS)
+            sessions = Sessions(
+                sessionmaker(engine, expire_on_commit=False), held.get, (engine, reader), held
+            )
+        app.extensions[EXTENSION] = sessions
         app.teardown_appcontext(self._close_session)
 
     @staticmethod
-    def set_session_factory(app: Flask, factory: Callable[[], Session] | None) -> None:
-        """Replace both factories (reads and writes) with ``factory`` (None: no database)."""
-        app.extensions[EXTENSION]["factory"] = factory
-        app.extensions[EXTENSION]["read_factory"] = factory
+    def bind(app: Flask, connection: sa.Connection | None) -> None:
+        """Run the app's sessions, the same classes as with its own pools, inside
+        ``connection``'s transaction (the test harness rolls it back after each test); each
+        session works in a savepoint of it. None: no database."""
+        if connection is None:
+            app.extensions[EXTENSION] = None
+            return
+        held = HeldReadSessions(
+            lambda: connection,
+            PING_AFTER_IDLE_SECONDS,
+            owned=False,
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+        )
+        write = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        app.extensions[EXTENSION] = Sessions(write, held.get, (), held)
 
     @staticmethod
-    def engine(app: Flask | None = None) -> sa.Engine | None:
-        return (app or current_app).extensions[EXTENSION]["engine"]
+    def set_session_factory(app: Flask, factory: Callable[[], Session]) -> None:
+        """Replace the app's sessions, reads and writes, with ``factory``'s (a test that
+        injects a fault)."""
+        app.extensions[EXTENSION] = Sessions(factory, factory)
 
     @staticmethod
-    def engines(app: Flask | None = None) -> list[sa.Engine]:
-        """The engines of writes and reads (empty without a database)."""
-        state = (app or current_app).extensions[EXTENSION]
-        return [e for e in (state["engine"], state.get("read_engine")) if e is not None]
+    def sessions(app: Flask | None = None) -> Sessions | None:
+        return (app or current_app).extensions[EXTENSION]
+
+    @classmethod
+    def engine(cls, app: Flask | None = None) -> sa.Engine | None:
+        """The engine of writes (None without a database of the app's own)."""
+        engines = cls.engines(app)
+        return engines[0] if engines else None
+
+    @classmethod
+    def engines(cls, app: Flask | None = None) -> list[sa.Engine]:
+        """The engines of writes and reads (empty without a database of the app's own)."""
+        sessions = cls.sessions(app)
+        return list(sessions.engines) if sessions is not None else []
 
     def new_session(self, app: Flask | None = None, *, read: bool = False) -> Session:
-        state = (app or current_app).extensions[EXTENSION]
-        factory = state["read_factory" if read else "factory"]
-        if factory is None:
+        sessions = self.sessions(app)
+        if sessions is None:
             raise RuntimeError("no database configured")
-        return factory()
+        return sessions.read() if read else sessions.write()
 
     @property
     def session(self) -> Session:
@@ -86,7 +124,7 @@ class Database:
         session (autocommit) for GET and HEAD, and for a view marked ``@autocommit``."""
         if "db_session" not in g:
             read = has_request_context() and (
-                request.method in READ_METHODS or g.get(AUTOCOMMIT_FLAG, False)
+                request.method in READ_METHODS or _view_is_autocommit()
             )
             g.db_session = self.new_session(read=read)
         return g.db_session
@@ -98,39 +136,41 @@ class Database:
             session.close()
 
 
-AUTOCOMMIT_FLAG = "db_autocommit"
+AUTOCOMMIT = "open311_autocommit"
 
 
 def autocommit(view: Callable) -> Callable:
     """Mark a view whose request runs on an autocommit session, as a GET does: each
     statement commits on its own. Only for a view that writes in ONE statement (or none): a
     write of several statements would not be atomic. The view's ``session.commit()`` still
-    runs (a no-op in autocommit; the test harness's transactional sessions need it)."""
+    runs (a no-op in autocommit; a savepoint released under the test harness). The mark is
+    an attribute of the view, which decorators written with functools.wraps carry: it is
+    read when the request's session opens, whichever decorator opens it."""
+    setattr(view, AUTOCOMMIT, True)
+    return view
 
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        g.setdefault(AUTOCOMMIT_FLAG, True)
-        return view(*args, **kwargs)
 
-    return wrapper
+def _view_is_autocommit() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, AUTOCOMMIT, False))
 
 
 class ReadSession(Session):
     """A GET request's session, bound to one autocommit connection checked out for it.
     ``connection()`` hands that connection over as it is, without opening a session
-    transaction (the hot read paths run their statements on it); ORM queries use it too.
+    transaction (the hot paths run their statements on it); ORM queries use it too.
     Closing the session ends its ORM state (objects, session transaction); the connection
-    goes back to the pool, unless ``holder`` keeps both for the thread's next GET."""
+    goes back to the pool, unless ``holder`` keeps both for the process's next GET."""
 
-    def __init__(
-        self, conn: sa.Connection, *, holder: HeldReadSessions | None = None, **kwargs
-    ) -> None:
+    def __init__(self, conn: sa.Connection, *, holder: HeldReadSessions, **kwargs) -> None:
         super().__init__(bind=conn, **kwargs)
         self.conn = conn
         self.holder = holder
 
     def connection(self, bind_arguments=None, execution_options=None) -> sa.Connection:
-        if bind_arguments is None and execution_options is None:
+        # Under the test harness (a lent connection) the session's savepoint, so a statement
+        # that fails undoes only its own work, as it does in autocommit.
+        if bind_arguments is None and execution_options is None and self.holder.owned:
             return self.conn
         return super().connection(bind_arguments, execution_options)
 
@@ -138,13 +178,15 @@ class ReadSession(Session):
         try:
             super().close()
         finally:
-            if self.holder is None or not self.holder.keep(self):
+            if not self.holder.keep(self):
                 self.release()
 
     def release(self) -> None:
-        """Give the connection back to the pool; one the server dropped (seen by a statement
-        sent straight to the driver, which SQLAlchemy did not see fail) is invalidated
-        first, so the pool discards it instead of failing to reset it."""
+        """Give the connection back to the pool (not one the holder does not own); one the
+        server dropped is invalidated first, so the pool discards it instead of failing to
+        reset it."""
+        if not self.holder.owned:
+            return
         bind = self.conn
         if not bind.closed and not bind.invalidated:
             raw = bind.connection.dbapi_connection
@@ -155,21 +197,31 @@ class ReadSession(Session):
 
 class HeldReadSessions:
     """The process keeps one idle read session, and the connection under it, from one GET
-    to the next: a GET takes it (no pool checkout and no new Session: about 40 us of a
-    250 us request by id) and gives it back as it closes. A GET that finds it in use opens
-    its own, and of those closing together only one is kept, so an idle client connection
-    (a greenlet under gevent, waiting for its next request) never holds a database
-    connection: one kept per client connection once starved the pool for the keep-alive
-    time.
+    to the next: a GET takes it (no pool checkout and no new Session) and gives it back as
+    it closes. A GET that finds it in use opens its own, and of those closing together only
+    one is kept, so an idle client connection (a greenlet under gevent, waiting for its
+    next request) never holds a database connection.
 
     A kept session is used again only when sound: a connection that SQLAlchemy invalidated
     during a request (the server went away) or that was closed is dropped, and the next GET
     checks out another. One that sat ``idle_seconds`` or more is pinged before use, as the
-    pool pings its idle connections (``_ping_when_idle``), and replaced if dead."""
+    pool pings its idle connections (``_ping_when_idle``), and replaced if dead.
 
-    def __init__(self, engine: sa.Engine, idle_seconds: float) -> None:
-        self.engine = engine
+    ``connect``: a new connection (the read pool's checkout). ``owned`` False: connections
+    lent by the caller (the test harness's), never kept nor closed here."""
+
+    def __init__(
+        self,
+        connect: Callable[[], sa.Connection],
+        idle_seconds: float,
+        *,
+        owned: bool = True,
+        **session_options: Any,
+    ) -> None:
+        self.connect = connect
         self.idle_seconds = idle_seconds
+        self.owned = owned
+        self.session_options = session_options or {"expire_on_commit": False}
         self._lock = threading.Lock()  # held for a swap only, never across I/O
         self._kept: ReadSession | None = None
         self._idle_since = 0.0
@@ -190,7 +242,7 @@ class HeldReadSessions:
                 return session
             session.conn.invalidate()
             session.release()
-        return ReadSession(self.engine.connect(), expire_on_commit=False, holder=self)
+        return ReadSession(self.connect(), holder=self, **self.session_options)
 
     def keep(self, session: ReadSession) -> bool:
         """Called as ``session`` closes: keep it for the next GET (True) if none is kept
@@ -199,7 +251,8 @@ class HeldReadSessions:
         with the connection."""
         bind = session.conn
         if (
-            bind.closed
+            not self.owned
+            or bind.closed
             or bind.invalidated
             or driver_connection(bind).info.transaction_status != IDLE
         ):
@@ -218,12 +271,9 @@ class HeldReadSessions:
             session.release()
 
 
-# Settings of the server's own connections (sent when each connects, no round trip). An API
-# answers many small queries at once, where two of PostgreSQL's tools for big queries cost
-# more than they save: JIT compilation, which starts above a plan cost that a list by circle
-# easily reaches on millions of rows (seen: 244 ms of compiling for a 200 ms query), and
-# parallel workers, a process started for the query (seen: 36 ms for a page the same plan
-# reads in 3.5 ms without one). The benchmark's RAW bound runs with them too.
+# Settings of the server's own connections (sent when each connects, no round trip): JIT
+# compilation and parallel workers cost an API's many small queries more than they save
+# (bench/RESULTS.md). The benchmark's RAW bound runs with them too.
 SESSION_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
 
 

@@ -48,11 +48,10 @@ IO_TIMEOUT = 20  # seconds without progress on a connection's read or write
 def pre_request(worker, req) -> None:
     """A request that starts while another of this worker is in the app is answered with
     ``Connection: close``. A kept-alive connection stays with the worker that accepted it,
-    so two busy clients could share one worker (and one core) while the other idled
-    (measured: GET by id p50 0.6 -> 1.0 ms when both landed on one). Closed, the client
-    comes back on a new connection, which any worker may accept: connections settle one per
-    worker and keep alive there. (Closing after every answer, as sync workers do, cost
-    more: by id 0.9 ms.)"""
+    so two busy clients could share one worker (and one core) while the other idled.
+    Closed, the client comes back on a new connection, which any worker may accept:
+    connections settle one per worker and keep alive there (cheaper than closing after
+    every answer, as sync workers do; bench/RESULTS.md, sixth session)."""
     if worker.in_app:
         req.must_close = True
     worker.in_app += 1

@@ -57,13 +57,9 @@ def connection(engine, app):
     """One transaction per test, rolled back; the app's sessions live inside it."""
     conn = engine.connect()
     outer = conn.begin()
-
-    def factory() -> Session:
-        return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-
-    Database.set_session_factory(app, factory)
+    Database.bind(app, conn)  # the server's own sessions, inside this transaction
     yield conn
-    Database.set_session_factory(app, None)
+    Database.bind(app, None)
     outer.rollback()
     conn.close()
 
@@ -75,12 +71,7 @@ def app_with(connection):
 
     def make(**settings):
         other = create_app({"DATABASE_URL": None, "TESTING": True, "CACHE_SECONDS": 0, **settings})
-        Database.set_session_factory(
-            other,
-            lambda: Session(
-                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-            ),
-        )
+        Database.bind(other, connection)
         return other
 
     return make

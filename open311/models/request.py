@@ -105,8 +105,8 @@ class ServiceRequest(Base):
         ),
         # Map views: the newest public requests in a box, circle or area. One GiST index on
         # (point, requested_datetime) (btree_gist) answers the box and the time window
-        # together: on 5M rows a 1-2 km box of the last 90 days reads hundreds of rows
-        # instead of the box's whole history (80 ms -> 4 ms).
+        # together: a small box of the last 90 days reads hundreds of rows, not the box's
+        # whole history.
         sa.Index(
             "ix_service_request_location_newest",
             "location",

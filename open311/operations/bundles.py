@@ -26,6 +26,7 @@ from geo.readers import GeoReadError, read_areas, read_boundary
 from open311.models import Area, Jurisdiction, Service, ServiceAttribute
 from open311.models.base import WGS84
 from open311.operations.hierarchy import link_hierarchy
+from open311.repository import addresses as addresses_repo
 from open311.repository import geography as geo_repo
 from open311.repository import jurisdictions as jurisdictions_repo
 from schemas.bundle import JurisdictionFile, ServicesFile, flatten
@@ -338,8 +339,10 @@ def _sync_addresses(
     state = dict(jurisdiction.bundle_state or {})
     if state.get("addresses") == digest:
         return
-    before = geo_repo.count_address_points(session, jurisdiction.id)
-    geo_repo.replace_address_points(session, jurisdiction.id, addresses.rows if addresses else [])
+    before = addresses_repo.count_address_points(session, jurisdiction.id)
+    addresses_repo.replace_address_points(
+        session, jurisdiction.id, addresses.rows if addresses else []
+    )
     state["addresses"] = digest
     jurisdiction.bundle_state = state
     after = len(addresses.rows) if addresses else 0

@@ -9,7 +9,7 @@ from open311.models import Service
 from open311.operations.directory import DirectoryCache, jurisdiction_by_pk, jurisdiction_ref
 from open311.operations.locating import offered_at
 from open311.repository import catalogue as repo
-from open311.repository import geography as geo_repo
+from open311.repository import points as geo_repo
 
 
 def _service_item(service: Service, has_attributes: bool) -> dict:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from geo.addresses import normalize
 from open311.errors import NotFound
 from open311.operations.directory import DirectoryCache, jurisdiction_ref
+from open311.repository import addresses, geojson
 from open311.repository import geography as repo
 
 
@@ -34,12 +35,12 @@ def search_addresses(
             "long": row.long,
             "jurisdiction_id": known[row.jurisdiction_pk].jurisdiction_id,
         }
-        for row in repo.search_addresses(session, scope, key, limit)
+        for row in addresses.search_addresses(session, scope, key, limit)
     ]
 
 
 def jurisdictions_geojson(session: Session) -> str:
-    return repo.jurisdictions_geojson(session)
+    return geojson.jurisdictions_geojson(session)
 
 
 def areas_geojson(
@@ -55,4 +56,4 @@ def areas_geojson(
             f"{jurisdiction_id} has no areas layer {layer!r} (layers: "
             f"{', '.join(layers) or 'none'})"
         )
-    return repo.areas_geojson(session, jurisdiction.id, layer)
+    return geojson.areas_geojson(session, jurisdiction.id, layer)

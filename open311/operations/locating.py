@@ -19,7 +19,7 @@ from open311.operations.directory import (
     jurisdiction_by_pk,
     tier_pks,
 )
-from open311.repository import geography as repo
+from open311.repository import addresses, points
 from open311.repository import jurisdictions as jurisdictions_repo
 
 DEFAULT_MATCH_THRESHOLD = 0.5
@@ -45,7 +45,7 @@ class Routed:
     place: Place
     area_pks: list[int] = field(default_factory=list)
     # The nearest address point, when routing already looked it up (see fill_address).
-    nearest: repo.AddressAt | None = None
+    nearest: points.AddressAt | None = None
     nearest_known: bool = False
 
 
@@ -85,7 +85,7 @@ def resolve_address(
     then fuzzily with pg_trgm) names, or None."""
     scope = _address_scope(session, jurisdiction)
     if address_id:
-        row = repo.address_by_id(session, scope, address_id)
+        row = addresses.address_by_id(session, scope, address_id)
         if row is not None:
             place = _place(row, verified=True)
             if address_string:
@@ -96,7 +96,7 @@ def resolve_address(
     normal = normalize(address_string or "")
     if not normal.key:
         return None
-    row = repo.address_by_key(session, scope, normal.key, normal.zipcode)
+    row = addresses.address_by_key(session, scope, normal.key, normal.zipcode)
     if row is None and normal.house_number and normal.street_name:
         row = _match_street(session, scope, jurisdiction, normal)
     return _place(row, verified=True) if row is not None else None
@@ -110,8 +110,8 @@ def _match_street(session: Session, scope: list[int], jurisdiction: Jurisdiction
     matched by its parts (a missing direction or type is filled in when that leaves one
     address); only a street it does not know is matched fuzzily, never to a street whose
     numbers differ (8TH is not 88TH) and never with another house number."""
-    if repo.street_known(session, scope, normal.street_name):
-        found = repo.addresses_on_street(
+    if addresses.street_known(session, scope, normal.street_name):
+        found = addresses.addresses_on_street(
             session,
             scope,
             house_number=normal.house_number,
@@ -124,7 +124,7 @@ def _match_street(session: Session, scope: list[int], jurisdiction: Jurisdiction
         return found[0] if found and len({row.key for row in found}) == 1 else None
     threshold = _setting(jurisdiction, "address_match_threshold", DEFAULT_MATCH_THRESHOLD)
     digits = _DIGITS.findall(normal.street_name)
-    for row in repo.similar_streets(
+    for row in addresses.similar_streets(
         session,
         scope,
         house_number=normal.house_number,
@@ -205,7 +205,7 @@ def route(
         service = _service_of(session, directory, jurisdiction, service_code)
         # The boundary, the areas and the nearest address: one round trip.
         distance = _reverse_geocode_distance(jurisdiction, place)
-        facts = repo.point_facts(
+        facts = points.point_facts(
             session,
             jurisdiction.id,
             tier_pks(directory, session, jurisdiction.id),
@@ -234,14 +234,14 @@ def route(
 
     covering = [
         jurisdiction_by_pk(directory, session, pk)
-        for pk in repo.jurisdiction_pks_at(session, place.long, place.lat)
+        for pk in points.jurisdiction_pks_at(session, place.long, place.lat)
     ]
     if not covering:
         raise BadRequest(
             f"the location lat={place.lat}, long={place.long} is outside every "
             "jurisdiction served here"
         )
-    areas = repo.areas_at(session, [j.id for j in covering], place.long, place.lat)
+    areas = points.areas_at(session, [j.id for j in covering], place.long, place.lat)
     offering_elsewhere = False
     for candidate in covering:  # deepest first
         offered = _service(session, directory, candidate.id, service_code)
@@ -300,7 +300,7 @@ def fill_address(session: Session, routed: Routed) -> None:
     row = (
         routed.nearest
         if routed.nearest_known
-        else repo.nearest_address(session, place.long, place.lat, distance)
+        else points.nearest_address(session, place.long, place.lat, distance)
     )
     if row is not None:
         place.address, place.address_id, place.zipcode = row.address, row.address_id, row.zipcode

@@ -1,13 +1,14 @@
 """The runner of the hot read paths (GET requests and by id, API keys, point lookups): a
 prebuilt Core statement, compiled once per process, run on a driver cursor the connection
-keeps. Measured (bench/RESULTS.md, fourth and fifth sessions): SQLAlchemy's execution context
-and Row objects cost more than the statement on these paths. Everything else runs through
-the session.
+keeps, because SQLAlchemy's execution context and Row objects cost more than the statement
+on these paths (bench/RESULTS.md). Everything else runs through the session.
 
-Rows come back as the driver's tuples with their columns' names (``Rows``); callers read
-them by name. Driver errors are raised as SQLAlchemy's (``DBAPIError`` and its subclasses),
-as the session would raise them. Every statement is logged to ``open311.sql`` at DEBUG with
-its parameters (the benchmark replays them as its RAW bound).
+Values are bound as SQLAlchemy binds them (each type's bind processor: JSON, for one). Rows
+come back as the driver's tuples with their columns' names (``Rows``); callers read them by
+name. Driver errors are raised as SQLAlchemy's (``DBAPIError`` and its subclasses), as the
+session would raise them. Every statement is logged to ``open311.sql`` at DEBUG, with its
+parameters only when the caller says they are public (the benchmark replays those as its
+RAW bound): a POST's carry a resident's contact details.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import collections
 import functools
 import logging
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import psycopg
 import sqlalchemy as sa
@@ -46,13 +47,35 @@ def _record(names: tuple[str, ...]):
     return collections.namedtuple("Record", names, rename=True)
 
 
+class _Compiled(NamedTuple):
+    sql: str
+    compiled: sa.Compiled
+    names: tuple[str, ...]  # the result's columns
+    processors: dict[str, Any]  # by parameter name: the bind processors of types that have one
+
+
 @functools.lru_cache(maxsize=512)
-def _compiled(statement: sa.Select, dialect: sa.Dialect) -> tuple[sa.Compiled, tuple[str, ...]]:
-    return statement.compile(dialect=dialect), tuple(statement.selected_columns.keys())
+def _compiled(statement: sa.Select, dialect: sa.Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    processors: dict[str, Any] = {}
+    for bind, name in compiled.bind_names.items():
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors[name] = processor
+    names = tuple(statement.selected_columns.keys())
+    return _Compiled(compiled.string, compiled, names, processors)
+
+
+HIDDEN = "<hidden>"
 
 
 def driver_rows(
-    connection: sa.Connection, statement: sa.Select, values: dict, *, prepare: bool | None = None
+    connection: sa.Connection,
+    statement: sa.Select,
+    values: dict,
+    *,
+    prepare: bool | None = None,
+    public_values: bool = False,
 ) -> Rows:
     """Run a prebuilt statement (built once, e.g. at import or per shape) on the driver.
     Binary results: PostgreSQL sends numbers without formatting them and the driver reads
@@ -61,15 +84,21 @@ def driver_rows(
     ``prepare``: None lets the driver prepare the statement after a few calls; False never
     prepares it, so PostgreSQL plans every call for its own values (a statement whose best
     plan depends on them: a prepared one may settle on a generic plan that is slow for
-    many of them)."""
-    compiled, names = _compiled(statement, connection.dialect)
-    sql, params = compiled.string, compiled.construct_params(values)
+    many of them).
+
+    ``public_values``: the values may be logged (public data; else they show as hidden)."""
+    prepared = _compiled(statement, connection.dialect)
+    sql, params = prepared.sql, dict(prepared.compiled.construct_params(values) or {})
+    for name, processor in prepared.processors.items():
+        if params.get(name) is not None:
+            params[name] = processor(params[name])
     if SQL_LOG.isEnabledFor(logging.DEBUG):
-        SQL_LOG.debug("%s", sql, extra={"sql": sql, "params": params})
+        logged = params if public_values else dict.fromkeys(params, HIDDEN)
+        SQL_LOG.debug("%s", sql, extra={"sql": sql, "params": logged})
     try:
         cursor = _cursor(connection)
         cursor.execute(sql, params, prepare=prepare)
-        return Rows(cursor.fetchall(), names)
+        return Rows(cursor.fetchall(), prepared.names)
     except psycopg.Error as error:
         raise _as_sqlalchemy(connection, sql, params, error) from error
 

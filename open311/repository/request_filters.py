@@ -276,7 +276,7 @@ def plans_by_value(f: Filters) -> bool:
     """Whether the best plan of these filters depends on their values: a box, a circle, an
     area or a text search (a small box wants the GiST index, a large one the newest-first
     scan; a rare word the text index). Such a statement is planned for its values on every
-    call, never prepared (bench/RESULTS.md, fifth session: a generic plan for every box)."""
+    call, never prepared (a prepared one settles on one generic plan for every box)."""
     return f.ids is None and (
         f.bbox is not None or f.near is not None or f.area_pk is not None or bool(f.text)
     )

@@ -184,6 +184,7 @@ def public_rows(
         statement,
         values,
         prepare=False if plans_by_value(filters) else None,
+        public_values=True,
     )
 
 
@@ -195,7 +196,7 @@ _REQUESTED_KEY = sa.select(_exact(SR.requested_datetime).label("requested_at")).
 def requested_key(session: Session, pk: int) -> str | None:
     """A request's requested_datetime, exact text (a keyset cursor's key; it never changes);
     None if the request is gone (deleted by an operator since the page was read)."""
-    rows = driver_rows(session.connection(), _REQUESTED_KEY, {"pk": pk})
+    rows = driver_rows(session.connection(), _REQUESTED_KEY, {"pk": pk}, public_values=True)
     return rows.value(0, "requested_at") if rows else None
 
 

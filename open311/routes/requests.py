@@ -91,7 +91,7 @@ def _uploads() -> list[bytes]:
 
 
 @blp.route("/requests.<fmt:fmt>", methods=["POST"])
-@autocommit  # its writes are one statement (repository.requests.add_request)
+@autocommit  # its writes are one statement (repository.new_requests.add_request)
 @require_api_key
 @blp.arguments(PostServiceRequestForm, location="form")
 @blp.response(200, resources.PostResponse(many=True))

@@ -8,7 +8,6 @@ import datetime as dt
 import email.utils
 
 import pytest
-from sqlalchemy.orm import Session
 
 from open311 import create_app
 from open311.db import Database
@@ -78,14 +77,9 @@ def restricted_app(engine):
 
 @pytest.fixture
 def restricted_client(restricted_app, connection):
-    def factory() -> Session:
-        return Session(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-
-    Database.set_session_factory(restricted_app, factory)
+    Database.bind(restricted_app, connection)
     yield restricted_app.test_client()
-    Database.set_session_factory(restricted_app, None)
+    Database.bind(restricted_app, None)
 
 
 def test_cors_origins_can_be_restricted(restricted_client, fmt):

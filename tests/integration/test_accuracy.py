@@ -14,7 +14,7 @@ with the areas real 311 systems recorded for the same point?
 The points are resolved in one set-based query per data set that uses the server's own tables,
 point constructor and predicate (``area_part`` pieces with ``ST_Covers`` on the GiST index,
 then ``area`` of the jurisdiction), and a sample of points (every disagreement and every 50th
-record) is checked against ``open311.repository.geography.areas_at`` itself, one call per
+record) is checked against ``open311.repository.points.areas_at`` itself, one call per
 point, so the set-based query cannot drift from what the server does.
 
 Every disagreement must be of an explained kind (see ``explain_nyc`` and ``explain_la``);
@@ -74,7 +74,7 @@ from sqlalchemy.orm import Session
 
 from open311.models import Area, AreaPart
 from open311.operations.bundles import load_bundle
-from open311.repository import geography, spatial
+from open311.repository import geography, points, spatial
 from open311.repository.jurisdictions import by_code
 from tests.conftest import ROOT, SHARED_DATA
 
@@ -136,7 +136,7 @@ def areas_at_points(
     session: Session, jurisdiction_pks: Sequence[int], layer: str, records: Sequence[Record]
 ) -> dict[int, set[str]]:
     """``areas_at`` for every record in one query: the same tables, point constructor and
-    predicate as open311.repository.geography.areas_at (area_part pieces whose geom
+    predicate as open311.repository.points.areas_at (area_part pieces whose geom
     ST_Covers the point, on their GiST index; the area they belong to, among the
     jurisdictions' areas), with the points coming from arrays. Returns key -> area ids."""
     pts = (
@@ -208,7 +208,7 @@ def check_against_areas_at(
 ) -> int:
     """The set-based answer equals the server's own function, one call per point."""
     for r in records:
-        areas = geography.areas_at(session, jurisdiction_pks, r.long, r.lat)
+        areas = points.areas_at(session, jurisdiction_pks, r.long, r.lat)
         assert {a.area_id for a in areas if a.layer == layer} == found[r.key], r
     return len(records)
 
@@ -376,9 +376,7 @@ def test_la_neighborhood_councils_agree_with_the_myla311_records(session):
         session, la_city.id, "neighborhood_council", [(r, r.label) for r in disagreeing]
     )
     outside_city = [
-        r
-        for r in disagreeing
-        if not geography.jurisdiction_covers(session, la_city.id, r.long, r.lat)
+        r for r in disagreeing if not points.jurisdiction_covers(session, la_city.id, r.long, r.lat)
     ]
     kinds: Counter = Counter()
     by_pair: Counter = Counter()

@@ -17,8 +17,8 @@ import yaml
 from open311.models import Jurisdiction, Service, ServiceAttribute
 from open311.operations.bundles import BundleError, load_bundle, read_bundle
 from open311.repository import catalogue
-from open311.repository.geography import jurisdiction_covers as covers
 from open311.repository.jurisdictions import by_code
+from open311.repository.points import jurisdiction_covers as covers
 from tests.conftest import LA_BUNDLE
 from tests.helpers import copy_bundle, edit, la
 

@@ -80,7 +80,7 @@ def test_reads_run_in_autocommit(database_url):
         # The process keeps its read connection for its next GET; the write one went back.
         reads, writes = Database.engines(app)[1].pool, Database.engines(app)[0].pool
         assert (reads.checkedout(), writes.checkedout()) == (1, 0)
-        app.extensions["open311_db"]["read_sessions"].release_all()
+        Database.sessions(app).reads.release_all()
         assert reads.checkedout() == 0
     finally:
         for engine in Database.engines(app):
@@ -97,7 +97,7 @@ def test_the_process_keeps_one_read_session_from_one_get_to_the_next(database_ur
     from open311.models import Jurisdiction
 
     engine = make_engine(database_url, 2, 0, isolation_level="AUTOCOMMIT")
-    held = HeldReadSessions(engine, PING_AFTER_IDLE_SECONDS)
+    held = HeldReadSessions(engine.connect, PING_AFTER_IDLE_SECONDS)
     try:
         first = held.get()
         pid = _backend(first)
@@ -134,7 +134,7 @@ def test_the_process_keeps_one_read_session_from_one_get_to_the_next(database_ur
 
 def test_a_kept_connection_is_pinged_after_idling_and_replaced_if_dead(database_url):
     engine = make_engine(database_url, 2, 0, isolation_level="AUTOCOMMIT")
-    held = HeldReadSessions(engine, 0.0)  # every reuse counts as after idling
+    held = HeldReadSessions(engine.connect, 0.0)  # every reuse counts as after idling
     statements: list[str] = []
     sa.event.listen(
         engine,
@@ -164,7 +164,7 @@ def test_a_connection_left_unsound_is_not_kept(database_url):
     transaction left open: the session lets its connection go, and the next GET checks out
     another."""
     engine = make_engine(database_url, 3, 0, isolation_level="AUTOCOMMIT")
-    held = HeldReadSessions(engine, PING_AFTER_IDLE_SECONDS)
+    held = HeldReadSessions(engine.connect, PING_AFTER_IDLE_SECONDS)
     try:
         session = held.get()
         session.connection().invalidate()
@@ -193,7 +193,7 @@ def test_sessions_in_use_at_once_keep_one_connection_afterwards(database_url):
     has a connection while it runs; afterwards one is kept and the rest are back in the
     pool, so clients waiting between requests hold no database connection."""
     engine = make_engine(database_url, 5, 0, isolation_level="AUTOCOMMIT")
-    held = HeldReadSessions(engine, PING_AFTER_IDLE_SECONDS)
+    held = HeldReadSessions(engine.connect, PING_AFTER_IDLE_SECONDS)
     try:
         sessions = [held.get() for _ in range(5)]
         assert len({_backend(session) for session in sessions}) == 5
@@ -219,7 +219,7 @@ def test_a_connection_the_server_dropped_during_a_request_is_discarded(database_
     from open311.repository.driver import driver_rows
 
     engine = make_engine(database_url, 1, 0, isolation_level="AUTOCOMMIT")
-    held = HeldReadSessions(engine, PING_AFTER_IDLE_SECONDS)
+    held = HeldReadSessions(engine.connect, PING_AFTER_IDLE_SECONDS)
     try:
         session = held.get()
         pid = _backend(session)

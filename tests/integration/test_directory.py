@@ -155,15 +155,9 @@ def test_tiers_follow_the_parents(session, cache):
 @pytest.fixture
 def cached_api(connection, fmt):
     """An app with CACHE_SECONDS=60, its sessions inside the test's transaction."""
-    from sqlalchemy.orm import Session
 
     app = create_app({"DATABASE_URL": None, "TESTING": True, "CACHE_SECONDS": 60})
-    Database.set_session_factory(
-        app,
-        lambda: Session(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ),
-    )
+    Database.bind(app, connection)
     return Api(app.test_client(), fmt)
 
 

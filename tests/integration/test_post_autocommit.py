@@ -59,7 +59,7 @@ def live(engine, database_url, tmp_path):
     try:
         yield app, key, trace_file, tmp_path / "libpq.trace"
     finally:
-        app.extensions["open311_db"]["read_sessions"].release_all()
+        Database.sessions(app).reads.release_all()
         for each in Database.engines(app):
             each.dispose()
         trace_file.close()
