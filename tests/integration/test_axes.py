@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from shapely.geometry import Point, shape
 
+from open311.models import Area, Jurisdiction
 from tests import helpers
 from tests.helpers import error_text, new_key, row_counts
 
@@ -41,19 +42,15 @@ def key(session) -> str:
     return new_key(session)
 
 
-def covering(session, table: str, id_column: str, long: float, lat: float) -> list[str]:
-    """Ids of the rows of ``table`` whose geometry covers POINT(long lat)."""
-    geom = "boundary" if table == "jurisdiction" else "geom"
-    return list(
-        session.scalars(
-            sa.text(
-                f"SELECT {id_column} FROM {table} "  # noqa: S608 - fixed names only
-                f"WHERE ST_Covers({geom}, ST_SetSRID(ST_MakePoint(:long, :lat), 4326)) "
-                f"ORDER BY 1"
-            ),
-            {"long": long, "lat": lat},
-        )
-    )
+def covering(session, table: str, long: float, lat: float) -> list[str]:
+    """Ids of the rows of ``table`` (jurisdiction: its id; area: layer:area_id) whose
+    geometry covers POINT(long lat)."""
+    if table == "jurisdiction":
+        ids, geom = Jurisdiction.jurisdiction_id, Jurisdiction.boundary
+    else:
+        ids, geom = Area.layer + ":" + Area.area_id, Area.geom
+    here = sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326)
+    return list(session.scalars(sa.select(ids).where(sa.func.ST_Covers(geom, here)).order_by(ids)))
 
 
 def test_point_is_stored_x_long_y_lat_and_returned_by_name(api, session, key):
@@ -112,10 +109,10 @@ def test_swapped_point_is_refused(api, session, key):
     assert "lat: must be between -90 and 90" in error_text(result)
     assert row_counts(session) == before
 
-    assert covering(session, "jurisdiction", "jurisdiction_id", LAT, LONG) == []
-    assert covering(session, "area", "area_id", LAT, LONG) == []
-    assert covering(session, "jurisdiction", "jurisdiction_id", LONG, LAT) == ["lacity.org"]
-    assert covering(session, "area", "layer || ':' || area_id", LONG, LAT) == [
+    assert covering(session, "jurisdiction", LAT, LONG) == []
+    assert covering(session, "area", LAT, LONG) == []
+    assert covering(session, "jurisdiction", LONG, LAT) == ["lacity.org"]
+    assert covering(session, "area", LONG, LAT) == [
         "council_district:14",
         "neighborhood_council:52",
         "region:central",

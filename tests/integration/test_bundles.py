@@ -76,7 +76,7 @@ def write_boundary(bundle: Path, geometry: dict | None, *, features: list | None
 
 def counts(session) -> dict[str, int]:
     return {
-        table: session.scalar(sa.text(f"SELECT count(*) FROM {table}"))
+        table: session.scalar(sa.select(sa.func.count()).select_from(sa.table(table)))
         for table in ("jurisdiction", "service", "service_attribute")
     }
 

@@ -51,7 +51,7 @@ def bundle(tmp_path) -> Path:
 
 def counts(session) -> dict[str, int]:
     return {
-        table: session.scalar(sa.text(f"SELECT count(*) FROM {table}"))
+        table: session.scalar(sa.select(sa.func.count()).select_from(sa.table(table)))
         for table in ("jurisdiction", "service", "service_attribute", "api_key")
     }
 
