@@ -59,7 +59,10 @@ def _compiled(statement: sa.Select, dialect: sa.Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     processors: dict[str, Any] = {}
     for bind, name in compiled.bind_names.items():
-        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        kind = bind.type.dialect_impl(dialect)
+        if isinstance(kind, sa.ARRAY) and kind.item_type.bind_processor(dialect) is None:
+            continue  # a list of plain values goes to the driver as it is
+        processor = kind.bind_processor(dialect)
         if processor is not None:
             processors[name] = processor
     names = tuple(statement.selected_columns.keys())

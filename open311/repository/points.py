@@ -81,29 +81,25 @@ _NEAR_ENOUGH = sa.func.ST_DWithin(as_geography(_NEAREST.c.location), as_geograph
 _NEAREST_ADDRESS = sa.select(*_NEAREST_FIELDS).where(_NEAR_ENOUGH)
 
 
-def _json_object(*columns) -> sa.ColumnElement:
-    """A JSON object of labelled columns, keyed by their labels."""
-    return sa.func.json_build_object(*(part for c in columns for part in (c.key, c)))
-
-
-# What a POST needs to know about its point, in one round trip: the three above.
+# What a POST needs to know about its point, in one round trip: the three above, each row as
+# a JSON object keyed by its column names (row_to_json: no key is sent as a parameter).
+_AREAS_ROWS = _AREAS_AT.subquery("a")
+_NEAREST_ROW = _NEAREST_ADDRESS.subquery("nearest")
 _POINT_FACTS = sa.select(
     _INSIDE.label("inside"),
     sa.select(
         sa.func.json_agg(
             aggregate_order_by(
-                _json_object(Area.id, Area.jurisdiction_pk, Area.layer, Area.area_id, Area.name),
-                *_AREA_ORDER,
+                _AREAS_ROWS.table_valued(),
+                _AREAS_ROWS.c.jurisdiction_pk,
+                _AREAS_ROWS.c.layer,
+                _AREAS_ROWS.c.area_id,
             )
         )
     )
-    .where(*_AREAS_HERE)
     .scalar_subquery()
     .label("areas"),
-    sa.select(_json_object(*_NEAREST_FIELDS))
-    .where(_NEAR_ENOUGH)
-    .scalar_subquery()
-    .label("nearest"),
+    sa.select(sa.func.row_to_json(_NEAREST_ROW.table_valued())).scalar_subquery().label("nearest"),
 )
 
 
