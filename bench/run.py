@@ -63,6 +63,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere: open311 and geo 
 import numpy as np  # noqa: E402
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from psycopg import sql as psql  # noqa: E402
 
 from open311 import migrate  # noqa: E402
 from open311.db import session_options  # noqa: E402
@@ -474,7 +475,16 @@ def durable(url: str, private: bool) -> Iterator[dict]:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
 
     def current(conn) -> dict:
-        return {name: conn.execute(sa.text(f"SHOW {name}")).scalar() for name in DURABLE}
+        setting = sa.text("SELECT current_setting(:name)")
+        return {name: conn.execute(setting, {"name": name}).scalar() for name in DURABLE}
+
+    def alter_system(conn, name: str, value: str) -> None:
+        # ALTER SYSTEM takes no parameters: the name and value are quoted by psycopg.sql.
+        raw = conn.connection.dbapi_connection
+        statement = psql.SQL("ALTER SYSTEM SET {} = {}").format(
+            psql.Identifier(name), psql.Literal(value)
+        )
+        conn.exec_driver_sql(statement.as_string(raw))
 
     changed: dict = {}
     try:
@@ -483,7 +493,7 @@ def durable(url: str, private: bool) -> Iterator[dict]:
             if private:
                 changed = {k: v for k, v in before.items() if v != DURABLE[k]}
                 for name in changed:
-                    conn.execute(sa.text(f"ALTER SYSTEM SET {name} = on"))
+                    alter_system(conn, name, "on")
                 if changed:
                     conn.execute(sa.text("SELECT pg_reload_conf()"))
                     time.sleep(1)
@@ -505,7 +515,7 @@ def durable(url: str, private: bool) -> Iterator[dict]:
         if changed:
             with engine.connect() as conn:
                 for name, value in changed.items():
-                    conn.execute(sa.text(f"ALTER SYSTEM SET {name} = '{value}'"))
+                    alter_system(conn, name, value)
                 conn.execute(sa.text("SELECT pg_reload_conf()"))
         engine.dispose()
 
