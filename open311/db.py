@@ -182,17 +182,11 @@ class ReadSession(Session):
                 self.release()
 
     def release(self) -> None:
-        """Give the connection back to the pool (not one the holder does not own); one the
-        server dropped is invalidated first, so the pool discards it instead of failing to
-        reset it."""
-        if not self.holder.owned:
-            return
-        bind = self.conn
-        if not bind.closed and not bind.invalidated:
-            raw = bind.connection.dbapi_connection
-            if raw is not None and (raw.closed or raw.broken):
-                bind.invalidate()
-        bind.close()
+        """Give the connection back to the pool (not one the holder does not own). One
+        that broke was invalidated as its statement failed (by SQLAlchemy, or by the lean
+        runner as SQLAlchemy does), so the pool discards it."""
+        if self.holder.owned:
+            self.conn.close()
 
 
 class HeldReadSessions:
