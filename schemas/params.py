@@ -222,6 +222,22 @@ class ServiceRequestsQuery(ExtensionsQuery):
         _point_pair(data)
 
 
+class BulkRequestsQuery(ServiceRequestsQuery):
+    """The bulk export: GET requests' filters, without paging (no page limit) or the ids
+    filter; without dates, every request."""
+
+    class Meta:
+        exclude = ("service_request_id", "page", "page_size", "cursor", "extensions", "nearby")
+
+    bom = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "CSV only: true starts the file with a UTF-8 byte order mark, which "
+            "Excel needs to read it as UTF-8."
+        },
+    )
+
+
 class PostServiceRequestForm(JurisdictionQuery):
     """POST requests: ``application/x-www-form-urlencoded`` (``api_key`` and
     ``jurisdiction_id`` may also come in the query string)."""

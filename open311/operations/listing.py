@@ -88,14 +88,18 @@ def _area_pk(session: Session, jurisdiction, area: str) -> int:
     return found[0].id
 
 
-def _filters(
+def filters_of(
     session: Session,
     directory: DirectoryCache,
     jurisdiction: JurisdictionRef,
     query: RequestQuery,
     limits: Limits,
     now: dt.datetime,
+    *,
+    window: bool = True,
 ) -> Filters:
+    """The filters a query asks for (400 naming what is wrong). ``window``: without dates,
+    the last ``limits.window_days`` only (GET requests; the bulk export takes every date)."""
     tz = zone(jurisdiction.timezone)
     f = Filters(statuses=query.status)
     start = time_bound(query.start_date, tz, end=False) if query.start_date else None
@@ -127,9 +131,9 @@ def _filters(
         f.near = (*here, query.radius)
     elif query.radius is not None:
         raise BadRequest("radius: goes with lat and long")
-    if start is None and end_before is None and not f.sync:
+    if window and start is None and end_before is None and not f.sync:
         start = now - dt.timedelta(days=limits.window_days)
-    elif start is None and end_before is not None:
+    elif window and start is None and end_before is not None:
         start = end_before - dt.timedelta(days=limits.window_days)
     f.start, f.end_before = start, end_before
     if query.service_code:
@@ -184,7 +188,7 @@ def get_service_requests(
         )
 
     now = now or dt.datetime.now(dt.UTC)
-    filters = _filters(session, directory, jurisdiction, query, limits, now)
+    filters = filters_of(session, directory, jurisdiction, query, limits, now)
     page = query.page or 1
     cursor = decode_cursor(query.cursor) if query.cursor else {}
     snapshot = cursor.get("s") or now

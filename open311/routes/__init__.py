@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from open311.routes import discovery, geography, requests, services, tokens, updates
+from open311.routes import bulk, discovery, geography, requests, services, tokens, updates
 
-BLUEPRINTS = (discovery.blp, services.blp, requests.blp, tokens.blp, updates.blp, geography.blp)
+BLUEPRINTS = (
+    discovery.blp,
+    services.blp,
+    requests.blp,
+    tokens.blp,
+    updates.blp,
+    geography.blp,
+    bulk.blp,
+)
 
 
 def register(api: Api) -> None:

@@ -9,6 +9,7 @@ from flask import current_app
 from open311.api import Open311Blueprint
 from open311.extensions import db
 from open311.links import PREFIX
+from open311.operations.listing import Limits
 from schemas import resources
 
 ERROR_TEXT = {
@@ -46,3 +47,14 @@ def directory():
 
 def setting(name: str):
     return current_app.config[name]
+
+
+def limits() -> Limits:
+    """The app's settings for GET requests and the bulk export."""
+    return Limits(
+        max_requests=setting("MAX_REQUESTS"),
+        window_days=setting("DEFAULT_WINDOW_DAYS"),
+        sync_lag_seconds=setting("SYNC_LAG_SECONDS"),
+        duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
+        duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"),
+    )

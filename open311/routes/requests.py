@@ -11,25 +11,15 @@ from open311.errors import BadRequest, NotFound, PayloadTooLarge
 from open311.formats import Format, render
 from open311.links import absolute_media, url_for_path
 from open311.operations import lookup, submit
-from open311.operations.listing import Limits, Listing, RequestQuery, get_service_requests
+from open311.operations.listing import Listing, RequestQuery, get_service_requests
 from open311.operations.media import get_media
 from open311.routes.auth import require_api_key
-from open311.routes.common import blueprint, directory, errors, session, setting
+from open311.routes.common import blueprint, directory, errors, limits, session, setting
 from open311.routes.idempotency import fingerprint, idempotency_key
 from schemas import resources
 from schemas.params import ExtensionsQuery, PostServiceRequestForm, ServiceRequestsQuery
 
 blp = blueprint("requests", "Service requests: submit, list, look up.")
-
-
-def _limits() -> Limits:
-    return Limits(
-        max_requests=setting("MAX_REQUESTS"),
-        window_days=setting("DEFAULT_WINDOW_DAYS"),
-        sync_lag_seconds=setting("SYNC_LAG_SECONDS"),
-        duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
-        duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"),
-    )
 
 
 def _link(listing: Listing) -> str | None:
@@ -63,7 +53,7 @@ def service_requests(query: dict, fmt: Format):
     Newest first, at most `max_requests` (see discovery). Without dates, the last 90 days.
     """
     listing = get_service_requests(
-        session(), RequestQuery(**query), _limits(), directory=directory()
+        session(), RequestQuery(**query), limits(), directory=directory()
     )
     link = _link(listing)
     absolute_media(listing.items)

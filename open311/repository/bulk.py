@@ -1,0 +1,78 @@
+"""The bulk export of public requests: GET requests' filters, no page limit, rows streamed
+from a server-side cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.models import ApiKey, RequestEvent, Service, ServiceRequest
+from open311.repository.request_filters import Filters, clauses, conditions
+from open311.repository.request_search import ISO_FORMAT, use_timezone
+
+SR = ServiceRequest
+
+
+def _iso(column) -> sa.ColumnElement:
+    return sa.func.to_char(column, ISO_FORMAT)
+
+
+# When a closed request was closed: its latest event that left it closed.
+_CLOSED_AT = (
+    sa.select(sa.func.max(RequestEvent.at))
+    .where(RequestEvent.request_pk == SR.id, RequestEvent.status == "closed")
+    .correlate(SR)
+    .scalar_subquery()
+)
+
+# The columns of a bulk row, labelled as GeoReport Bulk names them (docs/bulk-export.md).
+BULK_COLUMNS: tuple[Any, ...] = (
+    sa.cast(SR.id, sa.Text).label("service_request_id"),
+    _iso(SR.requested_datetime).label("requested_datetime"),
+    _iso(SR.updated_datetime).label("updated_datetime"),
+    sa.case((SR.status == "closed", _iso(_CLOSED_AT)), else_=None).label("closed_date"),
+    SR.status.label("status_description"),
+    SR.status_notes,
+    ApiKey.name.label("source"),
+    Service.service_name,
+    Service.service_code,
+    SR.description,
+    SR.agency_responsible,
+    SR.address,
+    sa.func.ST_Y(SR.location).label("lat"),
+    sa.func.ST_X(SR.location).label("long"),
+    SR.area_pks,
+)
+
+
+def bulk_statement(jurisdiction_pk: int, f: Filters) -> tuple[sa.Select, dict]:
+    """The SELECT of a bulk export and its parameter values: the public requests of one
+    jurisdiction that the filters select, newest first."""
+    query = (
+        sa.select(*BULK_COLUMNS)
+        .join(Service, Service.id == SR.service_pk)
+        .outerjoin(ApiKey, ApiKey.id == SR.api_key_pk)
+        .where(SR.jurisdiction_pk == sa.bindparam("jurisdiction_pk", type_=sa.Integer), SR.public)
+    )
+    values: dict[str, Any] = {"jurisdiction_pk": jurisdiction_pk}
+    for clause in clauses(f):
+        query = query.where(*conditions(clause))
+        values.update(clause.values)
+    return query.order_by(SR.requested_datetime.desc(), SR.id.desc()), values
+
+
+def stream_rows(
+    session: Session, statement: sa.Select, values: dict, *, timezone: str, batch: int = 2000
+) -> Iterator[sa.RowMapping]:
+    """The statement's rows, read ``batch`` at a time from a server-side cursor (the
+    session must be in a transaction); datetimes formatted in ``timezone``. Closing the
+    iterator early closes the cursor."""
+    connection = use_timezone(session, timezone)
+    result = connection.execute(statement, values, execution_options={"yield_per": batch})
+    try:
+        yield from result.mappings()
+    finally:
+        result.close()

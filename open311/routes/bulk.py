@@ -1,0 +1,125 @@
+"""The bulk export (open data): every public request that GET requests' filters select, as
+CSV, GeoJSON or newline-delimited GeoJSON, streamed; and its data dictionary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, current_app, request
+from sqlalchemy.orm import Session
+
+from open311.extensions import db
+from open311.formats import Format, render
+from open311.links import url_for_path
+from open311.operations import bulk as ops
+from open311.operations.listing import RequestQuery
+from open311.routes.common import blueprint, directory, errors, limits, session
+from schemas.params import BulkRequestsQuery, JurisdictionQuery
+
+blp = blueprint("bulk", "Open data: every public request, streamed (GeoReport Bulk columns).")
+
+CSV = "text/csv; charset=utf-8; header=present"
+GEOJSON = "application/geo+json; charset=utf-8"
+NDJSON = "application/x-ndjson; charset=utf-8"
+
+
+def _export(query: dict) -> ops.Export:
+    """The export the query asks for; a refusal is raised here, before streaming starts."""
+    query = {k: v for k, v in query.items() if k != "bom"}
+    return ops.prepare_export(session(), RequestQuery(**query), limits(), directory())
+
+
+def _streamed(
+    export: ops.Export,
+    write: Callable[[Iterable[dict[str, Any]]], Iterable[bytes]],
+    content_type: str,
+    extension: str,
+) -> Response:
+    """A response that streams the export from a transaction of its own (a server-side
+    cursor lives in one), opened as the first bytes are asked for and closed when the last
+    are sent or the client goes away (the cursor with it)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def body() -> Iterator[bytes]:
+        own: Session = db.new_session(app)
+        try:
+            yield from write(ops.records(own, export))
+        finally:
+            own.close()
+
+    name = f"requests-{export.jurisdiction.jurisdiction_id}.{extension}"
+    return Response(
+        body(),
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _content(media: str, description: str) -> dict:
+    return {"200": {"description": description, "content": {media: {"schema": {}}}}}
+
+
+@blp.route("/bulk/requests.csv")
+@blp.arguments(BulkRequestsQuery, location="query")
+@blp.doc(responses=_content("text/csv", "RFC 4180 CSV, UTF-8, with a header row."))
+@errors(blp, 400, 404)
+def requests_csv(query: dict):
+    """Bulk export as CSV (open data)
+
+    Every public request the filters select (those of GET requests; without dates, every
+    date), newest first, in GeoReport Bulk's columns plus one `area_<layer>` column per area
+    layer. Streamed: no page limit. The columns are described by `bulk/datapackage.json`.
+    """
+    export = _export(query)
+    return _streamed(
+        export,
+        lambda rows: ops.csv_chunks(rows, export.columns, bom=query.get("bom", False)),
+        CSV,
+        "csv",
+    )
+
+
+@blp.route("/bulk/requests.geojson")
+@blp.arguments(BulkRequestsQuery, location="query")
+@blp.doc(
+    responses=_content("application/geo+json", "An RFC 7946 FeatureCollection, one per request.")
+)
+@errors(blp, 400, 404)
+def requests_geojson(query: dict):
+    """Bulk export as GeoJSON (open data)
+
+    As the CSV, as one FeatureCollection: a Point per request (null geometry without a
+    location), the columns as properties.
+    """
+    return _streamed(_export(query), ops.geojson_chunks, GEOJSON, "geojson")
+
+
+@blp.route("/bulk/requests.ndjson")
+@blp.arguments(BulkRequestsQuery, location="query")
+@blp.doc(responses=_content("application/x-ndjson", "Newline-delimited GeoJSON: a Feature a line."))
+@errors(blp, 400, 404)
+def requests_ndjson(query: dict):
+    """Bulk export as newline-delimited GeoJSON (open data)
+
+    As the GeoJSON, one Feature per line (GDAL's GeoJSONSeq, `jq`, line-by-line readers).
+    """
+    return _streamed(_export(query), ops.ndjson_chunks, NDJSON, "ndjson")
+
+
+@blp.route("/bulk/datapackage.json")
+@blp.arguments(JurisdictionQuery, location="query")
+@blp.doc(responses=_content("application/json", "A Frictionless data package: the CSV's columns."))
+@errors(blp, 400, 404)
+def datapackage(query: dict):
+    """The bulk export's data dictionary (open data)
+
+    A Frictionless Data Package describing the CSV export of a jurisdiction: each column's
+    name, type and meaning.
+    """
+    export = ops.prepare_export(session(), RequestQuery(**query), limits(), directory())
+    csv_path = request.path.rsplit("/", 1)[0] + "/requests.csv"
+    query_string = urlencode({"jurisdiction_id": export.jurisdiction.jurisdiction_id})
+    package = ops.datapackage(export, f"{url_for_path(csv_path)}?{query_string}")
+    return render(package, "datapackage", Format.JSON)
