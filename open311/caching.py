@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import xxhash
 from flask import Response, request
-from werkzeug.http import http_date
+from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
 
@@ -38,3 +39,21 @@ def document(body: str | bytes, content_type: str) -> BaseResponse:
     return response.make_conditional(
         request, accept_ranges=True, complete_length=response.content_length
     )
+
+
+def streamed(
+    make: Callable[[], Response], version: str, last_modified: dt.datetime | None
+) -> BaseResponse:
+    """A streamed answer (an export) whose validators are known before its body: a weak
+    ETag of ``version`` (all the body follows, exactly) and Last-Modified; a 304 without
+    the body when the client's copy is current, else ``make()``'s answer."""
+    etag = xxhash.xxh3_128_hexdigest(version.encode())
+    if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
+        response = Response(status=304)
+    else:
+        response = make()
+    response.set_etag(etag, weak=True)
+    if last_modified is not None:
+        response.headers["Last-Modified"] = http_date(last_modified)
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -103,6 +103,12 @@ def records(session: Session, export: Export) -> Iterator[dict[str, Any]]:
         yield record
 
 
+def version(session: Session, export: Export) -> tuple[dt.datetime | None, str]:
+    """What the export's content follows (its validators): the jurisdiction's latest
+    change of a public request, and its bundle as loaded."""
+    return repo.export_version(session, export.jurisdiction.id)
+
+
 CHUNK = 64 * 1024  # bytes sent at a time
 
 

@@ -3,13 +3,14 @@ from a server-side cursor."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from open311.models import ApiKey, RequestEvent, Service, ServiceRequest
+from open311.models import ApiKey, Jurisdiction, RequestEvent, Service, ServiceRequest
 from open311.repository.request_filters import Filters, clauses, conditions
 from open311.repository.request_search import ISO_FORMAT, use_timezone
 
@@ -76,3 +77,20 @@ def stream_rows(
         yield from result.mappings()
     finally:
         result.close()
+
+
+def export_version(session: Session, jurisdiction_pk: int) -> tuple[dt.datetime | None, str]:
+    """What an export's content follows: the jurisdiction's latest change of a public
+    request (exact), and its bundle as loaded (services and areas: the digests
+    ``bundle_state`` keeps)."""
+    latest = (
+        sa.select(sa.func.max(SR.updated_datetime))
+        .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        sa.select(
+            latest.label("latest"), sa.cast(Jurisdiction.bundle_state, sa.Text).label("bundle")
+        ).where(Jurisdiction.id == jurisdiction_pk)
+    ).one()
+    return row.latest, row.bundle

@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, request
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
 
+from open311.caching import streamed
 from open311.extensions import db
 from open311.formats import Format, render
 from open311.links import url_for_path
@@ -36,7 +38,7 @@ def _streamed(
     write: Callable[[Iterable[dict[str, Any]]], Iterable[bytes]],
     content_type: str,
     extension: str,
-) -> Response:
+) -> BaseResponse:
     """A response that streams the export from a transaction of its own (a server-side
     cursor lives in one), opened as the first bytes are asked for and closed when the last
     are sent or the client goes away (the cursor with it)."""
@@ -50,10 +52,19 @@ def _streamed(
             own.close()
 
     name = f"requests-{export.jurisdiction.jurisdiction_id}.{extension}"
-    return Response(
-        body(),
-        content_type=content_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    latest, bundle = ops.version(session(), export)
+    # What the body follows: the requests' last change, the bundle, the query, the format.
+    version = (
+        f"{latest.isoformat() if latest else ''}|{bundle}|{request.query_string!r}|{extension}"
+    )
+    return streamed(
+        lambda: Response(
+            body(),
+            content_type=content_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        ),
+        version,
+        latest,
     )
 
 

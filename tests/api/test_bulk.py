@@ -270,3 +270,27 @@ def test_the_export_streams_from_a_cursor_closed_when_the_client_goes_away(
     assert cursors() == 1  # the query is still being read
     response.close()
     assert cursors() == 0
+
+
+def test_an_unchanged_export_is_a_304_without_a_query(client, session, connection, made):
+    """Validators known before the body: a weak ETag of what the export follows (the
+    requests' last change, the bundle, the query, the format) and Last-Modified; the same
+    export asked again with If-None-Match is a 304 with no body and no cursor; a change
+    to a request, or another query, is a new ETag."""
+    url = f"{BULK}/requests.csv?service_code=GRAFFITI"
+    first = client.get(url)
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"') and first.headers["Last-Modified"]
+    assert first.headers["Cache-Control"] == "no-cache"
+    assert first.get_data()
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert again.headers["ETag"] == etag
+    assert connection.scalar(sa.text("SELECT count(*) FROM pg_cursors")) == 0
+    assert client.get(f"{url}&status=open").headers["ETag"] != etag
+    assert client.get(url.replace(".csv", ".ndjson")).headers["ETag"] != etag
+    add_request(session, code="OTHER")  # any public request of the jurisdiction changes it
+    session.commit()
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.get_data()
