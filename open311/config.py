@@ -62,6 +62,9 @@ DEFAULTS: dict[str, Any] = {
     "DB_MAX_OVERFLOW": 10,
     # Seconds a request waits for a pooled connection when all are in use (then a 503).
     "DB_POOL_TIMEOUT": 10,
+    # Bulk exports streaming at once per worker process (each holds a database connection
+    # while its client reads; more: a 503 with Retry-After).
+    "EXPORTS_AT_ONCE": 2,
 }
 
 INT_SETTINGS = {
@@ -79,6 +82,7 @@ INT_SETTINGS = {
     "MEDIA_MAX_PIXELS",
     "MEDIA_MAX_FILES",
     "CACHE_SECONDS",
+    "EXPORTS_AT_ONCE",
 }
 PREFIX = "OPEN311_"
 

@@ -49,6 +49,15 @@ class PayloadTooLarge(Open311Error):
 RETRY_AFTER_SECONDS = 5
 
 
+class Busy(Open311Error):
+    """503: the server has no room for this now (e.g. too many exports at once); retry."""
+
+    status = 503
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 class ValidationFailed(BadRequest):
     """400 with one error per invalid parameter (each description names its parameter)."""
 

@@ -105,8 +105,10 @@ def records(session: Session, export: Export) -> Iterator[dict[str, Any]]:
 
 def version(session: Session, export: Export) -> tuple[dt.datetime | None, str]:
     """What the export's content follows (its validators): the jurisdiction's latest
-    change of a public request, and its bundle as loaded."""
-    return repo.export_version(session, export.jurisdiction.id)
+    change of a public request (in UTC: the connection's TimeZone varies), and its bundle
+    as loaded."""
+    latest, bundle = repo.export_version(session, export.jurisdiction.id)
+    return (latest.astimezone(dt.UTC) if latest is not None else None), bundle
 
 
 CHUNK = 64 * 1024  # bytes sent at a time

@@ -3,6 +3,7 @@ CSV, GeoJSON or newline-delimited GeoJSON, streamed; and its data dictionary."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from open311.caching import streamed
+from open311.errors import Busy
 from open311.extensions import db
 from open311.formats import Format, render
 from open311.links import url_for_path
@@ -33,6 +35,21 @@ def _export(query: dict) -> ops.Export:
     return ops.prepare_export(session(), RequestQuery(**query), limits(), directory())
 
 
+def _room(app) -> threading.BoundedSemaphore:
+    """The exports this worker may stream at once (EXPORTS_AT_ONCE): each holds a database
+    connection for as long as its client reads, so slow clients could otherwise take the
+    whole pool."""
+    room = app.extensions.get(EXPORTS)
+    if room is None:
+        room = app.extensions.setdefault(
+            EXPORTS, threading.BoundedSemaphore(app.config["EXPORTS_AT_ONCE"])
+        )
+    return room
+
+
+EXPORTS = "open311_exports"
+
+
 def _streamed(
     export: ops.Export,
     write: Callable[[Iterable[dict[str, Any]]], Iterable[bytes]],
@@ -41,8 +58,18 @@ def _streamed(
 ) -> BaseResponse:
     """A response that streams the export from a transaction of its own (a server-side
     cursor lives in one), opened as the first bytes are asked for and closed when the last
-    are sent or the client goes away (the cursor with it)."""
+    are sent or the client goes away (the cursor with it). An unchanged export is a 304
+    (caching.streamed); with EXPORTS_AT_ONCE already streaming, a 503."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    room = _room(app)
+    held = False
+
+    def release() -> None:  # once: when the body was sent, or when the response closed
+        nonlocal held
+        if held:
+            held = False
+            room.release()
 
     def body() -> Iterator[bytes]:
         own: Session = db.new_session(app)
@@ -50,6 +77,20 @@ def _streamed(
             yield from write(ops.records(own, export))
         finally:
             own.close()
+            release()
+
+    def respond() -> Response:
+        nonlocal held
+        if not room.acquire(blocking=False):
+            raise Busy("too many exports are streaming from this server at once; retry later")
+        held = True
+        response = Response(
+            body(),
+            content_type=content_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+        response.call_on_close(release)  # the client went away before the end
+        return response
 
     name = f"requests-{export.jurisdiction.jurisdiction_id}.{extension}"
     latest, bundle = ops.version(session(), export)
@@ -57,15 +98,7 @@ def _streamed(
     version = (
         f"{latest.isoformat() if latest else ''}|{bundle}|{request.query_string!r}|{extension}"
     )
-    return streamed(
-        lambda: Response(
-            body(),
-            content_type=content_type,
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        ),
-        version,
-        latest,
-    )
+    return streamed(respond, version, latest)
 
 
 def _content(media: str, description: str) -> dict:
@@ -75,7 +108,7 @@ def _content(media: str, description: str) -> dict:
 @blp.route("/bulk/requests.csv")
 @blp.arguments(BulkRequestsQuery, location="query")
 @blp.doc(responses=_content("text/csv", "RFC 4180 CSV, UTF-8, with a header row."))
-@errors(blp, 400, 404)
+@errors(blp, 400, 404, 503)
 def requests_csv(query: dict):
     """Bulk export as CSV (open data)
 
@@ -97,7 +130,7 @@ def requests_csv(query: dict):
 @blp.doc(
     responses=_content("application/geo+json", "An RFC 7946 FeatureCollection, one per request.")
 )
-@errors(blp, 400, 404)
+@errors(blp, 400, 404, 503)
 def requests_geojson(query: dict):
     """Bulk export as GeoJSON (open data)
 
@@ -110,7 +143,7 @@ def requests_geojson(query: dict):
 @blp.route("/bulk/requests.ndjson")
 @blp.arguments(BulkRequestsQuery, location="query")
 @blp.doc(responses=_content("application/x-ndjson", "Newline-delimited GeoJSON: a Feature a line."))
-@errors(blp, 400, 404)
+@errors(blp, 400, 404, 503)
 def requests_ndjson(query: dict):
     """Bulk export as newline-delimited GeoJSON (open data)
 

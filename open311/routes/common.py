@@ -16,6 +16,8 @@ ERROR_TEXT = {
     400: "Bad request: a parameter is missing or invalid (the description names it).",
     403: "Missing, unknown or revoked api_key.",
     404: "Unknown jurisdiction, service, request or token.",
+    503: "Busy (too many exports at once) or the database unreachable: retry after the "
+    "Retry-After header's seconds.",
 }
 
 

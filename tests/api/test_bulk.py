@@ -287,10 +287,30 @@ def test_an_unchanged_export_is_a_304_without_a_query(client, session, connectio
     assert again.status_code == 304 and again.get_data() == b""
     assert again.headers["ETag"] == etag
     assert connection.scalar(sa.text("SELECT count(*) FROM pg_cursors")) == 0
-    assert client.get(f"{url}&status=open").headers["ETag"] != etag
-    assert client.get(url.replace(".csv", ".ndjson")).headers["ETag"] != etag
+    for other in (f"{url}&status=open", url.replace(".csv", ".ndjson")):
+        with client.get(other) as response:
+            assert response.headers["ETag"] != etag
     add_request(session, code="OTHER")  # any public request of the jurisdiction changes it
     session.commit()
     changed = client.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert changed.get_data()
+
+
+def test_exports_at_once_are_bounded_per_worker(app_with, made):
+    """Each streaming export holds a database connection while its client reads: past
+    EXPORTS_AT_ONCE, a 503 with Retry-After in the spec's format; the slot is free again
+    once the export was sent or its client went away."""
+    client = app_with(EXPORTS_AT_ONCE=1).test_client()
+    reading = client.get(f"{BULK}/requests.csv")
+    assert reading.status_code == 200
+    busy = client.get(f"{BULK}/requests.geojson")
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    assert busy.headers["Content-Type"] == "application/json; charset=utf-8"
+    [error] = busy.json
+    assert error["code"] == 503 and "exports" in error["description"]
+    etag = reading.headers["ETag"]
+    again = client.get(f"{BULK}/requests.csv", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    reading.close()  # the client went away
+    assert client.get(f"{BULK}/requests.geojson").status_code == 200
