@@ -1457,10 +1457,84 @@ def group_peer(ctx: Context) -> list[dict]:
     return rows
 
 
+EXPORT_DAYS = 30  # the bulk export scenario's window (the whole table takes ~90 s)
+
+
+def group_export(ctx: Context) -> list[dict]:
+    """The bulk export (CSV) of the last EXPORT_DAYS days, read to the end by one client,
+    three times: time to the first byte and to the last, against the RAW bound: PostgreSQL
+    writing the same SELECT as CSV itself (COPY ... TO STDOUT, psycopg)."""
+    if ctx.args.only and "export" not in ctx.args.only:
+        return []
+    from open311.repository.bulk import bulk_statement  # noqa: PLC0415
+    from open311.repository.request_filters import Filters  # noqa: PLC0415
+
+    now = dt.datetime.now(dt.UTC)
+    start = now - dt.timedelta(days=EXPORT_DAYS)
+    path = "/open311/v2/bulk/requests.csv?" + urlencode(
+        {"jurisdiction_id": JURISDICTION, "start_date": start.isoformat()}
+    )
+    print(f"scenario bulk export: {path}", flush=True)
+
+    def ours() -> tuple[float, float, int, int]:
+        t0 = time.perf_counter()
+        first, size, lines = None, 0, 0
+        with urllib.request.urlopen(ctx.base + path, timeout=600) as answer:
+            while chunk := answer.read(1 << 16):
+                first = first if first is not None else time.perf_counter() - t0
+                size += len(chunk)
+                lines += chunk.count(b"\r\n")
+        return first or 0.0, time.perf_counter() - t0, size, lines - 1
+
+    engine = sa.create_engine(ctx.url, poolclass=sa.pool.NullPool)
+    statement, values = bulk_statement(ctx.jurisdiction_pk, Filters(start=start, visible_by=now))
+    sql = str(
+        statement.params(values).compile(
+            dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+    )
+
+    def raw() -> tuple[float, int]:
+        with engine.connect() as conn:
+            driver = conn.connection.dbapi_connection
+            driver.execute("SELECT set_config('TimeZone', 'America/Los_Angeles', false)")
+            copy_sql = psql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)").format(
+                psql.SQL(sql)  # a statement compiled from our own Core statement
+            )
+            t0, size = time.perf_counter(), 0
+            with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                for data in copy:
+                    size += len(data)
+            return time.perf_counter() - t0, size
+
+    runs = [ours() for _ in range(3)]
+    bounds = [raw() for _ in range(3)]
+    engine.dispose()
+    first = sorted(r[0] for r in runs)[1]
+    total = sorted(r[1] for r in runs)[1]
+    bound = sorted(b[0] for b in bounds)[1]
+    rows = runs[0][3]
+    return [
+        Row(
+            f"bulk export CSV, {EXPORT_DAYS} d ({rows:,} rows)",
+            p50_ms=round(total * 1000, 1),
+            p99_ms=None,
+            rps=None,
+            bound="RAW (COPY ... TO STDOUT csv)",
+            bound_p50_ms=round(bound * 1000, 1),
+            target=None,
+            target_text="(shown)",
+            note=f"first byte {first * 1000:.0f} ms; {rows / total:,.0f} rows/s; "
+            f"{runs[0][2]:,} B (COPY: {bounds[0][1]:,} B); median of 3",
+        )
+    ]
+
+
 GROUPS: list[Callable[[Context], list[dict]]] = [
     group_single,
     group_lists,
     group_create,
+    group_export,
     group_peer,
 ]
 
@@ -1603,7 +1677,9 @@ def main(argv: list[str] | None = None) -> int:
         help="points per data set for bench/geo_points.py (0: skip it)",
     )
     parser.add_argument(
-        "--only", nargs="*", help="scenarios: default filtered bbox radius by_id create geo peer"
+        "--only",
+        nargs="*",
+        help="scenarios: default filtered bbox radius by_id create export geo peer",
     )
     parser.add_argument("--no-peer", action="store_true", help="skip bench/peer_pygeoapi.py")
     parser.add_argument("--output-dir", type=Path, default=RESULTS)
