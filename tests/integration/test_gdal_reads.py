@@ -59,3 +59,51 @@ def test_gdal_reads_the_boundaries(served):
     meta, _fids, geometries, fields = read(f"/vsicurl/{base}/jurisdictions.geojson")
     assert list(fields[list(meta["fields"]).index("jurisdiction_id")]) == ["lacity.org"]
     assert shapely.from_wkb(geometries[0]).contains(shapely.Point(-118.2428, 34.0537))
+
+
+@pytest.fixture
+def committed_requests(database_url):
+    """Three public Graffiti requests committed where the served app sees them (removed
+    after): two at City Hall, one without a location."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    insert = sa.text(
+        "INSERT INTO service_request (jurisdiction_pk, service_pk, status, description, "
+        "location, requested_datetime, updated_datetime, accepted_at, public, attributes, "
+        "area_pks) SELECT j.id, s.id, 'open', 'gdal ' || n, CASE WHEN n < 3 THEN "
+        "ST_SetSRID(ST_MakePoint(-118.2428, 34.0537), 4326) END, now(), now(), now(), true, "
+        "'{}', '{}' FROM jurisdiction j JOIN service s ON s.jurisdiction_pk = j.id, "
+        "generate_series(1, 3) AS n WHERE j.jurisdiction_id = 'lacity.org' "
+        "AND s.service_code = 'GRAFFITI' RETURNING id"
+    )
+    with engine.begin() as conn:
+        ids = [str(pk) for pk in conn.scalars(insert)]
+    try:
+        yield ids
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("DELETE FROM service_request WHERE id = ANY(:ids)"),
+                {"ids": [int(i) for i in ids]},
+            )
+        engine.dispose()
+
+
+@pytest.mark.parametrize("export", ["requests.geojson", "requests.ndjson"])
+def test_gdal_streams_the_bulk_export(served, committed_requests, export):
+    """A streamed export has no length to read in ranges: GDAL reads it with
+    /vsicurl_streaming/ (docs/bulk-export.md), as one GeoJSON document or a sequence."""
+    base, _ = served
+    url = f"/vsicurl_streaming/{base}/bulk/{export}?service_code=GRAFFITI"
+    meta, _fids, geometries, fields = read(url)
+    names = list(meta["fields"])
+    ids = list(fields[names.index("service_request_id")])
+    assert set(committed_requests) <= set(ids)
+    assert "closed_date" in names and "area_council_district" in names
+    points = [
+        shapely.from_wkb(g)
+        for g, i in zip(geometries, ids, strict=True)
+        if i in committed_requests and g is not None
+    ]
+    assert len(points) == 2 and all(p.equals(shapely.Point(-118.2428, 34.0537)) for p in points)
