@@ -128,7 +128,7 @@ class ServiceRequestsQuery(ExtensionsQuery):
     start_date = DateTimeParam(
         metadata={
             "description": "Earliest requested_datetime (inclusive), ISO 8601. Without dates the "
-            "last 90 days are returned.",
+            "last OPEN311_DEFAULT_WINDOW_DAYS days (90 unless configured) are returned.",
             "type": "string",
             "format": "date-time",
         }

@@ -73,7 +73,7 @@ def prepare_export(
     now: dt.datetime | None = None,
 ) -> Export:
     """Resolve the jurisdiction and the filters of GET requests; without dates, every
-    request (no 90-day window, no page limit)."""
+    request (no date window, no page limit)."""
     if query.service_request_id:
         raise BadRequest("service_request_id: not a filter of the bulk export; use GET requests")
     directory = directory or DirectoryCache(0)

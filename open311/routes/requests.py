@@ -50,7 +50,8 @@ def _link(listing: Listing) -> str | None:
 def service_requests(query: dict, fmt: Format):
     """GET Service Requests
 
-    Newest first, at most `max_requests` (see discovery). Without dates, the last 90 days.
+    Newest first, at most `max_requests` (see discovery). Without dates, the last
+    `OPEN311_DEFAULT_WINDOW_DAYS` days (90 unless configured).
     """
     listing = get_service_requests(
         session(), RequestQuery(**query), limits(), directory=directory()

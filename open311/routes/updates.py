@@ -30,7 +30,8 @@ def request_updates(
     """GET request updates (extension)
 
     Status changes with their notes, oldest first; statuses in lower case (fixed,
-    in_progress...). Without dates, the last 90 days; at most max_requests.
+    in_progress...). Without dates, the last
+    `OPEN311_DEFAULT_WINDOW_DAYS` days (90 unless configured); at most max_requests.
     """
     payload = ops.get_updates(
         session(),
