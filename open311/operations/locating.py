@@ -244,7 +244,7 @@ def route(
     areas = points.areas_at(session, [j.id for j in covering], place.long, place.lat)
     offering_elsewhere = False
     for candidate in covering:  # deepest first
-        offered = _service(session, directory, candidate.id, service_code)
+        offered = active_service(directory, session, candidate.id, service_code)
         if offered is None:
             continue
         if offered_at(session, offered, areas):
@@ -265,16 +265,10 @@ def route(
     )
 
 
-def _service(
-    session: Session, directory: DirectoryCache, jurisdiction_pk: int, service_code: str
-) -> ServiceRef | None:
-    return active_service(directory, session, jurisdiction_pk, service_code)
-
-
 def _service_of(
     session: Session, directory: DirectoryCache, jurisdiction: JurisdictionRef, service_code: str
 ) -> ServiceRef:
-    service = _service(session, directory, jurisdiction.id, service_code)
+    service = active_service(directory, session, jurisdiction.id, service_code)
     if service is None:
         raise NotFound(
             f"service_code {service_code!r} is not a service of {jurisdiction.jurisdiction_id}"

@@ -12,13 +12,9 @@ from sqlalchemy.orm import Session
 
 from open311.models import ApiKey, Jurisdiction, RequestEvent, Service, ServiceRequest
 from open311.repository.request_filters import Filters, clauses, conditions
-from open311.repository.request_search import ISO_FORMAT, use_timezone
+from open311.repository.request_search import iso_text, last_change_query, use_timezone
 
 SR = ServiceRequest
-
-
-def _iso(column) -> sa.ColumnElement:
-    return sa.func.to_char(column, ISO_FORMAT)
 
 
 # When a closed request was closed: its latest event that left it closed.
@@ -32,9 +28,9 @@ _CLOSED_AT = (
 # The columns of a bulk row, labelled as GeoReport Bulk names them (docs/bulk-export.md).
 BULK_COLUMNS: tuple[Any, ...] = (
     sa.cast(SR.id, sa.Text).label("service_request_id"),
-    _iso(SR.requested_datetime).label("requested_datetime"),
-    _iso(SR.updated_datetime).label("updated_datetime"),
-    sa.case((SR.status == "closed", _iso(_CLOSED_AT)), else_=None).label("closed_date"),
+    iso_text(SR.requested_datetime).label("requested_datetime"),
+    iso_text(SR.updated_datetime).label("updated_datetime"),
+    sa.case((SR.status == "closed", iso_text(_CLOSED_AT)), else_=None).label("closed_date"),
     SR.status.label("status_description"),
     SR.status_notes,
     ApiKey.name.label("source"),
@@ -83,11 +79,7 @@ def export_version(session: Session, jurisdiction_pk: int) -> tuple[dt.datetime 
     """What an export's content follows: the jurisdiction's latest change of a public
     request (exact), and its bundle as loaded (services and areas: the digests
     ``bundle_state`` keeps)."""
-    latest = (
-        sa.select(sa.func.max(SR.updated_datetime))
-        .where(SR.jurisdiction_pk == jurisdiction_pk, SR.public)
-        .scalar_subquery()
-    )
+    latest = last_change_query(jurisdiction_pk).scalar_subquery()
     row = session.execute(
         sa.select(
             latest.label("latest"), sa.cast(Jurisdiction.bundle_state, sa.Text).label("bundle")

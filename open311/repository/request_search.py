@@ -29,7 +29,8 @@ ISO_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
 EXACT_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
 
 
-def _iso(column) -> sa.ColumnElement:
+def iso_text(column) -> sa.ColumnElement:
+    """A datetime as ISO 8601 text, to the second, with the session TimeZone's offset."""
     return sa.func.to_char(column, ISO_FORMAT)
 
 
@@ -51,9 +52,9 @@ PUBLIC_COLUMNS: tuple[Any, ...] = (
     SR.description,
     SR.agency_responsible,
     SR.service_notice,
-    _iso(SR.requested_datetime).label("requested_datetime"),
-    _iso(SR.updated_datetime).label("updated_datetime"),
-    _iso(SR.expected_datetime).label("expected_datetime"),
+    iso_text(SR.requested_datetime).label("requested_datetime"),
+    iso_text(SR.updated_datetime).label("updated_datetime"),
+    iso_text(SR.expected_datetime).label("expected_datetime"),
     SR.address,
     SR.address_id,
     SR.zipcode,
