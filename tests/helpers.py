@@ -52,6 +52,22 @@ LEAF_TYPES = {
     ("address", "long"): float,
     ("nearby_request", "distance_m"): float,
 }
+# The LA bundle's service codes, in catalogue order.
+LA_CODES = [
+    "GRAFFITI",
+    "HOMELESS-ENCAMPMENT",
+    "DEAD-ANIMAL",
+    "BULKY-ITEMS",
+    "E-WASTE",
+    "ILLEGAL-DUMPING",
+    "METAL-APPLIANCES",
+    "STREETLIGHT-SINGLE",
+    "STREETLIGHT-MULTIPLE",
+    "WATER-WASTE",
+    "OTHER",
+    "FEEDBACK",
+]
+
 CITY_HALL = {"lat": "34.0537", "long": "-118.2428"}  # inside the City of Los Angeles
 SANTA_MONICA = {"lat": "34.0195", "long": "-118.4912"}  # a separate city
 

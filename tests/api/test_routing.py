@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator
 from open311.models import Area, Jurisdiction, ServiceRequest
 from open311.operations.bundles import load_bundle
 from schemas.json_validation import registry, schema, validator
-from tests.helpers import CITY_HALL, created, error_text, new_key, refused
+from tests.helpers import CITY_HALL, LA_CODES, created, error_text, new_key, refused
 
 BUNDLES = Path(__file__).resolve().parents[2] / "jurisdictions"
 
@@ -42,20 +42,6 @@ FOOD = {
     "attribute[COMPLAINT]": "VERMIN",
 }
 
-LA_CODES = [
-    "GRAFFITI",
-    "HOMELESS-ENCAMPMENT",
-    "DEAD-ANIMAL",
-    "BULKY-ITEMS",
-    "E-WASTE",
-    "ILLEGAL-DUMPING",
-    "METAL-APPLIANCES",
-    "STREETLIGHT-SINGLE",
-    "STREETLIGHT-MULTIPLE",
-    "WATER-WASTE",
-    "OTHER",
-    "FEEDBACK",
-]
 COUNTY_WIDE = ["VECTOR-CONTROL", "PUBLIC-HEALTH-FOOD"]
 ALL = ["lacity.org", "lacounty.gov", "smgov.net"]
 

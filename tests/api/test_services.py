@@ -7,22 +7,7 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, box
 
 from open311.models import Jurisdiction, Service
-from tests.helpers import error_text
-
-LA_CODES = [
-    "GRAFFITI",
-    "HOMELESS-ENCAMPMENT",
-    "DEAD-ANIMAL",
-    "BULKY-ITEMS",
-    "E-WASTE",
-    "ILLEGAL-DUMPING",
-    "METAL-APPLIANCES",
-    "STREETLIGHT-SINGLE",
-    "STREETLIGHT-MULTIPLE",
-    "WATER-WASTE",
-    "OTHER",
-    "FEEDBACK",
-]
+from tests.helpers import LA_CODES, error_text
 
 
 def add_second_jurisdiction(session, jurisdiction_id="example.org"):

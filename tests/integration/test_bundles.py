@@ -20,23 +20,9 @@ from open311.repository import catalogue
 from open311.repository.jurisdictions import by_code
 from open311.repository.points import jurisdiction_covers as covers
 from tests.conftest import LA_BUNDLE
-from tests.helpers import copy_bundle, edit, la
+from tests.helpers import LA_CODES, copy_bundle, edit, la
 
 TEST_ID = "test.lacity.org"
-LA_CODES = [
-    "GRAFFITI",
-    "HOMELESS-ENCAMPMENT",
-    "DEAD-ANIMAL",
-    "BULKY-ITEMS",
-    "E-WASTE",
-    "ILLEGAL-DUMPING",
-    "METAL-APPLIANCES",
-    "STREETLIGHT-SINGLE",
-    "STREETLIGHT-MULTIPLE",
-    "WATER-WASTE",
-    "OTHER",
-    "FEEDBACK",
-]
 LA_ATTRIBUTE_COUNT = 3 + 4 + 3 + 3 + 3 + 4 + 3 + 2 + 3 + 3 + 0 + 0
 CITY_HALL = (-118.2428, 34.0537)  # (long, lat)
 SANTA_MONICA = (-118.4912, 34.0195)
