@@ -17,8 +17,10 @@ status, time-to-close, time of day and weekday is the real one:
 - status: Closed / Cancelled / Referred Out -> closed (detailed_status fixed / cancelled /
   internal_referral), Open / Pending -> open (open / in_progress); a closed row is updated at
   requested + the record's own time to close (ClosedDate, else UpdatedDate, minus CreatedDate);
-  if that falls after ``--end`` the row is still open (updated = requested);
-- location: the record's own point (address = its Address, zipcode = its ZipCode), or with
+  if that falls after ``--end`` the row is still open (updated = requested); closed_at = the
+  closing time;
+- location (public_location: the same, none for a hidden service): the record's own point
+  (address = its Address, zipcode = its ZipCode), or with
   probability ``--address-share`` an LA address point (address, address_id, zipcode,
   address_verified = true), plus a gaussian jitter of a few metres (sigma 2.5 m, at most 7 m
   per axis). Only source points inside the loaded LA boundary and more than ~15 m away from its
@@ -387,12 +389,16 @@ class Generator:
         self.keys = facts["api_key_pks"]
         services = conn.execute(
             'SELECT id, service_code, service_name, "group", keywords, agency_responsible,'
-            " service_notice FROM service WHERE jurisdiction_pk = %s ORDER BY id",
+            " service_notice, location_privacy FROM service WHERE jurisdiction_pk = %s"
+            " ORDER BY id",
             (la_pk,),
         ).fetchall()
         self.codes = [s[1] for s in services]
         code_index = {code: i for i, code in enumerate(self.codes)}
         self.service_pk = [s[0] for s in services]
+        # public_location: the point, or none (hidden); the LA bundle has no grid service.
+        assert {s[7] for s in services} <= {"exact", "hidden"}, "a grid service: not generated"
+        self.shown = [s[7] == "exact" for s in services]
         self.agency = [esc(s[5]) for s in services]
         self.notice = [esc(s[6]) for s in services]
         rec = read_records({s[2]: s[1] for s in services})
@@ -575,6 +581,7 @@ class Generator:
         for i in range(n):
             s, p, k = int(service[i]), int(point[i]), int(r[i])
             req = requested_s[i] + "+00"
+            where = f"SRID=4326;POINT({lon[i]:.7f} {lat[i]:.7f})"
             if closed[i]:
                 status, det = "closed", detailed[k]
             else:
@@ -599,7 +606,9 @@ class Generator:
                         self.address[p],
                         self.address_id[p],
                         self.zipcode[p],
-                        f"SRID=4326;POINT({lon[i]:.7f} {lat[i]:.7f})",
+                        where,
+                        where if self.shown[s] else "\\N",  # public_location
+                        updated_s[i] + "+00" if closed[i] else "\\N",  # closed_at
                         self.verified[p],
                         self.area_pks[p],
                         "{}",
@@ -755,7 +764,8 @@ def check(url: str, args: argparse.Namespace) -> dict:
 COLUMNS = (
     "jurisdiction_pk, service_pk, status, detailed_status, description, "
     "agency_responsible, service_notice, requested_datetime, updated_datetime, address, "
-    "address_id, zipcode, location, address_verified, area_pks, attributes, api_key_pk, "
+    "address_id, zipcode, location, public_location, closed_at, address_verified, area_pks, "
+    "attributes, api_key_pk, "
     "search, accepted_at, public"
 )
 

@@ -1530,11 +1530,83 @@ def group_export(ctx: Context) -> list[dict]:
     ]
 
 
+def group_dashboard(ctx: Context) -> list[dict]:
+    """A dashboard's query: statistics grouped by service and week over the default window
+    (90 days), with the median time to close, 15 calls one after another, against the RAW
+    bound: the same aggregate statement run by psycopg on a connection with the server's
+    session settings. Targets: <= 1.5x the bound and <= 100 ms."""
+    if ctx.args.only and "dashboard" not in ctx.args.only:
+        return []
+    from open311.db import SESSION_SETTINGS  # noqa: PLC0415
+    from open311.repository.request_filters import Filters  # noqa: PLC0415
+    from open311.repository.statistics import statistics_statement  # noqa: PLC0415
+
+    path = "/open311/v2/statistics.json?" + urlencode(
+        {"jurisdiction_id": JURISDICTION, "group_by": "service,week"}
+    )
+    print(f"scenario dashboard: {path}", flush=True)
+    calls = 15
+
+    def ours() -> list[float]:
+        times = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(ctx.base + path, timeout=600) as answer:
+                groups = len(json.loads(answer.read())["groups"])
+            times.append(time.perf_counter() - t0)
+        print(f"  {groups} groups", flush=True)
+        return times
+
+    now = dt.datetime.now(dt.UTC)
+    statement, values = statistics_statement(
+        ctx.jurisdiction_pk, Filters(start=now - dt.timedelta(days=90)), ["service", "week"]
+    )
+    values["as_of"] = now
+    engine = sa.create_engine(ctx.url, poolclass=sa.pool.NullPool)
+    sql = str(
+        statement.params(values).compile(
+            dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+    )
+
+    def raw() -> list[float]:
+        times = []
+        with engine.connect() as conn:
+            driver = conn.connection.dbapi_connection
+            for name, value in {**SESSION_SETTINGS, "TimeZone": "America/Los_Angeles"}.items():
+                driver.execute("SELECT set_config(%s, %s, false)", (name, value))
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                driver.execute(psql.SQL(sql)).fetchall()  # compiled from our own statement
+                times.append(time.perf_counter() - t0)
+        return times
+
+    mine, bound = ours(), raw()
+    engine.dispose()
+    p50 = sorted(mine)[calls // 2] * 1000  # the median of an odd number of calls
+    bound_p50 = sorted(bound)[calls // 2] * 1000
+    return [
+        Row(
+            "dashboard: statistics by service and week, 90 d",
+            p50_ms=round(p50, 1),
+            p99_ms=round(max(mine) * 1000, 1),
+            rps=None,
+            bound="RAW (the same aggregate, psycopg)",
+            bound_p50_ms=round(bound_p50, 1),
+            target=1.5,
+            target_text="<= 1.5x RAW and <= 100 ms",
+            met=p50 <= 1.5 * bound_p50 and p50 <= 100,
+            note=f"{calls} calls one after another; p99 is the slowest",
+        )
+    ]
+
+
 GROUPS: list[Callable[[Context], list[dict]]] = [
     group_single,
     group_lists,
     group_create,
     group_export,
+    group_dashboard,
     group_peer,
 ]
 
@@ -1679,7 +1751,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="*",
-        help="scenarios: default filtered bbox radius by_id create export geo peer",
+        help="scenarios: default filtered bbox radius by_id create export dashboard geo peer",
     )
     parser.add_argument("--no-peer", action="store_true", help="skip bench/peer_pygeoapi.py")
     parser.add_argument("--output-dir", type=Path, default=RESULTS)

@@ -44,9 +44,10 @@ def document(body: str | bytes, content_type: str) -> BaseResponse:
 def streamed(
     make: Callable[[], Response], version: str, last_modified: dt.datetime | None
 ) -> BaseResponse:
-    """A streamed answer (an export) whose validators are known before its body: a weak
-    ETag of ``version`` (all the body follows, exactly) and Last-Modified; a 304 without
-    the body when the client's copy is current, else ``make()``'s answer."""
+    """An answer whose validators are known before its body (a streamed export,
+    statistics): a weak ETag of ``version`` (all the body follows, exactly) and
+    Last-Modified; a 304 without making the body when the client's copy is current, else
+    ``make()``'s answer."""
     etag = xxhash.xxh3_128_hexdigest(version.encode())
     if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
         response = Response(status=304)

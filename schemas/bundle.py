@@ -14,12 +14,13 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    post_load,
     validate,
     validates,
     validates_schema,
 )
 
-from schemas.vocabulary import DATATYPES, LIST_DATATYPES, SERVICE_TYPES
+from schemas.vocabulary import DATATYPES, LIST_DATATYPES, LOCATION_PRIVACY, SERVICE_TYPES
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 ATTRIBUTE_CODE = re.compile(r"^[A-Z0-9_]{1,100}\Z")
@@ -74,6 +75,19 @@ class Coverage(Strict):
     )
 
 
+class Target(Strict):
+    """The time to close a service aims at: hours, or business days (Monday to Friday in the
+    jurisdiction's time zone; holidays are not known)."""
+
+    hours = fields.Integer(strict=True, validate=validate.Range(1, 100_000))
+    business_days = fields.Integer(strict=True, validate=validate.Range(1, 10_000))
+
+    @validates_schema
+    def _one(self, data: dict[str, Any], **_: Any) -> None:
+        if len(data) != 1:
+            raise ValidationError("give one of hours or business_days")
+
+
 class ServiceDef(Strict):
     service_code = fields.String(
         required=True,
@@ -96,6 +110,28 @@ class ServiceDef(Strict):
     service_notice = fields.String(load_default=None, allow_none=True)
     attributes = fields.List(fields.Nested(AttributeDef), load_default=list)
     coverage = fields.Nested(Coverage, load_default=None, allow_none=True)
+    location_privacy = fields.String(
+        load_default=LOCATION_PRIVACY[0], validate=validate.OneOf(LOCATION_PRIVACY)
+    )
+    grid_metres = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(10, 100_000)
+    )
+    target = fields.Nested(Target, load_default=None, allow_none=True)
+
+    @validates_schema
+    def _grid(self, data: dict[str, Any], **_: Any) -> None:
+        grid = data.get("location_privacy") == "grid"
+        if grid and data.get("grid_metres") is None:
+            raise ValidationError("location_privacy grid needs grid_metres", "grid_metres")
+        if not grid and data.get("grid_metres") is not None:
+            raise ValidationError("grid_metres is only for location_privacy grid", "grid_metres")
+
+    @post_load
+    def _target(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        target = data.pop("target", None) or {}
+        data["target_hours"] = target.get("hours")
+        data["target_business_days"] = target.get("business_days")
+        return data
 
     @validates_schema(skip_on_field_errors=False)
     def _unique(self, data: dict[str, Any], **_: Any) -> None:

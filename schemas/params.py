@@ -238,6 +238,25 @@ class BulkRequestsQuery(ServiceRequestsQuery):
     )
 
 
+class StatisticsQuery(ServiceRequestsQuery):
+    """Statistics: GET requests' filters (without dates, the same default window), without
+    paging or the ids filter, plus the groupings."""
+
+    class Meta:
+        exclude = ("service_request_id", "page", "page_size", "cursor", "extensions", "nearby")
+
+    group_by = Text(
+        max_length=200,
+        load_default=None,
+        metadata={
+            "description": "Comma list of at most 3 groupings: service, status, channel, day, "
+            "week, month (one period), area:<layer> (one layer, e.g. area:council_district). "
+            "Without it: the total only.",
+            "example": "service,week",
+        },
+    )
+
+
 class PostServiceRequestForm(JurisdictionQuery):
     """POST requests: ``application/x-www-form-urlencoded`` (``api_key`` and
     ``jurisdiction_id`` may also come in the query string)."""

@@ -8,6 +8,9 @@ DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multiva
 LIST_DATATYPES = frozenset({"singlevaluelist", "multivaluelist"})
 STATUSES = ("open", "closed")
 ENDPOINT_TYPES = ("production", "test")
+# Where a service's requests are shown in public: at their point, at the centre of their
+# cell of a grid of N metres, or nowhere (sensitive services).
+LOCATION_PRIVACY = ("exact", "grid", "hidden")
 
 # FixMyStreet's request-update statuses (POSTed in upper case) and the core status each maps
 # onto; UNCHANGED keeps the request's status.

@@ -14,12 +14,19 @@ from xml.etree import ElementTree
 
 import sqlalchemy as sa
 from PIL import ExifTags, Image
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from open311.formats import singular
 from open311.models import Jurisdiction, Service, ServiceRequest
 from open311.operations.keys import create_key
-from open311.repository.new_requests import search_text
+from open311.repository.privacy import (
+    exact_only,
+    public_point,
+    refresh_public_view,
+    search_vector,
+)
+from open311.repository.spatial import point
 from schemas.json_validation import validate
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -264,26 +271,48 @@ def add_request(
     """A stored request (as if submitted earlier), committed to the test's savepoint."""
     svc = service(session, code, jurisdiction_id)
     when = when or dt.datetime.now(dt.UTC)
+    privacy = sa.literal(svc.location_privacy, sa.String)
     request = ServiceRequest(
         jurisdiction_pk=svc.jurisdiction_pk,
         service_pk=svc.id,
         status=status,
         requested_datetime=when,
         updated_datetime=fields.pop("updated", when),
-        location=(
-            sa.func.ST_SetSRID(sa.func.ST_MakePoint(long, lat), 4326) if lat is not None else None
+        location=point(long, lat) if lat is not None else None,
+        public_location=(
+            public_point(long, lat, privacy, sa.literal(svc.grid_metres, sa.Integer))
+            if lat is not None
+            else None
         ),
+        closed_at=fields.pop("closed_at", when if status == "closed" else None),
         accepted_at=when if accepted else None,
         public=accepted,
         attributes={},
-        search=sa.func.to_tsvector(
-            "english", search_text(fields.get("description"), fields.get("address"), svc)
+        search=search_vector(
+            sa.literal(fields.get("description"), sa.Text),
+            exact_only(sa.literal(fields.get("address"), sa.Text), privacy),
+            svc.service_name,
+            svc.group,
+            sa.literal(list(svc.keywords or ()), ARRAY(sa.Text)),
         ),
         **fields,
     )
     session.add(request)
     session.commit()
     return request
+
+
+def set_location_privacy(
+    session: Session, code: str, privacy: str, grid_metres: int | None = None
+) -> Service:
+    """Set a service's location_privacy as a bundle load does (its requests' public view
+    derived again), committed to the test's savepoint."""
+    svc = service(session, code)
+    svc.location_privacy, svc.grid_metres = privacy, grid_metres
+    session.flush()
+    refresh_public_view(session, [svc.id], dt.datetime.now(dt.UTC))
+    session.commit()
+    return svc
 
 
 def row_counts(session: Session) -> dict[str, int]:

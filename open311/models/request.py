@@ -34,11 +34,18 @@ class ServiceRequest(Base):
     service_notice: Mapped[str | None] = mapped_column(sa.Text)
     requested_datetime: Mapped[dt.datetime] = mapped_column(TZ, server_default=sa.func.now())
     updated_datetime: Mapped[dt.datetime] = mapped_column(TZ, server_default=sa.func.now())
+    # When it was last closed (its closing event's time); NULL while open.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(TZ)
     expected_datetime: Mapped[dt.datetime | None] = mapped_column(TZ)
     address: Mapped[str | None] = mapped_column(sa.String(500))
     address_id: Mapped[str | None] = mapped_column(sa.String(100))
     zipcode: Mapped[str | None] = mapped_column(sa.String(20))
     location: Mapped[Any] = mapped_column(
+        Geometry("POINT", srid=WGS84, spatial_index=False), nullable=True
+    )
+    # Where the public sees it, by its service's location_privacy: the point, the centre of
+    # its grid cell, or NULL (hidden). Every public answer and filter reads this one.
+    public_location: Mapped[Any] = mapped_column(
         Geometry("POINT", srid=WGS84, spatial_index=False), nullable=True
     )
     media_url: Mapped[str | None] = mapped_column(sa.String(2000))
@@ -109,13 +116,22 @@ class ServiceRequest(Base):
         # whole history.
         sa.Index(
             "ix_service_request_location_newest",
-            "location",
+            "public_location",
             "requested_datetime",
             postgresql_using="gist",
             postgresql_where=sa.text("public"),
         ),
         sa.Index("ix_service_request_area_pks", "area_pks", postgresql_using="gin"),
         sa.Index("ix_service_request_search", "search", postgresql_using="gin"),
+        # Statistics: a window of a jurisdiction's requests read from the index alone (the
+        # columns the aggregates group and count by), not from the table's pages.
+        sa.Index(
+            "ix_service_request_statistics",
+            "jurisdiction_pk",
+            "requested_datetime",
+            postgresql_include=["service_pk", "status", "closed_at", "api_key_pk"],
+            postgresql_where=sa.text("public"),
+        ),
         # Incremental sync: updated_after/updated_before, oldest change first.
         sa.Index(
             "ix_service_request_updated",

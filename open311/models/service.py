@@ -31,6 +31,13 @@ class Service(Timestamps, Base):
     # Where inside the jurisdiction the service is offered: {"layer": ..., "ids": [...]}
     # (areas of the jurisdiction); NULL: everywhere in it.
     coverage: Mapped[dict | None] = mapped_column(JSONB)
+    # Where requests are shown in public (schemas.vocabulary.LOCATION_PRIVACY); for "grid",
+    # the grid's cell size in metres.
+    location_privacy: Mapped[str] = mapped_column(sa.String(8), server_default="exact")
+    grid_metres: Mapped[int | None] = mapped_column()
+    # The time to close the city aims at (statistics' on-time share): hours or business days.
+    target_hours: Mapped[int | None] = mapped_column()
+    target_business_days: Mapped[int | None] = mapped_column()
 
     jurisdiction = relationship("Jurisdiction", back_populates="services")
     attributes = relationship(
@@ -43,6 +50,16 @@ class Service(Timestamps, Base):
     __table_args__ = (
         sa.UniqueConstraint("jurisdiction_pk", "service_code", name="uq_service_jurisdiction_code"),
         sa.CheckConstraint(sa.text("type IN ('realtime', 'batch', 'blackbox')"), name="type"),
+        sa.CheckConstraint(
+            sa.text(
+                "location_privacy IN ('exact', 'hidden') AND grid_metres IS NULL"
+                " OR location_privacy = 'grid' AND grid_metres BETWEEN 10 AND 100000"
+            ),
+            name="location_privacy",
+        ),
+        sa.CheckConstraint(
+            sa.text("target_hours IS NULL OR target_business_days IS NULL"), name="one_target"
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from open311.operations.directory import DirectoryCache, JurisdictionRef, jurisd
 from open311.operations.listing import Limits, RequestQuery, filters_of
 from open311.repository import bulk as repo
 from open311.repository import geography as geo_repo
+from open311.repository import request_search as search_repo
 from open311.repository.request_filters import Filters
 
 
@@ -107,7 +108,7 @@ def version(session: Session, export: Export) -> tuple[dt.datetime | None, str]:
     """What the export's content follows (its validators): the jurisdiction's latest
     change of a public request (in UTC: the connection's TimeZone varies), and its bundle
     as loaded."""
-    latest, bundle = repo.export_version(session, export.jurisdiction.id)
+    latest, bundle = search_repo.published_version(session, export.jurisdiction.id)
     return (latest.astimezone(dt.UTC) if latest is not None else None), bundle
 
 

@@ -29,6 +29,7 @@ from open311.operations.hierarchy import link_hierarchy
 from open311.repository import addresses as addresses_repo
 from open311.repository import geography as geo_repo
 from open311.repository import jurisdictions as jurisdictions_repo
+from open311.repository import privacy
 from schemas.bundle import JurisdictionFile, ServicesFile, flatten
 
 SERVICE_FIELDS = (
@@ -40,7 +41,14 @@ SERVICE_FIELDS = (
     "agency_responsible",
     "service_notice",
     "coverage",
+    "location_privacy",
+    "grid_metres",
+    "target_hours",
+    "target_business_days",
 )
+# What the public sees of a service's requests: when one changes, their public view is
+# derived again (privacy.refresh_public_view).
+PRIVACY_FIELDS = frozenset({"location_privacy", "grid_metres"})
 ATTRIBUTE_FIELDS = (
     "code",
     "variable",
@@ -263,6 +271,10 @@ def _sync_services(
         changed = [k for k in SERVICE_FIELDS if getattr(service, k) != spec[k]]
         for name in changed:
             setattr(service, name, spec[name])
+        if PRIVACY_FIELDS.intersection(changed):
+            session.flush()
+            shown = privacy.refresh_public_view(session, [service.id], now)
+            report.changes.append(f"service {code}: public view of {shown} requests derived again")
         if service.position != position:
             service.position = position
             changed.append("position")

@@ -75,6 +75,8 @@ class ServiceRef:
     keywords: tuple[str, ...] = ()
     agency_responsible: str | None = None
     service_notice: str | None = None
+    location_privacy: str = "exact"
+    grid_metres: int | None = None
     coverage: Mapping[str, Any] | None = field(default=None, compare=False)
     attributes: tuple[AttributeRef, ...] = ()
 
@@ -95,6 +97,8 @@ def service_ref(service) -> ServiceRef:
         keywords=tuple(service.keywords or ()),
         agency_responsible=service.agency_responsible,
         service_notice=service.service_notice,
+        location_privacy=service.location_privacy,
+        grid_metres=service.grid_metres,
         coverage=_frozen(service.coverage),
         attributes=tuple(
             AttributeRef(

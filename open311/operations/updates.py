@@ -32,14 +32,14 @@ class NewUpdate:
     external_status_code: str | None = None
 
 
-def _event_payload(event: RequestEvent, tz) -> dict:
+def _event_payload(event: RequestEvent, photo_shown: bool, tz) -> dict:
     return {
         "update_id": str(event.id),
         "service_request_id": str(event.request_pk),
         "status": (event.detailed_status or event.status).lower(),
         "updated_datetime": format_datetime(event.at, tz),
         "description": event.note,
-        "media_url": event.media_url,
+        "media_url": event.media_url if photo_shown else None,
         "external_status_code": event.external_status_code,
     }
 
@@ -103,6 +103,10 @@ def post_update(
         session.rollback()
         return [{"update_id": str(repo.client_update(session, api_key.id, new.update_id))}]
     request.status, request.detailed_status = status, detailed
+    if kind == "closed":
+        request.closed_at = at
+    elif kind == "reopened":
+        request.closed_at = None
     if new.description:
         request.status_notes = new.description
     request.updated_datetime = now
@@ -132,6 +136,8 @@ def get_updates(
     if since is None:
         since = (until or now) - dt.timedelta(days=window_days)
     return [
-        _event_payload(event, tz)
-        for event in repo.published_updates(session, jurisdiction.id, since, until, limit)
+        _event_payload(event, photo_shown, tz)
+        for event, photo_shown in repo.published_updates(
+            session, jurisdiction.id, since, until, limit
+        )
     ]

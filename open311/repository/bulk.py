@@ -3,34 +3,27 @@ from a server-side cursor."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from open311.models import ApiKey, Jurisdiction, RequestEvent, Service, ServiceRequest
+from open311.models import ApiKey, Service, ServiceRequest
+from open311.repository.privacy import exact_only, public_area_pks
 from open311.repository.request_filters import Filters, clauses, conditions
-from open311.repository.request_search import iso_text, last_change_query, use_timezone
+from open311.repository.request_search import iso_text, use_timezone
 
 SR = ServiceRequest
 
 
-# When a closed request was closed: its latest event that left it closed.
-_CLOSED_AT = (
-    sa.select(sa.func.max(RequestEvent.at))
-    .where(RequestEvent.request_pk == SR.id, RequestEvent.status == "closed")
-    .correlate(SR)
-    .scalar_subquery()
-)
-
-# The columns of a bulk row, labelled as GeoReport Bulk names them (docs/bulk-export.md).
+# The columns of a bulk row, labelled as GeoReport Bulk names them (docs/bulk-export.md); the
+# place as the service's location_privacy shows it.
 BULK_COLUMNS: tuple[Any, ...] = (
     sa.cast(SR.id, sa.Text).label("service_request_id"),
     iso_text(SR.requested_datetime).label("requested_datetime"),
     iso_text(SR.updated_datetime).label("updated_datetime"),
-    sa.case((SR.status == "closed", iso_text(_CLOSED_AT)), else_=None).label("closed_date"),
+    iso_text(SR.closed_at).label("closed_date"),
     SR.status.label("status_description"),
     SR.status_notes,
     ApiKey.name.label("source"),
@@ -38,10 +31,10 @@ BULK_COLUMNS: tuple[Any, ...] = (
     Service.service_code,
     SR.description,
     SR.agency_responsible,
-    SR.address,
-    sa.func.ST_Y(SR.location).label("lat"),
-    sa.func.ST_X(SR.location).label("long"),
-    SR.area_pks,
+    exact_only(SR.address).label("address"),
+    sa.func.ST_Y(SR.public_location).label("lat"),
+    sa.func.ST_X(SR.public_location).label("long"),
+    public_area_pks().label("area_pks"),
 )
 
 
@@ -73,16 +66,3 @@ def stream_rows(
         yield from result.mappings()
     finally:
         result.close()
-
-
-def export_version(session: Session, jurisdiction_pk: int) -> tuple[dt.datetime | None, str]:
-    """What an export's content follows: the jurisdiction's latest change of a public
-    request (exact), and its bundle as loaded (services and areas: the digests
-    ``bundle_state`` keeps)."""
-    latest = last_change_query(jurisdiction_pk).scalar_subquery()
-    row = session.execute(
-        sa.select(
-            latest.label("latest"), sa.cast(Jurisdiction.bundle_state, sa.Text).label("bundle")
-        ).where(Jurisdiction.id == jurisdiction_pk)
-    ).one()
-    return row.latest, row.bundle

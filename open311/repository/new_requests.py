@@ -22,6 +22,7 @@ from open311.models import (
 )
 from open311.models.request import PERSONAL_FIELDS
 from open311.repository.driver import driver_rows
+from open311.repository.privacy import exact_only, public_point, search_vector
 from open311.repository.spatial import point
 
 SR = ServiceRequest
@@ -42,6 +43,10 @@ class ServiceFacts(Protocol):
     def agency_responsible(self) -> str | None: ...
     @property
     def service_notice(self) -> str | None: ...
+    @property
+    def location_privacy(self) -> str: ...
+    @property
+    def grid_metres(self) -> int | None: ...
 
 
 _MEDIA_COLUMNS = ("name", "position", "content_type", "extension", "width", "height", "size")
@@ -91,12 +96,23 @@ def _new_request_statement(
     )
     now = sa.bindparam("now", type_=table.c.requested_datetime.type)
     values: dict[str, Any] = {name: sa.bindparam(name, type_=table.c[name].type) for name in plain}
+    long, lat = sa.bindparam("long", type_=sa.Float), sa.bindparam("lat", type_=sa.Float)
+    privacy = sa.bindparam("location_privacy", type_=sa.String)
     values.update(
         status="open",
         requested_datetime=now,
         updated_datetime=now,
-        location=point(sa.bindparam("long", type_=sa.Float), sa.bindparam("lat", type_=sa.Float)),
-        search=sa.func.to_tsvector("english", sa.bindparam("search_text", type_=sa.Text)),
+        location=point(long, lat),
+        public_location=public_point(
+            long, lat, privacy, sa.bindparam("grid_metres", type_=sa.Integer)
+        ),
+        search=search_vector(
+            values["description"],
+            exact_only(values["address"], privacy),
+            sa.bindparam("service_name", type_=sa.Text),
+            sa.bindparam("service_group", type_=sa.Text),
+            sa.bindparam("service_keywords", type_=ARRAY(sa.Text)),
+        ),
     )
     new = sa.insert(table).values(values).returning(table.c.id).cte("new_request")
     writes = [
@@ -228,7 +244,11 @@ def add_request(
         "now": now,
         "long": place.long if place.lat is not None else None,
         "lat": place.lat if place.long is not None else None,
-        "search_text": search_text(description, place.address, service),
+        "location_privacy": service.location_privacy,
+        "grid_metres": service.grid_metres,
+        "service_name": service.service_name,
+        "service_group": service.group,
+        "service_keywords": list(service.keywords or ()),
     }
     if request_pk is not None:  # the statement of an explicit id binds it
         values["id"] = request_pk
@@ -264,22 +284,6 @@ def _table_of(error: sa.exc.DBAPIError) -> str | None:
     """The table whose constraint ``error`` broke (as the server reports it)."""
     diag = getattr(error.orig, "diag", None)
     return getattr(diag, "table_name", None)
-
-
-def search_text(description: str | None, address: str | None, service: ServiceFacts) -> str:
-    """What q= searches: the description, the address, the service's name, group and
-    keywords (stored as to_tsvector('english', ...))."""
-    return " ".join(
-        part
-        for part in (
-            description,
-            address,
-            service.service_name,
-            service.group,
-            *(service.keywords or []),
-        )
-        if part
-    )
 
 
 def remembered_answer(session: Session, api_key_pk: int, key: str) -> IdempotentAnswer | None:

@@ -137,7 +137,7 @@ def bbox(f: Filters) -> Clause | None:
     names = ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")
     return Clause(
         "bbox",
-        lambda: SR.location.op("&&")(envelope(*(_p(n, sa.Float) for n in names))),
+        lambda: SR.public_location.op("&&")(envelope(*(_p(n, sa.Float) for n in names))),
         dict(zip(names, f.bbox, strict=True)),
     )
 
@@ -155,11 +155,11 @@ def near_box(long: float, lat: float, metres: float) -> tuple[float, float, floa
 
 
 def within_conditions(box: tuple, here: tuple, metres) -> tuple[sa.ColumnElement, ...]:
-    """Requests within ``metres`` of the point ``here``: the ``box`` around it (the GiST
-    index answers it), then the exact distance on the spheroid."""
+    """Requests shown within ``metres`` of the point ``here``: the ``box`` around it (the
+    GiST index answers it), then the exact distance on the spheroid."""
     return (
-        SR.location.op("&&")(envelope(*box)),
-        sa.func.ST_DWithin(as_geography(SR.location), as_geography(point(*here)), metres),
+        SR.public_location.op("&&")(envelope(*box)),
+        sa.func.ST_DWithin(as_geography(SR.public_location), as_geography(point(*here)), metres),
     )
 
 
@@ -193,9 +193,9 @@ def area(f: Filters) -> Clause | None:
             sa.select(sa.func.ST_Envelope(Area.geom)).where(Area.id == area_pk).scalar_subquery()
         )
         return (
-            SR.location.op("&&")(area_box),
+            SR.public_location.op("&&")(area_box),
             sa.exists().where(
-                AreaPart.area_pk == area_pk, sa.func.ST_Covers(AreaPart.geom, SR.location)
+                AreaPart.area_pk == area_pk, sa.func.ST_Covers(AreaPart.geom, SR.public_location)
             ),
         )
 

@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from open311.models import Service, ServiceRequest
+from open311.models import Jurisdiction, Service, ServiceRequest
 from open311.repository.driver import Rows, driver_connection, driver_rows
+from open311.repository.privacy import exact_only, public_area_pks, unless_hidden
 from open311.repository.request_filters import (
     Filters,
     clauses,
@@ -42,7 +43,8 @@ def parse_exact(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
-# The columns of a GET requests item, labelled as the payload names its fields.
+# The columns of a GET requests item, labelled as the payload names its fields; the place as
+# the service's location_privacy shows it.
 PUBLIC_COLUMNS: tuple[Any, ...] = (
     sa.cast(SR.id, sa.Text).label("service_request_id"),
     SR.status,
@@ -55,15 +57,21 @@ PUBLIC_COLUMNS: tuple[Any, ...] = (
     iso_text(SR.requested_datetime).label("requested_datetime"),
     iso_text(SR.updated_datetime).label("updated_datetime"),
     iso_text(SR.expected_datetime).label("expected_datetime"),
-    SR.address,
-    SR.address_id,
-    SR.zipcode,
-    sa.func.ST_Y(SR.location).label("lat"),
-    sa.func.ST_X(SR.location).label("long"),
-    SR.media_url,
+    exact_only(SR.address).label("address"),
+    exact_only(SR.address_id).label("address_id"),
+    unless_hidden(SR.zipcode).label("zipcode"),
+    sa.func.ST_Y(SR.public_location).label("lat"),
+    sa.func.ST_X(SR.public_location).label("long"),
+    exact_only(SR.media_url).label("media_url"),
 )
 # The extensions' columns (extensions=true).
-EXTENDED_COLUMNS = (SR.area_pks, SR.detailed_status, SR.duplicate_of, SR.attributes, SR.api_key_pk)
+EXTENDED_COLUMNS = (
+    public_area_pks().label("area_pks"),
+    SR.detailed_status,
+    SR.duplicate_of,
+    SR.attributes,
+    SR.api_key_pk,
+)
 # A sync page's cursor key, read with its rows (updated_datetime changes). Newest first, the
 # key (requested_datetime, which never changes) is read for the last row only: requested_key.
 SYNC_KEY = _exact(SR.updated_datetime).label("updated_at")
@@ -209,3 +217,27 @@ def last_change(session: Session, jurisdiction_pk: int) -> dt.datetime | None:
 def jurisdiction_of_request(session: Session, pk: int) -> int | None:
     """The jurisdiction (pk) of a public request, or None."""
     return session.scalar(sa.select(SR.jurisdiction_pk).where(SR.id == pk, SR.public))
+
+
+def published_version(session: Session, jurisdiction_pk: int) -> tuple[dt.datetime | None, str]:
+    """What a whole-jurisdiction answer (an export, statistics) follows: the jurisdiction's
+    latest change of a public request (exact), and as text its bundle as loaded (its own and
+    its services' last changes, and the digests ``bundle_state`` keeps)."""
+    latest = last_change_query(jurisdiction_pk).scalar_subquery()
+    services = (
+        sa.select(sa.func.max(Service.updated_at))
+        .where(Service.jurisdiction_pk == jurisdiction_pk)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        sa.select(
+            latest.label("latest"),
+            sa.func.concat_ws(
+                "|",
+                _exact(Jurisdiction.updated_at),
+                _exact(services),
+                sa.cast(Jurisdiction.bundle_state, sa.Text),
+            ).label("bundle"),
+        ).where(Jurisdiction.id == jurisdiction_pk)
+    ).one()
+    return row.latest, row.bundle

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from open311.models import Media, RequestEvent, ServiceRequest
+from open311.models import Media, RequestEvent, Service, ServiceRequest
+from open311.repository.privacy import EXACT
 from open311.repository.request_filters import near_box, within_conditions
 from open311.repository.spatial import as_geography, point
 
@@ -67,8 +68,17 @@ def pending(
     return list(session.scalars(query))
 
 
-def media_by_name(session: Session, stem: str) -> Media | None:
-    return session.scalars(sa.select(Media).where(Media.name == stem).limit(1)).first()
+def published_media(session: Session, stem: str) -> Media | None:
+    """A stored photo by name, if it is published: its request is public and its service
+    shows its requests' place exactly (a photo shows the place: see privacy)."""
+    query = (
+        sa.select(Media)
+        .join(SR, SR.id == Media.request_pk)
+        .join(Service, Service.id == SR.service_pk)
+        .where(Media.name == stem, SR.public, Service.location_privacy == EXACT)
+        .limit(1)
+    )
+    return session.scalars(query).first()
 
 
 def nearby_open(
@@ -81,9 +91,9 @@ def nearby_open(
     *,
     limit: int = 10,
 ) -> list:
-    """Open public requests of a service within ``metres`` of a point since ``since``,
-    nearest first (possible duplicates)."""
-    distance = sa.func.ST_Distance(as_geography(SR.location), as_geography(point(long, lat)))
+    """Open public requests of a service shown within ``metres`` of a point since
+    ``since``, nearest first (possible duplicates; a hidden place is never near)."""
+    distance = sa.func.ST_Distance(as_geography(SR.public_location), as_geography(point(long, lat)))
     query = (
         sa.select(SR.id, SR.status, SR.requested_datetime, distance.label("distance"))
         .where(

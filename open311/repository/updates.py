@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from open311.models import RequestEvent, ServiceRequest
+from open311.models import RequestEvent, Service, ServiceRequest
+from open311.repository.privacy import EXACT
 
 PUBLISHED_KINDS = ("update", "closed", "reopened")
 
@@ -51,11 +52,13 @@ def published_updates(
     since: dt.datetime,
     until: dt.datetime | None,
     limit: int,
-) -> list[RequestEvent]:
-    """Status changes of a jurisdiction's public requests, oldest first."""
+) -> list[tuple[RequestEvent, bool]]:
+    """Status changes of a jurisdiction's public requests, oldest first, each with whether
+    its photo may be shown (the service shows its requests' place exactly: see privacy)."""
     query = (
-        sa.select(RequestEvent)
+        sa.select(RequestEvent, (Service.location_privacy == EXACT).label("photo_shown"))
         .join(ServiceRequest, ServiceRequest.id == RequestEvent.request_pk)
+        .join(Service, Service.id == ServiceRequest.service_pk)
         .where(
             ServiceRequest.jurisdiction_pk == jurisdiction_pk,
             ServiceRequest.public,
@@ -65,4 +68,5 @@ def published_updates(
     )
     if until is not None:
         query = query.where(RequestEvent.at < until)
-    return list(session.scalars(query.order_by(RequestEvent.at, RequestEvent.id).limit(limit)))
+    rows = session.execute(query.order_by(RequestEvent.at, RequestEvent.id).limit(limit))
+    return [(row.RequestEvent, row.photo_shown) for row in rows]

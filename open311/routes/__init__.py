@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from open311.routes import bulk, discovery, geography, requests, services, tokens, updates
+from open311.routes import (
+    bulk,
+    discovery,
+    geography,
+    requests,
+    services,
+    statistics,
+    tokens,
+    updates,
+)
 
 BLUEPRINTS = (
     discovery.blp,
@@ -14,6 +23,7 @@ BLUEPRINTS = (
     updates.blp,
     geography.blp,
     bulk.blp,
+    statistics.blp,
 )
 
 

@@ -45,6 +45,7 @@ def made(session) -> dict[str, str]:
             when=NOW - dt.timedelta(hours=2),
             status="closed",
             status_notes="painted over",
+            closed_at=NOW - dt.timedelta(minutes=30),
         ),
         "nowhere": add_request(
             session,

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from open311.models import Jurisdiction, Service, ServiceAttribute
+from open311.models import Jurisdiction, Service, ServiceAttribute, ServiceRequest
 from open311.operations.bundles import BundleError, load_bundle, read_bundle
 from open311.repository import catalogue
 from open311.repository.jurisdictions import by_code
@@ -853,3 +853,40 @@ def test_attribute_rows_belong_to_their_service(session, bundle):
         "OTHER": 0,
         "FEEDBACK": 0,
     }
+
+
+def test_a_privacy_change_derives_the_requests_public_view_again(session, bundle):
+    load_bundle(session, bundle)
+    graffiti = stored_service(session, "GRAFFITI")
+    here = "SRID=4326;POINT(-118.2428 34.0537)"
+    request = ServiceRequest(
+        jurisdiction_pk=graffiti.jurisdiction_pk,
+        service_pk=graffiti.id,
+        location=here,
+        public_location=here,
+        address="200 N Spring St",
+    )
+    session.add(request)
+    session.commit()
+    request_pk, updated = request.id, request.updated_datetime
+
+    def to_grid(services: list[dict]) -> None:
+        spec(services, "GRAFFITI").update(location_privacy="grid", grid_metres=300)
+
+    edit_services(bundle, to_grid)
+    report = reload(session, bundle)
+    assert report.changes == [
+        "service GRAFFITI: public view of 1 requests derived again",
+        "service GRAFFITI: location_privacy, grid_metres changed",
+    ]
+    moved = session.get(ServiceRequest, request_pk)
+    assert moved is not None and moved.updated_datetime > updated
+    exact, shown = session.execute(
+        sa.select(
+            sa.func.ST_AsText(ServiceRequest.location),
+            sa.func.ST_AsText(ServiceRequest.public_location),
+        ).where(ServiceRequest.id == request_pk)
+    ).one()
+    assert exact == "POINT(-118.2428 34.0537)" and shown != exact
+    assert stored_service(session, "GRAFFITI").grid_metres == 300
+    assert reload(session, bundle).changes == []  # a second load changes nothing

@@ -64,18 +64,19 @@ def test_gdal_reads_the_boundaries(served):
 @pytest.fixture
 def committed_requests(database_url):
     """Three public Graffiti requests committed where the served app sees them (removed
-    after): two at City Hall, one without a location."""
+    after): two at City Hall (Graffiti shows places exactly), one without a location."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(database_url)
     insert = sa.text(
         "INSERT INTO service_request (jurisdiction_pk, service_pk, status, description, "
-        "location, requested_datetime, updated_datetime, accepted_at, public, attributes, "
-        "area_pks) SELECT j.id, s.id, 'open', 'gdal ' || n, CASE WHEN n < 3 THEN "
-        "ST_SetSRID(ST_MakePoint(-118.2428, 34.0537), 4326) END, now(), now(), now(), true, "
+        "location, public_location, requested_datetime, updated_datetime, accepted_at, public, "
+        "attributes, area_pks) SELECT j.id, s.id, 'open', 'gdal ' || n, p.at, p.at, now(), "
+        "now(), now(), true, "
         "'{}', '{}' FROM jurisdiction j JOIN service s ON s.jurisdiction_pk = j.id, "
-        "generate_series(1, 3) AS n WHERE j.jurisdiction_id = 'lacity.org' "
-        "AND s.service_code = 'GRAFFITI' RETURNING id"
+        "generate_series(1, 3) AS n, LATERAL (SELECT CASE WHEN n < 3 THEN "
+        "ST_SetSRID(ST_MakePoint(-118.2428, 34.0537), 4326) END AS at) AS p "
+        "WHERE j.jurisdiction_id = 'lacity.org' AND s.service_code = 'GRAFFITI' RETURNING id"
     )
     with engine.begin() as conn:
         ids = [str(pk) for pk in conn.scalars(insert)]

@@ -556,3 +556,51 @@ def test_polygonal_keeps_only_polygons():
     assert isinstance(result, MultiPolygon)
     assert list(result.geoms) == [square]
     assert polygonal(square).geoms[0] == square
+
+
+# -- location privacy and targets ----------------------------------------------------------------
+def test_privacy_and_target_default_to_exact_and_none():
+    loaded = ServicesFile().load({"services": [service()]})["services"][0]
+    assert loaded["location_privacy"] == "exact" and loaded["grid_metres"] is None
+    assert (loaded["target_hours"], loaded["target_business_days"]) == (None, None)
+
+
+def test_a_grid_and_a_target_load_flat():
+    data = {
+        "services": [
+            service(location_privacy="grid", grid_metres=250, target={"business_days": 5}),
+            service(service_code="TREE", location_privacy="hidden", target={"hours": 48}),
+        ]
+    }
+    grid, hidden = ServicesFile().load(data)["services"]
+    assert (grid["location_privacy"], grid["grid_metres"]) == ("grid", 250)
+    assert (grid["target_hours"], grid["target_business_days"]) == (None, 5)
+    assert (hidden["location_privacy"], hidden["target_hours"]) == ("hidden", 48)
+    assert "target" not in grid
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"location_privacy": "fuzzy"}, "location_privacy: Must be one of: exact, grid, hidden."),
+        ({"location_privacy": "grid"}, "grid_metres: location_privacy grid needs grid_metres"),
+        (
+            {"location_privacy": "hidden", "grid_metres": 100},
+            "grid_metres: grid_metres is only for location_privacy grid",
+        ),
+        (
+            {"location_privacy": "grid", "grid_metres": 5},
+            "grid_metres: Must be greater than or equal to 10 and less than or equal to 100000.",
+        ),
+        (
+            {"target": {"hours": 4, "business_days": 1}},
+            "target: give one of hours or business_days",
+        ),
+        ({"target": {}}, "target: give one of hours or business_days"),
+        ({"target": {"days": 3}}, "target.days: Unknown field."),
+        ({"target": {"hours": 0}}, "target.hours: Must be greater than or equal to 1"),
+    ],
+)
+def test_bad_privacy_or_target_is_named(changes, message):
+    errors = errors_of(ServicesFile(), {"services": [service(**changes)]})
+    assert any(e.startswith(f"services.0.{message}") for e in errors), errors
