@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from open311.models import Media, ServiceRequest
+from open311.operations.keys import create_key
 from open311.repository.points import areas_at
 from tests.api.integrators import GRAFFITI, extended, post_update
 from tests.helpers import (
@@ -224,3 +225,73 @@ def test_a_privacy_change_derives_the_public_view_again(api, session, places):
     set_location_privacy(session, "OTHER", "exact")
     assert places["exact"] in listed(api, {"q": "Spring"})
     assert listed(api)[places["exact"]]["lat"] == pytest.approx(HALL[1])
+
+
+PERSONAL = {
+    "email": "zelda.privacy-canary@example.org",
+    "first_name": "Zeldacanary",
+    "last_name": "Quixotecanary",
+    "phone": "+1 213 555 0142",
+    "device_id": "device-canary-7f3a9c",
+    "account_id": "acct-canary-88421",
+}
+
+
+def test_personal_data_is_in_no_public_answer_and_no_log(client, session, key, caplog):
+    """Distinctive contact details sent with requests (realtime and batch) and an update:
+    every public answer, in every format, and every log record are searched for them."""
+    import logging
+
+    from tests.api.integrators import ENCAMPMENT, OTHER
+
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="open311")
+    posted = client.post(
+        "/open311/v2/requests.json", data={**OTHER, "api_key": key, **PERSONAL}
+    ).json
+    request_id = posted[0]["service_request_id"]
+    batch = client.post(
+        "/open311/v2/requests.json",
+        data={**ENCAMPMENT, "api_key": key, **PERSONAL},
+    ).json
+    token = batch[0]["token"]
+    backoffice = create_key(session, "FMS", scopes=("backoffice",)).key
+    from tests.helpers import Api
+
+    update = post_update(Api(client, "json"), backoffice, request_id, "FIXED", "p1")
+    assert update.status == 200
+    urls = [
+        f"/open311/v2/requests.{fmt}{query}"
+        for fmt in ("json", "xml")
+        for query in ("", "?extensions=true", "?status=closed")
+    ]
+    urls += [f"/open311/v2/requests/{request_id}.{fmt}?extensions=true" for fmt in ("json", "xml")]
+    urls += [f"/open311/v2/tokens/{token}.{fmt}" for fmt in ("json", "xml")]
+    urls += [f"/open311/v2/servicerequestupdates.{fmt}" for fmt in ("json", "xml")]
+    urls += [f"/open311/v2/bulk/requests.{ext}" for ext in ("csv", "geojson", "ndjson")]
+    urls += ["/open311/v2/bulk/datapackage.json"]
+    urls += [
+        f"/open311/v2/statistics.{ext}?group_by={groups}"
+        for ext in ("json", "csv")
+        for groups in ("channel,service", "status,day", "area:council_district")
+    ]
+    urls += ["/open311/v2/services.json", "/open311/v2/discovery.json"]
+    seen = 0
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        body = response.get_data()
+        seen += request_id.encode() in body
+        for value in PERSONAL.values():
+            assert value.encode() not in body, (url, value)
+            assert value.encode() not in repr(dict(response.headers)).encode(), url
+    assert seen >= 10  # the request is in the answers that list it
+    searchable = session.scalar(
+        sa.select(sa.cast(ServiceRequest.search, sa.Text)).where(
+            ServiceRequest.id == int(request_id)
+        )
+    )
+    assert searchable and "canari" not in searchable  # q= never finds a name
+    logged = caplog.text + "".join(repr(vars(record)) for record in caplog.records)
+    for value in PERSONAL.values():
+        assert value not in logged
