@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     from flask import Flask
 
+    from open311 import compression
     from open311.api import FormatConverter, Open311Api
     from open311.cli import register_commands
     from open311.config import database_url, load_config
@@ -61,6 +62,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["open311_directory"] = DirectoryCache(
         app.config["CACHE_SECONDS"], default_jurisdiction=app.config["DEFAULT_JURISDICTION"]
     )
+    # First registered, last to run: it compresses what every other hook has finished.
+    compression.register(app)
     api = Open311Api(app)
     api.register_converter(FormatConverter, lambda _c: {"type": "string", "enum": ["json", "xml"]})
     app.extensions["open311_api"] = api
