@@ -34,6 +34,17 @@ def url_for_path(path: str) -> str:
     return base_url() + path[len(PREFIX) :]
 
 
+ROOT = "/open311"
+
+
+def root_url(path: str) -> str:
+    """The public URL of a path of this server under /open311 (the OGC API, the OpenAPI
+    document): beside the GeoReport endpoint."""
+    if not path.startswith(ROOT):
+        raise ValueError(path)
+    return base_url().removesuffix(PREFIX[len(ROOT) :]) + path[len(ROOT) :]
+
+
 def absolute_media(items: Iterable[Any]) -> None:
     """Make the media_url of request items (structs or dicts) absolute, in place."""
     base = None

@@ -111,8 +111,9 @@ def no_control_characters(value: str) -> None:
         raise ValidationError("must not contain control characters")
 
 
-class BBox(fields.Field):
-    """``minLong,minLat,maxLong,maxLat`` (GeoJSON/OGC order), WGS84 degrees."""
+class Box(fields.Field):
+    """OGC API's ``bbox``: ``minX,minY,maxX,maxY`` in its CRS (``bbox-crs``), finite numbers
+    with min < max; the CRS's own ranges are checked where it is known."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any):
         parts = str(value).split(",") if isinstance(value, str) and len(value) <= 200 else []
@@ -121,8 +122,20 @@ class BBox(fields.Field):
         except ValueError:
             numbers = []
         if len(numbers) != 4 or not all(n == n and abs(n) != float("inf") for n in numbers):
-            raise ValidationError("must be minLong,minLat,maxLong,maxLat (four numbers)")
-        min_long, min_lat, max_long, max_lat = numbers
+            raise ValidationError("must be minX,minY,maxX,maxY (four numbers)")
+        if not (numbers[0] < numbers[2] and numbers[1] < numbers[3]):
+            raise ValidationError("each minimum must be less than its maximum")
+        return tuple(numbers)
+
+
+class BBox(Box):
+    """``minLong,minLat,maxLong,maxLat`` (GeoJSON/OGC order), WGS84 degrees."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any):
+        try:
+            min_long, min_lat, max_long, max_lat = super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError:
+            raise ValidationError("must be minLong,minLat,maxLong,maxLat (four numbers)") from None
         if not (-180 <= min_long < max_long <= 180):
             raise ValidationError("longitudes must be within -180..180 with minLong < maxLong")
         if not (-90 <= min_lat < max_lat <= 90):

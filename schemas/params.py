@@ -14,7 +14,15 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.fields import BBox, CommaList, DateTimeParam, Text, no_control_characters, printable
+from schemas.fields import (
+    BBox,
+    Box,
+    CommaList,
+    DateTimeParam,
+    Text,
+    no_control_characters,
+    printable,
+)
 from schemas.vocabulary import STATUSES, UPDATE_STATUSES
 
 # Field length limits (documented in README "Conformance notes").
@@ -420,3 +428,86 @@ class PostUpdateForm(JurisdictionQuery):
         validate=[validate.Length(max=LIMITS["media_url"]), no_control_characters],
     )
     external_status_code = Text(max_length=100)
+
+
+class FeaturesQuery(Params):
+    """OGC API - Features: the query of a landing page, conformance or collections
+    document (``f``: the one format served)."""
+
+    f = fields.String(
+        validate=validate.OneOf(["json", "geojson"]),
+        metadata={"description": "The format: JSON (GeoJSON for items), the only one served."},
+    )
+
+
+class FeatureQuery(FeaturesQuery):
+    """One item: its CRS."""
+
+    crs = Text(
+        max_length=200,
+        metadata={"description": "The CRS of the positions (default CRS84: longitude, latitude)."},
+    )
+
+
+class ItemsQuery(FeatureQuery):
+    """OGC API - Features items: paging, box, time and property filters."""
+
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(1, 10_000),
+        metadata={"description": "Items per page (at most 10000)."},
+    )
+    offset = fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, 100_000_000),
+        metadata={"description": "Items to skip (the next links of requests page by cursor)."},
+    )
+    bbox = Box(
+        metadata={
+            "description": "minX,minY,maxX,maxY in bbox-crs (default CRS84: minLong,minLat,...)."
+        }
+    )
+    bbox_crs = Text(
+        max_length=200, data_key="bbox-crs", metadata={"description": "The CRS of bbox."}
+    )
+    datetime = Text(
+        max_length=100,
+        metadata={
+            "description": "requests: requested_datetime at an instant or in an interval "
+            "(start/end, '..' for an open end), RFC 3339."
+        },
+    )
+    cursor = Text(
+        max_length=200, metadata={"description": "requests: the next page (from a next link)."}
+    )
+    service_code = CommaList(
+        Text(max_length=LIMITS["service_code"]),
+        max_items=200,
+        metadata={"description": "requests: these services only (comma list)."},
+    )
+    status = CommaList(
+        fields.String(validate=validate.OneOf(STATUSES, error="must be open or closed")),
+        max_items=2,
+        metadata={"description": "requests: open or closed."},
+    )
+    filter = Text(
+        max_length=8000,
+        metadata={
+            "description": "requests: a CQL2 filter on the queryables (see the collection's "
+            "queryables), e.g. service_code = 'GRAFFITI' AND requested_datetime > "
+            "TIMESTAMP('2026-01-01T00:00:00Z')."
+        },
+    )
+    filter_lang = fields.String(
+        data_key="filter-lang",
+        validate=validate.OneOf(["cql2-text", "cql2-json", "cql-text"]),
+        metadata={
+            "description": "The filter's encoding: cql2-text (default) or cql2-json; cql-text "
+            "(the draft's name, which GDAL sends) is read as cql2-text."
+        },
+    )
+    filter_crs = Text(
+        max_length=200,
+        data_key="filter-crs",
+        metadata={"description": "The CRS of the filter's geometries: CRS84 only."},
+    )

@@ -7,6 +7,7 @@ from flask_smorest import Api
 from open311.routes import (
     bulk,
     discovery,
+    features,
     geography,
     requests,
     services,
@@ -24,6 +25,7 @@ BLUEPRINTS = (
     geography.blp,
     bulk.blp,
     statistics.blp,
+    features.blp,
 )
 
 

@@ -276,6 +276,11 @@ def test_personal_data_is_in_no_public_answer_and_no_log(client, session, key, c
         for groups in ("channel,service", "status,day", "area:council_district")
     ]
     urls += ["/open311/v2/services.json", "/open311/v2/discovery.json"]
+    urls += [
+        f"/open311/ogc/lacity.org/collections/requests/items{query}"
+        for query in ("", "?crs=http://www.opengis.net/def/crs/EPSG/0/3857", "?status=closed")
+    ]
+    urls += [f"/open311/ogc/lacity.org/collections/requests/items/{request_id}"]
     seen = 0
     for url in urls:
         response = client.get(url)

@@ -4,40 +4,10 @@ runs on a socket here (werkzeug, the app on the test database); GDAL is pyogrio'
 
 from __future__ import annotations
 
-import logging
-import threading
-
 import pyogrio
 import pytest
 import shapely
 from pyogrio.raw import read
-from werkzeug.serving import make_server
-
-from open311 import create_app
-from open311.db import Database
-
-
-@pytest.fixture(scope="module")
-def served(engine, database_url):
-    """The app on a local port; the statuses of the answers it gave."""
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
-    statuses: list[int] = []
-
-    @app.after_request
-    def record(response):
-        statuses.append(response.status_code)
-        return response
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/open311/v2", statuses
-    finally:
-        server.shutdown()
-        for engine in Database.engines(app):
-            engine.dispose()
 
 
 def test_gdal_reads_a_large_layer_in_range_requests(served):
