@@ -203,6 +203,11 @@ class SettingsDef(Strict):
     accept_unverified_addresses = fields.Boolean(load_default=False, truthy={True}, falsy={False})
     reverse_geocode_distance_m = fields.Float(load_default=50.0, validate=validate.Range(0, 1000))
     address_match_threshold = fields.Float(load_default=0.5, validate=validate.Range(0.1, 1.0))
+    # The EPSG code of the city's own projected CRS (its State Plane zone...): OGC API
+    # clients may ask for positions and boxes in it.
+    local_crs = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(1024, 32767)
+    )
 
 
 class JurisdictionFile(Strict):

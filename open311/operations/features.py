@@ -65,6 +65,13 @@ class Site:
     base: str
     jurisdiction: JurisdictionRef
 
+    @property
+    def crss(self) -> dict[str, tuple[int, bool]]:
+        """The CRSs offered: CRS84, EPSG:4326, EPSG:3857 and the jurisdiction's own
+        (settings.local_crs, e.g. EPSG:2263 for New York City), easting first."""
+        local = self.jurisdiction.setting("local_crs", None)
+        return CRSS | ({f"{EPSG}{local}": (int(local), False)} if local else {})
+
     def url(self, path: str = "", **query: Any) -> str:
         given = {k: v for k, v in query.items() if v is not None}
         return self.base + path + (f"?{urlencode(given)}" if given else "")
@@ -182,7 +189,7 @@ def _describe(place: Site, c: Collection) -> dict[str, Any]:
             )
         )
     if c.geometry:
-        described["crs"] = list(CRSS)
+        described["crs"] = list(place.crss)
         described["storageCrs"] = CRS84
     extent: dict[str, Any] = {}
     if c.bbox is not None:
@@ -201,7 +208,7 @@ def collections(session: Session, place: Site) -> dict[str, Any]:
     return {
         "links": [_link(place.url("/collections"), "self", JSON, "The collections")],
         "collections": [_describe(place, c) for c in _collections(session, place)],
-        "crs": list(CRSS),
+        "crs": list(place.crss),
     }
 
 
@@ -227,19 +234,21 @@ class ItemsQuery:
     filter_crs: str | None = None  # CRS84 only
 
 
-def crs_of(name: str | None, parameter: str = "crs") -> tuple[int, bool]:
+def crs_of(place: Site, name: str | None, parameter: str = "crs") -> tuple[int, bool]:
+    """A CRS offered here: its SRID and whether latitude (northing) comes first."""
     if name is None:
         return CRSS[CRS84]
-    if name not in CRSS:
-        raise BadRequest(f"{parameter}: {name[:80]!r} is not one of {', '.join(CRSS)}")
-    return CRSS[name]
+    offered = place.crss
+    if name not in offered:
+        raise BadRequest(f"{parameter}: {name[:80]!r} is not one of {', '.join(offered)}")
+    return offered[name]
 
 
-def _box(session: Session, query: ItemsQuery) -> tuple[float, ...] | None:
+def _box(session: Session, place: Site, query: ItemsQuery) -> tuple[float, ...] | None:
     """The bbox in WGS84 long/lat (bbox-crs: another CRS's box, converted)."""
     if query.bbox is None:
         return None
-    srid, lat_first = crs_of(query.bbox_crs, "bbox-crs")
+    srid, lat_first = crs_of(place, query.bbox_crs, "bbox-crs")
     box = query.bbox
     if lat_first:
         box = (box[1], box[0], box[3], box[2])
@@ -379,7 +388,7 @@ def _request_filters(
     f.visible_by = now
     if query.datetime:
         f.start, f.end_before = _interval(query.datetime, tz)
-    f.bbox = _box(session, query)  # type: ignore[assignment]
+    f.bbox = _box(session, place, query)  # type: ignore[assignment]
     if query.cursor:
         key = decode_cursor(query.cursor)
         if "v" not in key or key.get("m") != "n":
@@ -403,7 +412,7 @@ def items(
     now = now or dt.datetime.now(dt.UTC)
     found = _find(session, place, collection_id)
     crs = query.crs or CRS84
-    srid, lat_first = crs_of(query.crs)
+    srid, lat_first = crs_of(place, query.crs)
     if query.cursor and collection_id != REQUESTS:
         raise BadRequest("cursor: only the requests collection pages by cursor; use offset")
     if query.cursor and query.offset:
@@ -438,7 +447,7 @@ def items(
             matched = repo.estimate_requests(session, place.jurisdiction.id, f, extra)
             estimated = True
     else:
-        box = _box(session, query) if collection_id != SERVICES else None
+        box = _box(session, place, query) if collection_id != SERVICES else None
         features, matched = _other_features(
             session, place, found, box, None, srid, lat_first, query.limit, query.offset
         )
@@ -509,7 +518,7 @@ def item(
 ) -> tuple[dict[str, Any], str]:
     """One feature of a collection (404 when there is none of that id)."""
     found = _find(session, place, collection_id)
-    srid, lat_first = crs_of(crs)
+    srid, lat_first = crs_of(place, crs)
     one: list[dict[str, Any]] = []
     if collection_id == REQUESTS:
         if item_id.isascii() and item_id.isdigit() and len(item_id) <= 18:

@@ -102,7 +102,7 @@ def test_collections_with_extents_and_crss(client, made):
     assert box[0] < HALL[0] < box[2] and box[1] < HALL[1] < box[3]
     [interval] = requests["extent"]["temporal"]["interval"]
     assert interval[0] <= (NOW - dt.timedelta(days=11)).isoformat() <= interval[1]
-    assert requests["crs"] == [CRS84, EPSG + "4326", EPSG + "3857"]
+    assert requests["crs"] == [CRS84, EPSG + "4326", EPSG + "3857", EPSG + "2229"]
     assert requests["storageCrs"] == CRS84
     assert links(requests)["items"]["type"] == "application/geo+json"
     assert "crs" not in by_id["services"]  # no geometry
@@ -360,3 +360,19 @@ def test_only_requests_take_a_filter(client):
     response = client.get(f"{OGC}/collections/services/items?filter=service_code = 'A'")
     assert response.status_code == 400 and "only the requests" in response.json[0]["description"]
     assert client.get(f"{OGC}/collections/services/queryables").status_code == 404
+
+
+def test_the_jurisdictions_own_crs(client, made):
+    """LA's bundle names its State Plane zone (EPSG:2229, US feet): positions and boxes in it."""
+    local = EPSG + "2229"
+    assert local in get(client, "/collections/requests").json["crs"]
+    one = get(client, f"/collections/requests/items/{made['GRAFFITI'][0]}", crs=local)
+    assert one.headers["Content-Crs"] == f"<{local}>"
+    x, y = one.json["geometry"]["coordinates"]
+    assert 6_480_000 < x < 6_490_000 and 1_835_000 < y < 1_845_000  # City Hall, in feet
+    box = f"{x - 50},{y - 50},{x + 50},{y + 50}"  # 100 feet around it
+    near = get(client, "/collections/requests/items", bbox=box, **{"bbox-crs": local}).json
+    assert made["GRAFFITI"][0] in [f["id"] for f in near["features"]]
+    assert made["GRAFFITI"][3] not in [f["id"] for f in near["features"]]  # 280 m east
+    nyc = client.get(f"{OGC}/collections/requests/items?crs={EPSG}2263")
+    assert nyc.status_code == 400 and "2229" in nyc.json[0]["description"]

@@ -131,6 +131,7 @@ def test_first_load_creates_the_jurisdiction_and_twelve_services(session, bundle
         "accept_unverified_addresses": False,
         "reverse_geocode_distance_m": 50.0,
         "address_match_threshold": 0.5,
+        "local_crs": 2229,
     }
     services = jurisdiction.services
     assert [s.service_code for s in services] == LA_CODES

@@ -110,6 +110,7 @@ def test_jurisdiction_file_loads_all_keys_and_defaults_settings(tmp_path):
             "accept_unverified_addresses": False,
             "reverse_geocode_distance_m": 50.0,
             "address_match_threshold": 0.5,
+            "local_crs": None,
         },
     }
 
