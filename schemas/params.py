@@ -435,8 +435,11 @@ class FeaturesQuery(Params):
     document (``f``: the one format served)."""
 
     f = fields.String(
-        validate=validate.OneOf(["json", "geojson"]),
-        metadata={"description": "The format: JSON (GeoJSON for items), the only one served."},
+        validate=validate.OneOf(["json", "geojson", "html"]),
+        metadata={
+            "description": "The format: JSON (GeoJSON for items) or html; without it, the "
+            "Accept header decides (a browser gets HTML)."
+        },
     )
 
 

@@ -14,6 +14,7 @@ from open311.links import root_url
 from open311.operations import features as ops
 from open311.repository.request_search import last_change
 from open311.routes.common import directory, errors, limits, session
+from open311.routes.features_html import page
 from schemas.params import FeatureQuery, FeaturesQuery, ItemsQuery
 
 OGC = "/open311/ogc"
@@ -25,6 +26,8 @@ blp = Open311Blueprint(
 )
 JSON = "application/json"
 GEOJSON = "application/geo+json"
+HTML = "text/html"
+HTML_TYPE = "text/html; charset=utf-8"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
 
@@ -32,8 +35,23 @@ def _site(jurisdiction_id: str) -> ops.Site:
     return ops.site(session(), jurisdiction_id, root_url(f"{OGC}/{jurisdiction_id}"), directory())
 
 
-def _answer(payload: dict, content_type: str, place: ops.Site, crs: str | None = None):
-    response = Response(json_bytes(payload), content_type=content_type)
+def _wants_html() -> bool:
+    """f=html, or a browser's Accept (text/html before JSON); JSON otherwise (*/* too)."""
+    asked = request.args.get("f")
+    if asked is not None:
+        return asked == "html"
+    best = request.accept_mimetypes.best_match([JSON, GEOJSON, HTML])
+    return best == HTML
+
+
+def _answer(
+    payload: dict, content_type: str, place: ops.Site, crs: str | None = None, html: bool = True
+):
+    if html and _wants_html():
+        response = Response(page(payload, place.jurisdiction.name), content_type=HTML_TYPE)
+    else:
+        response = Response(json_bytes(payload), content_type=content_type)
+    response.vary.add("Accept")
     if crs is not None:
         response.headers["Content-Crs"] = f"<{crs}>"
     return conditional(response, last_change(session(), place.jurisdiction.id))
@@ -107,7 +125,7 @@ def landing(query: dict, jurisdiction_id: str):
 def definition(query: dict, jurisdiction_id: str):
     """OGC API definition (OpenAPI 3.0), paths relative to the landing page"""
     place = _site(jurisdiction_id)
-    return _answer(_definition(place.url()), OPENAPI, place)
+    return _answer(_definition(place.url()), OPENAPI, place, html=False)
 
 
 @blp.route("/<jurisdiction_id>/conformance")

@@ -83,7 +83,7 @@ def test_conformance_declares_what_is_honoured(client):
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in declared
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in declared
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in declared
-    assert not any("/html" in c for c in declared)  # no HTML pages: not declared
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html" in declared
 
 
 def test_collections_with_extents_and_crss(client, made):
@@ -259,7 +259,7 @@ def test_an_unchanged_answer_is_a_304(client, session, made):
         ("/collections/requests/items?service_code=NO-SUCH", 400, "NO-SUCH"),
         ("/collections/requests/items?cursor=xyz", 400, "cursor"),
         ("/collections/services/items?cursor=xyz", 400, "cursor"),
-        ("/collections/requests/items?f=html", 400, "f"),
+        ("/collections/requests/items?f=xml", 400, "f"),
         ("/collections/nothing/items", 404, "nothing"),
         ("/collections/requests/items/99999999999", 404, "99999999999"),
         ("/collections/requests/items/%C2%B3", 404, "no item"),
@@ -376,3 +376,40 @@ def test_the_jurisdictions_own_crs(client, made):
     assert made["GRAFFITI"][3] not in [f["id"] for f in near["features"]]  # 280 m east
     nyc = client.get(f"{OGC}/collections/requests/items?crs={EPSG}2263")
     assert nyc.status_code == 400 and "2229" in nyc.json[0]["description"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "",
+        "/conformance",
+        "/collections",
+        "/collections/requests",
+        "/collections/requests/items?limit=5",
+        "/collections/requests/queryables",
+        "/collections/areas_region/items",
+        "/collections/services/items/GRAFFITI",
+    ],
+)
+def test_every_resource_has_an_html_page(client, made, path):
+    """A browser (Accept: text/html) or f=html gets a page; a client that accepts anything
+    gets JSON."""
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    response = client.get(OGC + path, headers=browser)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "Accept" in response.headers["Vary"]
+    text = response.get_data(as_text=True)
+    assert text.startswith("<!DOCTYPE html>") and "<h1>" in text
+    joined = "&" if "?" in path else "?"
+    asked = client.get(f"{OGC}{path}{joined}f=html").get_data(as_text=True)
+    assert asked.split("<h2>Links")[0] == text.split("<h2>Links")[0]  # links keep f=html
+    anything = client.get(OGC + path, headers={"Accept": "*/*"})
+    assert anything.headers["Content-Type"].startswith("application/")
+
+
+def test_html_pages_escape_what_residents_wrote(client, session):
+    add_request(session, code="OTHER", description='<script>alert("x")</script> & more')
+    text = client.get(f"{OGC}/collections/requests/items?f=html").get_data(as_text=True)
+    assert "<script>" not in text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; more" in text
