@@ -155,6 +155,21 @@ def bbox_paths(
     ]
 
 
+def filter_paths(cql2: str) -> list[str]:
+    """pygeoapi's list with a CQL2 text filter on its table's columns, newest first (without
+    filter-lang: pygeoapi 0.21 refuses cql2-text by that name and reads text by default)."""
+    query = urllib.parse.urlencode({"filter": cql2})
+    return [
+        f"/collections/{COLLECTION}/items?f=json&limit={PAGE}&sortby=-requested_datetime&{query}"
+    ]
+
+
+def our_ogc_paths(cql2: str | None = None) -> list[str]:
+    """Our OGC API items of the same requests: 1000 newest, optionally CQL2-filtered."""
+    query = f"&{urllib.parse.urlencode({'filter': cql2})}" if cql2 else ""
+    return [f"/open311/ogc/{JURISDICTION}/collections/requests/items?limit={PAGE}{query}"]
+
+
 def our_list_paths() -> list[str]:
     return [f"/open311/v2/requests.json?jurisdiction_id={JURISDICTION}"]
 

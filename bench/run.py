@@ -1414,6 +1414,18 @@ def group_peer(ctx: Context) -> list[dict]:
             True,
         ),
     ]
+    # OGC API items against OGC API items (target: >= 10x pygeoapi's throughput, i.e. a p50
+    # of <= 0.1x its own under the same closed-loop load): the 1000 newest features, and the
+    # 1000 newest open ones by a CQL2 filter (status is its table's column, status_description
+    # ours: the same rows).
+    ogc = [
+        ("OGC items, 1000 newest", peer.our_ogc_paths(), peer.list_paths()),
+        (
+            "OGC items, 1000 newest, CQL2 filter",
+            peer.our_ogc_paths("status_description = 'open'"),
+            peer.filter_paths("status = 'open'"),
+        ),
+    ]
     print(
         "scenario peer: starting pygeoapi (installs it in var/peer-venv on first use)", flush=True
     )
@@ -1452,6 +1464,31 @@ def group_peer(ctx: Context) -> list[dict]:
                     note=f"pygeoapi p99 {theirs['p99_ms']:.1f} ms, "
                     f"{theirs['rps']:.0f} req/s, "
                     f"answers >= 400: {theirs['status_errors']}",
+                )
+            )
+        for name, ours_paths, peer_paths in ogc:
+            ours = ctx.wrk(f"ours: {name}", [("GET", x, "") for x in ours_paths])
+            theirs = ctx.wrk(
+                f"pygeoapi: {name}", [("GET", x, "") for x in peer_paths], base=server.base_url
+            )
+            answered = theirs["requests"] > 0 and not theirs["status_errors"]
+            rows.append(
+                Row(
+                    f"vs pygeoapi: {name}",
+                    p50_ms=ours["p50_ms"],
+                    p99_ms=ours["p99_ms"],
+                    rps=ours["rps"],
+                    bound="PEER (pygeoapi p50)",
+                    bound_p50_ms=theirs["p50_ms"] if answered else None,
+                    target=0.1,
+                    target_text=">= 10x peer req/s (<= 0.1x its p50)",
+                    wrk=ours,
+                    peer=theirs,
+                    peer_versions=versions,
+                    peer_example=peer_paths[0],
+                    ours_example=ours_paths[0],
+                    note=f"req/s ours {ours['rps']:.0f} vs pygeoapi {theirs['rps']:.0f}; "
+                    f"pygeoapi answers >= 400: {theirs['status_errors']}",
                 )
             )
     return rows

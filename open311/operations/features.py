@@ -162,9 +162,13 @@ def _collections(session: Session, place: Site) -> list[Collection]:
 
 
 def _find(session: Session, place: Site, collection_id: str) -> Collection:
-    for found in _collections(session, place):
-        if found.id == collection_id:
-            return found
+    """A collection by id, without its extents (an items call needs only what it is)."""
+    layers = geo_repo.layers_of(session, place.jurisdiction.id)
+    if collection_id in (REQUESTS, JURISDICTIONS, SERVICES):
+        return Collection(collection_id, collection_id, "", geometry=collection_id != SERVICES)
+    layer = collection_id[len(AREAS) :] if collection_id.startswith(AREAS) else None
+    if layer in layers:
+        return Collection(collection_id, layer, "", layer=layer)
     raise NotFound(f"no collection {collection_id[:60]!r} (see {place.url('/collections')})")
 
 
@@ -214,7 +218,9 @@ def collections(session: Session, place: Site) -> dict[str, Any]:
 
 
 def collection(session: Session, place: Site, collection_id: str) -> dict[str, Any]:
-    return _describe(place, _find(session, place, collection_id))
+    _find(session, place, collection_id)  # a 404 for a collection that is not here
+    [described] = [c for c in _collections(session, place) if c.id == collection_id]
+    return _describe(place, described)
 
 
 # -- items ------------------------------------------------------------------------------------
@@ -443,10 +449,7 @@ def items(
             last = rows[-1]
             after = encode_cursor({"v": last["after_at"], "i": last["after_pk"], "m": "n"})
         f.after = None
-        matched = repo.count_requests(session, place.jurisdiction.id, f, COUNT_CAP, extra)
-        if matched is None:
-            matched = repo.estimate_requests(session, place.jurisdiction.id, f, extra)
-            estimated = True
+        matched, estimated = _number_matched(session, place, f, extra)
     else:
         box = _box(session, place, query) if collection_id != SERVICES else None
         features, matched = _other_features(
@@ -464,6 +467,18 @@ def items(
         answer["numberMatchedIsEstimate"] = True  # the planner's, above COUNT_CAP
     answer["links"] = _page_links(place, collection_id, query, params, len(features), after)
     return answer, crs
+
+
+def _number_matched(session: Session, place: Site, f: Filters, extra: Any) -> tuple[int, bool]:
+    """How many requests match, and whether that is the planner's estimate: the estimate
+    first (one EXPLAIN); counted exactly when it is no more than COUNT_CAP (a count that
+    stops at the cap, so a wrong estimate costs at most that)."""
+    estimate = repo.estimate_requests(session, place.jurisdiction.id, f, extra)
+    if estimate <= COUNT_CAP:
+        counted = repo.count_requests(session, place.jurisdiction.id, f, COUNT_CAP, extra)
+        if counted is not None:
+            return counted, False
+    return estimate, True
 
 
 def _other_features(
@@ -553,18 +568,30 @@ def item(
     return feature, crs or CRS84
 
 
-def _area_names(session: Session, place: Site) -> dict[int, tuple[str, str]]:
-    return {a.id: (a.layer, a.name) for a in geo_repo.areas_of(session, place.jurisdiction.id)}
+@dataclass(frozen=True)
+class AreaNames:
+    """A jurisdiction's areas, read once per answer: each area's (property, name), and every
+    area property empty (a request outside a layer still has its column)."""
+
+    by_pk: dict[int, tuple[str, str]]
+    empty: dict[str, None]
 
 
-def _request_feature(row, names: dict[int, tuple[str, str]]) -> dict[str, Any]:
+def _area_names(session: Session, place: Site) -> AreaNames:
+    by_pk = {
+        a.id: (f"area_{a.layer}", a.name) for a in geo_repo.areas_of(session, place.jurisdiction.id)
+    }
+    return AreaNames(by_pk, dict.fromkeys(sorted({p for p, _ in by_pk.values()})))
+
+
+def _request_feature(row, areas: AreaNames) -> dict[str, Any]:
     """A request: the export's columns (every area layer one, empty when not in one)."""
-    properties = {c.name: row[c.name] for c in repo.REQUEST_PROPERTIES if c.name != "area_pks"}
-    properties.update({f"area_{layer}": None for layer, _ in names.values()})
+    properties: dict[str, Any] = {name: row[name] for name in repo.PROPERTY_NAMES}
+    properties.update(areas.empty)
     for pk in row["area_pks"] or ():
-        if pk in names:
-            layer, name = names[pk]
-            properties[f"area_{layer}"] = name
+        found = areas.by_pk.get(pk)
+        if found is not None:
+            properties[found[0]] = found[1]
     return _feature(row["service_request_id"], row["geometry"], properties)
 
 

@@ -22,6 +22,8 @@ from open311.repository.spatial import envelope
 SR = ServiceRequest
 # The properties of a request feature: the export's columns without its position columns.
 REQUEST_PROPERTIES = tuple(c for c in BULK_COLUMNS if c.name not in ("lat", "long"))
+# Their names as a feature's properties (read once: a column's .name is computed on access).
+PROPERTY_NAMES = tuple(c.name for c in REQUEST_PROPERTIES if c.name != "area_pks")
 
 # What a CQL2 filter may name: public fields only, each to its column and JSON Schema type
 # (a filter never reaches a column by a name the client chooses).

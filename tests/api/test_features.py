@@ -230,6 +230,8 @@ def test_a_large_match_is_estimated_and_said_so(client, made, monkeypatch):
     monkeypatch.setattr(ops, "COUNT_CAP", 5)
     page = get(client, "/collections/requests/items", limit=2).json
     assert page["numberMatchedIsEstimate"] is True and page["numberMatched"] >= 1
+    # Below the cap the count is exact (the default cap: 10000).
+    monkeypatch.setattr(ops, "COUNT_CAP", 10_000)
     exact = get(client, "/collections/requests/items", service_code="OTHER").json
     assert exact["numberMatched"] == 3 and "numberMatchedIsEstimate" not in exact
 
