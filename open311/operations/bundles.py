@@ -405,7 +405,12 @@ def load_bundle(session: Session, path: Path, *, dry_run: bool = False) -> LoadR
             jurisdiction.updated_at = now
             report.changes.append(f"jurisdiction: {', '.join(changed)} changed")
     _sync_services(session, jurisdiction, bundle.services, report, now)
+    before = len(report.changes)
     _sync_areas(session, jurisdiction, bundle.layers, report)
+    if len(report.changes) > before and not report.created:
+        # Areas carry no timestamp: the jurisdiction's says its published areas changed
+        # (the exports' and statistics' validators follow it).
+        jurisdiction.updated_at = now
     _sync_addresses(session, jurisdiction, bundle.addresses, report)
     report.notes.extend(link_hierarchy(session, about=spec["id"]))
     if report.changed:

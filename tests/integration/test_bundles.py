@@ -891,3 +891,18 @@ def test_a_privacy_change_derives_the_requests_public_view_again(session, bundle
     assert exact == "POINT(-118.2428 34.0537)" and shown != exact
     assert stored_service(session, "GRAFFITI").grid_metres == 300
     assert reload(session, bundle).changes == []  # a second load changes nothing
+
+
+def test_a_renamed_area_moves_the_jurisdictions_timestamp(session, tmp_path):
+    """Areas carry no timestamp: the jurisdiction's says the published areas changed (the
+    exports' and statistics' validators follow it)."""
+    bundle = copy_bundle(LA_BUNDLE, tmp_path / TEST_ID, TEST_ID, keep_geography=True)
+    load_bundle(session, bundle)
+    before = timestamps(session)
+    edit(bundle / "areas" / "la_city_regions_7_latimes.geojson", '"Harbor"', '"The Harbor"')
+    report = reload(session, bundle)
+    assert report.changes and all(c.startswith("areas[region]") for c in report.changes)
+    after = timestamps(session)
+    assert after["<jurisdiction>"] > before["<jurisdiction>"]
+    assert reload(session, bundle).changes == []
+    assert timestamps(session)["<jurisdiction>"] == after["<jurisdiction>"]
