@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
@@ -20,6 +21,12 @@ def _url() -> str:
     if engine is None:
         raise click.ClickException("no database configured")
     return engine.url.render_as_string(hide_password=False)
+
+
+def is_private(url: str, cluster) -> bool:
+    """Whether ``url`` names the private cluster's demo database, compared as URLs (an
+    engine renders the socket directory percent-encoded)."""
+    return sa.make_url(url) == sa.make_url(cluster.url("open311"))
 
 
 def _fail(message: str) -> None:
@@ -59,7 +66,7 @@ def db_upgrade(reset_if_drifted: bool) -> None:
     from open311.pgcluster import Cluster
 
     private = Cluster()
-    if url == private.url("open311"):  # the private cluster's: start it, make the database
+    if is_private(url, private):  # the private cluster's: start it, make the database
         private.ensure_database("open311")
     migrate.upgrade(url)
     missing = migrate.drift(url)

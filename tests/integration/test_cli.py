@@ -487,3 +487,20 @@ def test_open311_keys_help_lists_its_commands(database_url):
 def test_jurisdiction_rows_are_not_left_behind(session):
     """The CLI tests above ran in rolled-back transactions: only LA remains."""
     assert session.scalars(sa.select(Jurisdiction.jurisdiction_id)).all() == ["lacity.org"]
+
+
+def test_the_private_clusters_database_is_recognised_as_an_engine_renders_it(tmp_path):
+    """`open311 db upgrade` makes the private cluster's database when it is missing (a
+    fresh clone's `make run`); the engine's URL names its socket directory percent-encoded."""
+    from open311.cli import is_private
+    from open311.db import make_engine
+    from open311.pgcluster import Cluster
+
+    cluster = Cluster(data_dir=tmp_path / "pgdata")
+    engine = make_engine(cluster.url("open311"))
+    rendered = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    assert "%2F" in rendered  # what made a string comparison fail
+    assert is_private(rendered, cluster)
+    assert not is_private(cluster.url("other"), cluster)
+    assert not is_private("postgresql+psycopg://u@db.example/open311", cluster)
