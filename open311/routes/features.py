@@ -11,6 +11,7 @@ from open311.api import Open311Blueprint
 from open311.caching import conditional
 from open311.formats import json_bytes
 from open311.links import root_url
+from open311.operations import feature_items as items_ops
 from open311.operations import features as ops
 from open311.repository.request_search import last_change
 from open311.routes.common import directory, errors, limits, session
@@ -174,7 +175,7 @@ def items(query: dict, jurisdiction_id: str, collection_id: str):
     """
     place = _site(jurisdiction_id)
     params = {k: v for k, v in request.args.items()}
-    ask = ops.ItemsQuery(
+    ask = items_ops.ItemsQuery(
         limit=query["limit"],
         offset=query["offset"],
         bbox=query.get("bbox"),
@@ -187,7 +188,9 @@ def items(query: dict, jurisdiction_id: str, collection_id: str):
         filter_lang=query.get("filter_lang"),
         filter_crs=query.get("filter_crs"),
     )
-    payload, crs = ops.items(session(), place, collection_id, ask, params, limits(), directory())
+    payload, crs = items_ops.items(
+        session(), place, collection_id, ask, params, limits(), directory()
+    )
     return _answer(payload, GEOJSON, place, crs)
 
 
@@ -208,5 +211,5 @@ def queryables(query: dict, jurisdiction_id: str, collection_id: str):
 def feature(query: dict, jurisdiction_id: str, collection_id: str, item_id: str):
     """OGC API item: one feature"""
     place = _site(jurisdiction_id)
-    payload, crs = ops.item(session(), place, collection_id, item_id, query.get("crs"))
+    payload, crs = items_ops.item(session(), place, collection_id, item_id, query.get("crs"))
     return _answer(payload, GEOJSON, place, crs)

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from open311.operations import features as ops
+from open311.operations import feature_items as ops
 from tests.helpers import add_request, row_counts
 
 OGC = "/open311/ogc/lacity.org"
