@@ -374,6 +374,12 @@ def load_bundle(session: Session, path: Path, *, dry_run: bool = False) -> LoadR
         "settings": spec["settings"],
         "languages": spec["languages"],
     }
+    local_crs = spec["settings"].get("local_crs")
+    if local_crs is not None and not geo_repo.crs_known(session, local_crs):
+        raise BundleError(
+            path,
+            [f"jurisdiction.yaml: settings.local_crs: EPSG:{local_crs} is not a CRS PostGIS knows"],
+        )
     now = dt.datetime.now(dt.UTC)
     report = LoadReport(spec["id"], notes=list(bundle.notes))
     jurisdiction = jurisdictions_repo.by_code(session, spec["id"])

@@ -70,3 +70,13 @@ def areas_of(session: Session, jurisdiction_pk: int, layer: str | None = None) -
     if layer:
         query = query.where(Area.layer == layer)
     return list(session.scalars(query.order_by(Area.layer, Area.area_id)))
+
+
+_SPATIAL_REF_SYS = sa.table("spatial_ref_sys", sa.column("srid", sa.Integer))
+
+
+def crs_known(session: Session, srid: int) -> bool:
+    """Whether PostGIS can transform to and from this SRID (its spatial_ref_sys has it)."""
+    return bool(
+        session.scalar(sa.select(sa.literal(True)).where(_SPATIAL_REF_SYS.c.srid == srid).limit(1))
+    )

@@ -906,3 +906,16 @@ def test_a_renamed_area_moves_the_jurisdictions_timestamp(session, tmp_path):
     assert after["<jurisdiction>"] > before["<jurisdiction>"]
     assert reload(session, bundle).changes == []
     assert timestamps(session)["<jurisdiction>"] == after["<jurisdiction>"]
+
+
+def test_a_local_crs_postgis_does_not_know_is_refused(session, bundle):
+    """An OGC client asking for positions in it would get a transform error: refused at
+    load, nothing stored."""
+    path = bundle / "jurisdiction.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("local_crs: 2229", "local_crs: 1025"), encoding="utf-8")
+    before = counts(session)
+    with pytest.raises(BundleError) as exc:
+        load_bundle(session, bundle)
+    assert "settings.local_crs: EPSG:1025" in str(exc.value)
+    assert counts(session) == before
