@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -93,11 +94,15 @@ def records(session: Session, export: Export) -> Iterator[dict[str, Any]]:
     """The export's rows as records keyed by its columns, streamed."""
     statement, values = repo.bulk_statement(export.jurisdiction.id, export.filters)
     fields = [c.name for c in BULK_FIELDS]
+    # Each field's position, found by its name once (not per row).
+    position = {name: i for i, name in enumerate(repo.column_names(statement))}
+    pick = operator.itemgetter(*(position[name] for name in fields))
+    at_areas = position["area_pks"]
     empty = {AREA_PREFIX + layer: None for layer in export.layers}
     for row in repo.stream_rows(session, statement, values, timezone=export.jurisdiction.timezone):
-        record = {name: row[name] for name in fields}
+        record = dict(zip(fields, pick(row), strict=True))
         record.update(empty)
-        for pk in row["area_pks"] or ():
+        for pk in row[at_areas] or ():
             found = export.areas.get(pk)
             if found is not None:
                 record[AREA_PREFIX + found[0]] = found[1]
@@ -126,7 +131,7 @@ def csv_chunks(
         buffer.write("\ufeff")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in columns])
+        writer.writerow([row[c] for c in columns])  # the csv module writes None as ""
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode()
             buffer.seek(0)

@@ -34,7 +34,8 @@ BULK_COLUMNS: tuple[Any, ...] = (
     exact_only(SR.address).label("address"),
     sa.func.ST_Y(SR.public_location).label("lat"),
     sa.func.ST_X(SR.public_location).label("long"),
-    public_area_pks().label("area_pks"),
+    # psycopg reads an int[] as a list already: no SQLAlchemy processing of each row's array
+    sa.type_coerce(public_area_pks(), sa.types.NullType()).label("area_pks"),
 )
 
 
@@ -56,13 +57,18 @@ def bulk_statement(jurisdiction_pk: int, f: Filters) -> tuple[sa.Select, dict]:
 
 def stream_rows(
     session: Session, statement: sa.Select, values: dict, *, timezone: str, batch: int = 2000
-) -> Iterator[sa.RowMapping]:
-    """The statement's rows, read ``batch`` at a time from a server-side cursor (the
-    session must be in a transaction); datetimes formatted in ``timezone``. Closing the
-    iterator early closes the cursor."""
+) -> Iterator[sa.Row]:
+    """The statement's rows (tuples in its columns' order: ``column_names``), read
+    ``batch`` at a time from a server-side cursor (the session must be in a transaction);
+    datetimes formatted in ``timezone``. Closing the iterator early closes the cursor."""
     connection = use_timezone(session, timezone)
     result = connection.execute(statement, values, execution_options={"yield_per": batch})
     try:
-        yield from result.mappings()
+        yield from result
     finally:
         result.close()
+
+
+def column_names(statement: sa.Select) -> list[str]:
+    """The labels of a statement's columns, in order (its rows' positions, by name)."""
+    return [column.name for column in statement.selected_columns]
