@@ -8,7 +8,7 @@ import csv
 import datetime as dt
 import io
 import operator
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,23 +90,21 @@ def prepare_export(
     return Export(jurisdiction, filters, layers, areas)
 
 
-def records(session: Session, export: Export) -> Iterator[dict[str, Any]]:
-    """The export's rows as records keyed by its columns, streamed."""
+def records(session: Session, export: Export) -> Iterator[tuple[Any, ...]]:
+    """The export's rows, streamed, each a tuple in the order of ``export.columns``."""
     statement, values = repo.bulk_statement(export.jurisdiction.id, export.filters)
-    fields = [c.name for c in BULK_FIELDS]
     # Each field's position, found by its name once (not per row).
     position = {name: i for i, name in enumerate(repo.column_names(statement))}
-    pick = operator.itemgetter(*(position[name] for name in fields))
+    pick = operator.itemgetter(*(position[c.name] for c in BULK_FIELDS))
     at_areas = position["area_pks"]
-    empty = {AREA_PREFIX + layer: None for layer in export.layers}
+    layer_at = {layer: i for i, layer in enumerate(export.layers)}
     for row in repo.stream_rows(session, statement, values, timezone=export.jurisdiction.timezone):
-        record = dict(zip(fields, pick(row), strict=True))
-        record.update(empty)
+        areas: list[str | None] = [None] * len(layer_at)
         for pk in row[at_areas] or ():
             found = export.areas.get(pk)
             if found is not None:
-                record[AREA_PREFIX + found[0]] = found[1]
-        yield record
+                areas[layer_at[found[0]]] = found[1]
+        yield pick(row) + tuple(areas)
 
 
 def version(session: Session, export: Export) -> tuple[dt.datetime | None, str]:
@@ -121,17 +119,17 @@ CHUNK = 64 * 1024  # bytes sent at a time
 
 
 def csv_chunks(
-    rows: Iterable[dict[str, Any]], columns: tuple[str, ...], *, bom: bool = False
+    rows: Iterable[Sequence[Any]], columns: Sequence[str], *, bom: bool = False
 ) -> Iterator[bytes]:
-    """RFC 4180 CSV in UTF-8 (CRLF line ends, a header row; with ``bom``, the byte order mark
-    Excel looks for)."""
+    """RFC 4180 CSV in UTF-8 (CRLF line ends, a header row of ``columns``, then each row's
+    values in that order; with ``bom``, the byte order mark Excel looks for)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if bom:
         buffer.write("\ufeff")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([row[c] for c in columns])  # the csv module writes None as ""
+        writer.writerow(row)  # the csv module writes None as ""
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -154,12 +152,12 @@ def feature(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def geojson_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+def geojson_chunks(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> Iterator[bytes]:
     """One RFC 7946 FeatureCollection, written as the rows come."""
     parts = [b'{"type":"FeatureCollection","features":[']
     size, first = 0, True
     for row in rows:
-        part = orjson.dumps(feature(row))
+        part = orjson.dumps(feature(dict(zip(columns, row, strict=True))))
         parts.append(part if first else b"," + part)
         first = False
         size += len(part)
@@ -170,12 +168,12 @@ def geojson_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     yield b"".join(parts)
 
 
-def ndjson_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+def ndjson_chunks(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> Iterator[bytes]:
     """Newline-delimited GeoJSON: one Feature per line."""
     parts: list[bytes] = []
     size = 0
     for row in rows:
-        part = orjson.dumps(feature(row)) + b"\n"
+        part = orjson.dumps(feature(dict(zip(columns, row, strict=True)))) + b"\n"
         parts.append(part)
         size += len(part)
         if size >= CHUNK:

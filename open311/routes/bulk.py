@@ -52,7 +52,7 @@ EXPORTS = "open311_exports"
 
 def _streamed(
     export: ops.Export,
-    write: Callable[[Iterable[dict[str, Any]]], Iterable[bytes]],
+    write: Callable[[Iterable[tuple[Any, ...]]], Iterable[bytes]],
     content_type: str,
     extension: str,
 ) -> BaseResponse:
@@ -137,7 +137,10 @@ def requests_geojson(query: dict):
     As the CSV, as one FeatureCollection: a Point per request (null geometry without a
     location), the columns as properties.
     """
-    return _streamed(_export(query), ops.geojson_chunks, GEOJSON, "geojson")
+    export = _export(query)
+    return _streamed(
+        export, lambda rows: ops.geojson_chunks(rows, export.columns), GEOJSON, "geojson"
+    )
 
 
 @blp.route("/bulk/requests.ndjson")
@@ -149,7 +152,8 @@ def requests_ndjson(query: dict):
 
     As the GeoJSON, one Feature per line (GDAL's GeoJSONSeq, `jq`, line-by-line readers).
     """
-    return _streamed(_export(query), ops.ndjson_chunks, NDJSON, "ndjson")
+    export = _export(query)
+    return _streamed(export, lambda rows: ops.ndjson_chunks(rows, export.columns), NDJSON, "ndjson")
 
 
 @blp.route("/bulk/datapackage.json")

@@ -84,7 +84,8 @@ def statistics_csv(query: dict):
 
     def make() -> Response:
         answer = ops.compute(session(), ask)
-        body = b"".join(bulk_ops.csv_chunks(answer["groups"], ask.columns))
+        rows = ([group[c] for c in ask.columns] for group in answer["groups"])
+        body = b"".join(bulk_ops.csv_chunks(rows, ask.columns))
         name = f"statistics-{ask.jurisdiction.jurisdiction_id}.csv"
         return Response(
             body,
