@@ -153,6 +153,14 @@ def box_to_wgs84(session: Session, box: tuple[float, ...], srid: int) -> tuple[f
     return tuple(float(v) for v in row)
 
 
+def _in_layer(
+    query: sa.Select, jurisdiction_pk: int, layer: str, bbox: tuple[float, ...] | None
+) -> sa.Select:
+    """The areas of one layer of a jurisdiction (in the box, when given)."""
+    query = query.where(Area.jurisdiction_pk == jurisdiction_pk, Area.layer == layer)
+    return query if bbox is None else query.where(Area.geom.op("&&")(envelope(*bbox)))
+
+
 def area_items(
     session: Session,
     jurisdiction_pk: int,
@@ -171,9 +179,8 @@ def area_items(
         Area.layer,
         Area.layer_title,
         geojson_geometry(Area.geom, srid, lat_first).label("geometry"),
-    ).where(Area.jurisdiction_pk == jurisdiction_pk, Area.layer == layer)
-    if bbox is not None:
-        query = query.where(Area.geom.op("&&")(envelope(*bbox)))
+    )
+    query = _in_layer(query, jurisdiction_pk, layer, bbox)
     if area_id is not None:
         query = query.where(Area.area_id == area_id)
     query = query.order_by(Area.area_id).limit(limit).offset(offset)
@@ -183,11 +190,7 @@ def area_items(
 def count_areas(
     session: Session, jurisdiction_pk: int, layer: str, bbox: tuple[float, ...] | None
 ) -> int:
-    query = sa.select(sa.func.count()).where(
-        Area.jurisdiction_pk == jurisdiction_pk, Area.layer == layer
-    )
-    if bbox is not None:
-        query = query.where(Area.geom.op("&&")(envelope(*bbox)))
+    query = _in_layer(sa.select(sa.func.count()), jurisdiction_pk, layer, bbox)
     return session.scalar(query) or 0
 
 

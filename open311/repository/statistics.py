@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,28 +30,20 @@ BACKLOG_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 MONDAY = dt.date(1970, 1, 5)
 
 
-@dataclass(frozen=True)
-class Grouping:
-    """One dimension of a statistics answer: its output columns (by label)."""
-
-    name: str  # service, status, channel, day, week, month, or area:<layer>
-    columns: tuple[Any, ...]  # columns or labelled expressions
-
-
-def grouping(name: str) -> Grouping:
-    """A dimension's columns. Periods and dates are the jurisdiction's (the connection's
-    TimeZone: ``statistics_rows`` sets it)."""
+def grouping(name: str) -> tuple[Any, ...]:
+    """A dimension's columns, labelled as the answer names them. Periods and dates are the
+    jurisdiction's (the connection's TimeZone: ``statistics_rows`` sets it)."""
     if name == "service":
-        return Grouping(name, (Service.service_code, Service.service_name))
+        return (Service.service_code, Service.service_name)
     if name == "status":
-        return Grouping(name, (SR.status,))
+        return (SR.status,)
     if name == "channel":
-        return Grouping(name, (ApiKey.name.label("channel"),))
+        return (ApiKey.name.label("channel"),)
     if name in PERIODS:
         start = sa.cast(sa.func.date_trunc(name, SR.requested_datetime), sa.Date)
-        return Grouping(name, (start.label(name),))
+        return (start.label(name),)
     if name.startswith("area:"):
-        return Grouping(name, (Area.area_id.label("area_id"), Area.name.label("area_name")))
+        return (Area.area_id.label("area_id"), Area.name.label("area_name"))
     raise ValueError(f"no grouping {name!r}")
 
 
@@ -115,8 +106,7 @@ def statistics_statement(
     """The aggregate over the public requests the filters select, one row per group and a
     total row (``is_total``), and its parameter values (``as_of`` is the caller's)."""
     as_of = sa.bindparam("as_of", type_=sa.DateTime(timezone=True))
-    chosen = [grouping(name) for name in groupings]
-    keys = [column for g in chosen for column in g.columns]
+    keys = [column for name in groupings for column in grouping(name)]
     query = (
         sa.select(*keys, *measures(as_of))
         .select_from(SR)
