@@ -62,6 +62,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["open311_directory"] = DirectoryCache(
         app.config["CACHE_SECONDS"], default_jurisdiction=app.config["DEFAULT_JURISDICTION"]
     )
+    from open311.db import changes
+    from open311.operations.kept_answers import KeptAnswers
+
+    app.extensions["open311_kept_answers"] = KeptAnswers(changes(app), app.config["KEPT_ANSWERS"])
     # First registered, last to run: it compresses what every other hook has finished.
     compression.register(app)
     api = Open311Api(app)

@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     # (seconds; 0: read them per call). New ones are seen at once; renamed or removed ones
     # within this time.
     "CACHE_SECONDS": 5,
+    # GET request by id answers a worker keeps while nothing they read has changed (entries;
+    # 0: none). Any write moves a mark that retires them all (open311/changes.py).
+    "KEPT_ANSWERS": 10_000,
     # Database pool (per worker process).
     "DB_POOL_SIZE": 5,
     "DB_MAX_OVERFLOW": 10,
@@ -82,6 +85,7 @@ INT_SETTINGS = {
     "MEDIA_MAX_PIXELS",
     "MEDIA_MAX_FILES",
     "CACHE_SECONDS",
+    "KEPT_ANSWERS",
     "EXPORTS_AT_ONCE",
 }
 PREFIX = "OPEN311_"

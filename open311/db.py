@@ -28,10 +28,13 @@ from flask import Flask, current_app, g, has_request_context, request
 from psycopg.pq import TransactionStatus
 from sqlalchemy.orm import Session, sessionmaker
 
+from open311.changes import ChangeFeed
 from open311.repository.driver import driver_connection
 
 EXTENSION = "open311_db"
+CHANGES = "open311_changes"
 READ_METHODS = frozenset({"GET", "HEAD"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # A pooled connection idle longer than this is checked with a round trip before use (the
 # database may have restarted meanwhile); a busy worker's connections are not pinged.
@@ -68,6 +71,10 @@ class Database:
                 sessionmaker(engine, expire_on_commit=False), held.get, (engine, reader), held
             )
         app.extensions[EXTENSION] = sessions
+        app.extensions[CHANGES] = ChangeFeed(
+            None if sessions is None else _listener_connection(sessions.engines[-1])
+        )
+        app.teardown_request(_writes_end)
         app.teardown_appcontext(self._close_session)
 
     @staticmethod
@@ -134,6 +141,30 @@ class Database:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+def changes(app: Flask | None = None) -> ChangeFeed:
+    """The app's change feed (open311.changes)."""
+    return (app or current_app).extensions[CHANGES]
+
+
+def _writes_end(_exc: BaseException | None) -> None:
+    """A request that may have written moves the change mark before its answer leaves (its
+    transaction ended in the view; teardown runs before the server sends a byte)."""
+    if request.method in WRITE_METHODS:
+        changes().changed()
+
+
+def _listener_connection(engine: sa.Engine) -> Callable[[], sa.Connection]:
+    """Connections for the change listener: in autocommit, and out of the pool, which it
+    would hold forever."""
+
+    def connect() -> sa.Connection:
+        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        conn.detach()
+        return conn
+
+    return connect
 
 
 AUTOCOMMIT = "open311_autocommit"

@@ -28,6 +28,9 @@ from gunicorn import util
 from gunicorn.workers.base_async import AsyncWorker
 from gunicorn.workers.ggevent import GeventWorker
 
+# Imported here, in the master, before it forks: its workers share one change mark.
+import open311.change_mark  # noqa: F401
+
 # gunicorn settings (module-level names are read by ``-c python:open311.serving``).
 worker_class = "open311.serving.Worker"
 worker_connections = 1000  # connections one worker serves at once

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy.orm import Session
 
 from open311.errors import NotFound
@@ -12,10 +14,12 @@ from open311.operations.directory import (
     jurisdiction_ref,
 )
 from open311.operations.ids import public_pks
+from open311.operations.kept_answers import KeptAnswers
 from open311.operations.payloads import RequestItem, zone
 from open311.operations.request_items import items_of
 from open311.repository import request_search as search
 from open311.repository import requests as repo
+from open311.repository.driver import Rows
 from open311.repository.request_filters import Filters
 
 
@@ -41,15 +45,33 @@ def get_service_request(
     service_request_id: str,
     extensions: bool = False,
     directory: DirectoryCache | None = None,
+    kept: KeptAnswers | None = None,
 ) -> list[RequestItem] | list[dict]:
+    """``kept``: the worker's kept answers, used for the standard answer (not the
+    extensions', which read the request's history, areas and channel too)."""
+
+    def read() -> list[RequestItem] | list[dict]:
+        rows, tz = _public_row(session, jurisdiction_id, service_request_id, extensions, directory)
+        return items_of(session, rows, tz, extensions)
+
+    if kept is None or extensions:
+        return read()
+    return kept.answer((jurisdiction_id, service_request_id), read)  # type: ignore[arg-type]
+
+
+def _public_row(
+    session: Session,
+    jurisdiction_id: str | None,
+    service_request_id: str,
+    extensions: bool,
+    directory: DirectoryCache | None,
+) -> tuple[Rows, ZoneInfo]:
     ids = public_pks([service_request_id])
     holder = (
         search.jurisdiction_of_request(session, ids[0]) if ids and not jurisdiction_id else None
     )
     jurisdiction = _owner(session, directory or DirectoryCache(0), jurisdiction_id, holder)
-    if jurisdiction is None:
-        raise NotFound(f"service request {service_request_id!r} not found")
-    if not ids:
+    if jurisdiction is None or not ids:
         raise NotFound(f"service request {service_request_id!r} not found")
     rows = search.public_rows(
         session,
@@ -61,7 +83,7 @@ def get_service_request(
     )
     if not rows:
         raise NotFound(f"service request {service_request_id!r} not found")
-    return items_of(session, rows, zone(jurisdiction.timezone), extensions)
+    return rows, zone(jurisdiction.timezone)
 
 
 def get_request_id_from_token(

@@ -47,6 +47,11 @@ def directory():
     return current_app.extensions["open311_directory"]
 
 
+def kept_answers():
+    """The worker's kept GET request by id answers (operations.kept_answers)."""
+    return current_app.extensions["open311_kept_answers"]
+
+
 def setting(name: str):
     return current_app.config[name]
 

@@ -14,7 +14,15 @@ from open311.operations import lookup, submit
 from open311.operations.listing import Listing, RequestQuery, get_service_requests
 from open311.operations.media import get_media
 from open311.routes.auth import require_api_key
-from open311.routes.common import blueprint, directory, errors, limits, session, setting
+from open311.routes.common import (
+    blueprint,
+    directory,
+    errors,
+    kept_answers,
+    limits,
+    session,
+    setting,
+)
 from open311.routes.idempotency import fingerprint, idempotency_key
 from schemas import resources
 from schemas.params import ExtensionsQuery, PostServiceRequestForm, ServiceRequestsQuery
@@ -156,7 +164,12 @@ def service_request(
 ):
     """GET Service Request"""
     payload = lookup.get_service_request(
-        session(), jurisdiction_id, service_request_id, extensions, directory=directory()
+        session(),
+        jurisdiction_id,
+        service_request_id,
+        extensions,
+        directory=directory(),
+        kept=kept_answers(),
     )
     absolute_media(payload)
     return conditional(

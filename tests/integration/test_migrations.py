@@ -98,7 +98,7 @@ def test_upgrade_is_idempotent(scratch_url):
         "request_event",
         "api_key",
     } <= tables
-    assert version == "0006"  # the newest migration: 0006_privacy_and_closing
+    assert version == "0007"  # the newest migration: 0007_change_notices
 
 
 def test_cli_db_upgrade_then_check(scratch_url):

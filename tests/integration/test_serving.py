@@ -17,12 +17,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
 
 from open311 import serving
-from open311.models import ServiceRequest
+from open311.models import ApiKey, RequestEvent, ServiceRequest
+from open311.operations.keys import create_key
 from tests.helpers import add_request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,3 +213,55 @@ def test_kept_alive_readers_hold_no_database_connection(server):
     finally:
         for connection in held:
             connection.close()
+
+
+def post(port: int, path: str, fields: dict[str, str]) -> tuple[int, bytes]:
+    """(status, body) of one form POST on a new connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=urlencode(fields),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_a_change_is_read_back_from_every_worker_at_once(server, engine):
+    """Both workers keep the request's answer; a status update through either is read back
+    by the next GET, on whichever worker it lands (the kept answers' shared change mark)."""
+    from sqlalchemy.orm import Session
+
+    port, request_id = server
+    with Session(engine) as session:
+        key = create_key(session, "serving test", scopes=("backoffice",)).key
+        session.commit()
+    path = f"/open311/v2/requests/{request_id}.json"
+    try:
+        for n in range(12):
+            sent, status = ("FIXED", "closed") if n % 2 == 0 else ("IN_PROGRESS", "open")
+            for _ in range(6):  # kept by both workers
+                assert json.loads(get(port, path)[1])[0]["status"] != status
+            answer = post(
+                port,
+                "/open311/v2/servicerequestupdates.json",
+                {
+                    "api_key": key,
+                    "service_request_id": str(request_id),
+                    "update_id": f"serving-{request_id}-{n}",
+                    "status": sent,
+                    "updated_datetime": f"2026-12-06T10:{n:02d}:00Z",
+                    "description": sent,
+                },
+            )
+            assert answer[0] == 200, answer
+            for _ in range(6):
+                assert json.loads(get(port, path)[1])[0]["status"] == status
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(RequestEvent).where(RequestEvent.request_pk == request_id))
+            conn.execute(sa.delete(ApiKey).where(ApiKey.name == "serving test"))

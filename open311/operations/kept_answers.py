@@ -1,0 +1,50 @@
+"""GET request by id answers a worker keeps while nothing they were read from has changed.
+
+A lookup by id is mostly the round trip to PostgreSQL, so a client polling its request's
+status (the common read) is answered from memory. An answer is used only while the change
+mark (``open311.changes``) is what it was before the answer was read: any write through
+this host's workers moves it before its answer leaves, and the database's change notices
+move it for every other write, so nothing kept outlives a change to what it shows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+
+import msgspec
+
+from open311.changes import ChangeFeed
+from open311.operations.payloads import RequestItem
+
+
+class KeptAnswers:
+    """At most ``size`` answers (0: none kept), the oldest dropped first."""
+
+    def __init__(self, feed: ChangeFeed, size: int) -> None:
+        self.feed = feed
+        self.size = size
+        self.hits = 0  # answers given from memory (tests, operators)
+        self._kept: dict[Hashable, tuple[bytes, list[RequestItem]]] = {}
+        self._lock = threading.Lock()  # held for dict changes only, never across I/O
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def answer(self, key: Hashable, read: Callable[[], list[RequestItem]]) -> list[RequestItem]:
+        """The items kept under ``key`` if the mark still stands, else ``read()``'s (kept).
+        Copies: the caller may change them (absolute media URLs)."""
+        if self.size <= 0 or not self.feed.listening():
+            return read()
+        mark = self.feed.mark()  # before the read: a change during it retires the answer
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == mark:
+            self.hits += 1
+            return [msgspec.structs.replace(item) for item in kept[1]]
+        items = read()
+        with self._lock:
+            self._kept.pop(key, None)
+            self._kept[key] = (mark, items)
+            if len(self._kept) > self.size:
+                del self._kept[next(iter(self._kept))]
+        return [msgspec.structs.replace(item) for item in items]

@@ -1,0 +1,251 @@
+"""Kept GET request by id answers (operations.kept_answers, open311.changes): an app with its
+own connections on committed data, as a worker runs. A kept answer is given while nothing it
+shows changed, and never after: a write through the app moves the change mark before its
+answer leaves; a write from anywhere else (here: SQL on another connection, as the CLI or
+another host writes) reaches the app's listener through the database's change notices;
+while the listener is not connected nothing kept is used."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311 import change_mark, create_app
+from open311.db import Database, changes
+from open311.models import ApiKey, Service, ServiceRequest
+from open311.operations.keys import create_key
+from tests.helpers import Api, add_request
+
+KEY_APP = "kept answers test"
+LISTENER = sa.text(
+    "SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN open311_changes' "
+    "AND datname = current_database()"
+)
+
+
+def backoffice_key(engine) -> str:
+    with Session(engine) as session:
+        key = create_key(session, KEY_APP, scopes=("backoffice",)).key
+        session.commit()
+    return key
+
+
+def update(client, key: str, request_id: int, n: int, status: str) -> None:
+    """The back office's update ``n`` of a request, through the app."""
+    answer = client.post(
+        "/open311/v2/servicerequestupdates.json",
+        data={
+            "api_key": key,
+            "service_request_id": str(request_id),
+            "update_id": f"kept-{request_id}-{n}",
+            "status": status,
+            "updated_datetime": f"2026-12-06T1{n}:00:00Z",
+            "description": status,
+        },
+    )
+    assert answer.status_code == 200, answer.data
+
+
+def made(engine, **fields) -> ServiceRequest:
+    with Session(engine, expire_on_commit=False) as session:
+        return add_request(session, code="GRAFFITI", **fields)
+
+
+@pytest.fixture
+def worker(engine, database_url):
+    """An app as a worker runs it (its own pools and listener), and the requests the test
+    committed, deleted afterwards."""
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    created: list[int] = []
+    yield app, created
+    changes(app).stop()
+    for each in Database.engines(app):
+        each.dispose()
+    with engine.begin() as conn:
+        conn.execute(sa.delete(ServiceRequest).where(ServiceRequest.id.in_(created)))
+        conn.execute(sa.delete(ApiKey).where(ApiKey.name == KEY_APP))
+
+
+@pytest.fixture
+def updatable(worker, engine):
+    """The worker's test client, listening; a committed request; a back-office key."""
+    app, created = worker
+    request = made(engine)
+    created.append(request.id)
+    listening(app)
+    return app.test_client(), request, backoffice_key(engine)
+
+
+def listening(app, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not changes(app).listening():
+        assert time.monotonic() < deadline, "the change listener did not connect"
+        time.sleep(0.02)
+
+
+def seen(read, expected, seconds: float = 5.0):
+    """Poll ``read()`` until it gives ``expected``; what it gave."""
+    deadline = time.monotonic() + seconds
+    while (value := read()) != expected and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return value
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_second_read_is_kept_and_the_same(worker, engine, fmt):
+    app, created = worker
+    request = made(engine, description="kept once, read twice")
+    created.append(request.id)
+    api = Api(app.test_client(), fmt)
+    kept = app.extensions["open311_kept_answers"]
+    listening(app)
+    first = api.get(f"requests/{request.id}", params={"jurisdiction_id": "lacity.org"})
+    hits = kept.hits
+    again = api.get(f"requests/{request.id}", params={"jurisdiction_id": "lacity.org"})
+    assert first.status == again.status == 200
+    assert kept.hits == hits + 1
+    assert again.raw == first.raw and again.headers["ETag"] == first.headers["ETag"]
+    assert again.body[0]["description"] == "kept once, read twice"
+    # extensions read more than the request row: never kept
+    api.get(
+        f"requests/{request.id}", params={"jurisdiction_id": "lacity.org", "extensions": "true"}
+    )
+    api.get(
+        f"requests/{request.id}", params={"jurisdiction_id": "lacity.org", "extensions": "true"}
+    )
+    assert kept.hits == hits + 1
+
+
+def test_a_write_through_the_app_moves_the_mark_before_it_answers(updatable):
+    """The writer's own path, without the listener: the mark differs once the POST's answer
+    is back (so no kept answer of any worker of the host is used after it), and a GET alone
+    leaves it as it was."""
+    client, request, key = updatable
+    before = change_mark.mark()
+    assert client.get(f"/open311/v2/requests/{request.id}.json").status_code == 200
+    assert change_mark.mark() == before
+    update(client, key, request.id, 0, "FIXED")
+    assert change_mark.mark() != before
+    # a refused write moves it too (it cannot tell what was written): never a stale answer
+    before = change_mark.mark()
+    assert client.post("/open311/v2/requests.json", data={}).status_code >= 400
+    assert change_mark.mark() != before
+
+
+def test_a_status_changed_through_the_app_is_read_back_at_once(updatable):
+    client, request, key = updatable
+    path = f"/open311/v2/requests/{request.id}.json"
+    for n, (sent, status) in enumerate(
+        [("FIXED", "closed"), ("IN_PROGRESS", "open"), ("FIXED", "closed"), ("OPEN", "open")]
+    ):
+        assert client.get(path).json[0]["status"] != status
+        assert client.get(path).json[0]["status"] != status  # kept
+        update(client, key, request.id, n, sent)
+        assert client.get(path).json[0]["status"] == status  # no wait
+
+
+def test_a_write_made_elsewhere_reaches_the_kept_answers(worker, engine):
+    """SQL on another connection, as the CLI or another host writes: the request's own row,
+    then its service's name (read by the answer through a join)."""
+    app, created = worker
+    request = made(engine, status_notes="before")
+    created.append(request.id)
+    client = app.test_client()
+    listening(app)
+    path = f"/open311/v2/requests/{request.id}.json?jurisdiction_id=lacity.org"
+
+    def read(field: str):
+        return client.get(path).json[0][field]
+
+    assert read("status_notes") == read("status_notes") == "before"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(ServiceRequest)
+            .where(ServiceRequest.id == request.id)
+            .values(status_notes="after")
+        )
+    assert seen(lambda: read("status_notes"), "after") == "after"
+
+    name = read("service_name")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(Service)
+            .where(Service.id == request.service_pk)
+            .values(service_name=Service.service_name + " (renamed)")
+        )
+    try:
+        assert seen(lambda: read("service_name"), f"{name} (renamed)") == f"{name} (renamed)"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(Service).where(Service.id == request.service_pk).values(service_name=name)
+            )
+
+
+def test_nothing_kept_is_used_while_the_listener_is_away(worker, engine):
+    """The listener's connection is cut (a database restart or a network fault): until it is
+    connected again, every read goes to the database, and a write made meanwhile is seen."""
+    app, created = worker
+    request = made(engine, status_notes="before")
+    created.append(request.id)
+    client = app.test_client()
+    kept = app.extensions["open311_kept_answers"]
+    listening(app)
+    path = f"/open311/v2/requests/{request.id}.json?jurisdiction_id=lacity.org"
+    client.get(path)
+    with engine.connect() as conn:
+        pids = conn.execute(LISTENER).scalars().all()
+        assert pids, "no listener connection"
+        for pid in pids:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        conn.commit()
+    deadline = time.monotonic() + 5
+    while changes(app).listening():
+        assert time.monotonic() < deadline, "the listener did not notice"
+        time.sleep(0.005)
+    hits = kept.hits
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(ServiceRequest)
+            .where(ServiceRequest.id == request.id)
+            .values(status_notes="while away")
+        )
+    assert client.get(path).json[0]["status_notes"] == "while away"
+    assert kept.hits == hits
+    listening(app)  # connected again by itself
+    client.get(path)
+    client.get(path)
+    assert kept.hits > hits
+
+
+def test_kept_answers_are_bounded_and_copies(worker, engine):
+    """At most KEPT_ANSWERS; the caller's changes (absolute media URLs) never reach what is
+    kept: the same answer twice has the media URL once prefixed."""
+    app, created = worker
+    kept = app.extensions["open311_kept_answers"]
+    kept.size = 3
+    requests = [made(engine, media_url="media/kept-photo.jpg") for _ in range(5)]
+    created.extend(r.id for r in requests)
+    client = app.test_client()
+    listening(app)
+    urls = set()
+    for request in requests + requests:
+        item = client.get(f"/open311/v2/requests/{request.id}.json").json[0]
+        urls.add(item["media_url"])
+    assert len(kept) <= 3
+    assert urls == {"http://localhost/open311/v2/media/kept-photo.jpg"}
+
+
+def test_the_mark_is_one_for_the_processes_forked_after_it():
+    """gunicorn's workers are forked from its master after it made the mark: a move in one
+    is the move in all."""
+    before = change_mark.mark()
+    child = multiprocessing.get_context("fork").Process(target=change_mark.move)
+    child.start()
+    child.join(10)
+    assert child.exitcode == 0
+    assert change_mark.mark() != before
