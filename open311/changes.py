@@ -96,7 +96,7 @@ class ChangeFeed:
                     move()  # what was kept before listening may predate a missed notice
                     self._listening_in = pid
                     if failed:
-                        log.warning("change listener connected again")
+                        log.info("change listener connected again: kept answers in use")
                     failed = False
                     notices = driver_connection(conn).notifies
                     while not self._stop.is_set():
@@ -104,8 +104,12 @@ class ChangeFeed:
                             move()
                         conn.execute(PING)  # a connection gone quietly is found here
             except Exception as exc:  # any failure: stop trusting, connect again
+                # INFO: the requests failing meanwhile log the outage, one line each
                 if not failed:
-                    log.warning("change listener lost its connection: %s", type(exc).__name__)
+                    log.info(
+                        "change listener lost its connection (%s): kept answers unused",
+                        type(exc).__name__,
+                    )
                 failed = True
             finally:
                 self._listening_in = None

@@ -318,6 +318,12 @@ CONNECT_TIMEOUT_SECONDS = 5
 def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10, **options) -> sa.Engine:
     connect_args = {
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        # Over TCP, a server gone without a word (a partition) is found within a minute,
+        # not the system's 15 (the change listener waits on its connection for good).
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,
         **options.pop("connect_args", {}),
         "options": session_options(url),
     }

@@ -221,7 +221,7 @@ def items(
     if query.filter is not None and collection_id != REQUESTS:
         raise BadRequest("filter: only the requests collection takes a filter")
     extra = _filter(place, query)
-    matched: int | None
+    matched: int
     estimated = False
     after = None
     if collection_id == REQUESTS:
@@ -246,17 +246,17 @@ def items(
         matched, estimated = _number_matched(session, place, f, extra)
     else:
         box = _box(session, place, query) if collection_id != SERVICES else None
-        features, matched = _other_features(
+        features = _other_features(
             session, place, found, box, None, srid, lat_first, query.limit, query.offset
         )
+        matched = _count_other(session, place, found, box)
     answer: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": features,
         "timeStamp": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "numberReturned": len(features),
+        "numberMatched": matched,
     }
-    if matched is not None:
-        answer["numberMatched"] = matched
     if estimated:
         answer["numberMatchedIsEstimate"] = True  # the planner's, above COUNT_CAP
     answer["links"] = _page_links(place, collection_id, query, params, len(features), after)
@@ -285,9 +285,9 @@ def _other_features(
     lat_first: bool,
     limit: int,
     offset: int,
-) -> tuple[list[dict[str, Any]], int | None]:
+) -> list[dict[str, Any]]:
     """A page of an area layer, the jurisdictions or the services (``key``: the one item of
-    that id), and how many match (areas only)."""
+    that id)."""
     if found.layer is not None:
         rows = repo.area_items(
             session,
@@ -300,8 +300,7 @@ def _other_features(
             limit=limit,
             offset=offset,
         )
-        matched = repo.count_areas(session, place.jurisdiction.id, found.layer, box)
-        return [_area_feature(row) for row in rows], matched
+        return [_area_feature(row) for row in rows]
     if found.id == JURISDICTIONS:
         rows = repo.jurisdiction_items(
             session,
@@ -312,11 +311,23 @@ def _other_features(
             limit=limit,
             offset=offset,
         )
-        return [_jurisdiction_feature(row) for row in rows], None
+        return [_jurisdiction_feature(row) for row in rows]
     rows = repo.service_items(
         session, place.jurisdiction.id, service_code=key, limit=limit, offset=offset
     )
-    return [_service_feature(row) for row in rows], None
+    return [_service_feature(row) for row in rows]
+
+
+def _count_other(
+    session: Session, place: Site, found: Collection, box: tuple[float, ...] | None
+) -> int:
+    """How many items of an area layer, the jurisdictions or the services match (small
+    tables: counted exactly)."""
+    if found.layer is not None:
+        return repo.count_areas(session, place.jurisdiction.id, found.layer, box)
+    if found.id == JURISDICTIONS:
+        return repo.count_jurisdictions(session, box)
+    return repo.count_services(session, place.jurisdiction.id)
 
 
 def item(
@@ -346,7 +357,7 @@ def item(
             names = _area_names(session, place)
             one = [_request_feature(row, names) for row in rows]
     else:
-        one, _ = _other_features(session, place, found, None, item_id, srid, lat_first, 1, 0)
+        one = _other_features(session, place, found, None, item_id, srid, lat_first, 1, 0)
     if not one:
         raise NotFound(f"no item {item_id[:60]!r} in {collection_id}")
     feature = one[0]

@@ -231,12 +231,25 @@ def jurisdiction_items(
         Jurisdiction.timezone,
         geojson_geometry(Jurisdiction.boundary, srid, lat_first).label("geometry"),
     )
+    query = _jurisdictions(query, bbox, jurisdiction_id)
+    query = query.order_by(Jurisdiction.depth, Jurisdiction.jurisdiction_id)
+    return list(session.execute(query.limit(limit).offset(offset)).mappings())
+
+
+def count_jurisdictions(session: Session, bbox: tuple[float, ...] | None) -> int:
+    return session.scalar(_jurisdictions(sa.select(sa.func.count()), bbox, None)) or 0
+
+
+def _jurisdictions(
+    query: sa.Select, bbox: tuple[float, ...] | None, jurisdiction_id: str | None
+) -> sa.Select:
+    """The jurisdictions collection's condition: what a box crosses, or one by id."""
+    query = query.select_from(Jurisdiction)
     if bbox is not None:
         query = query.where(Jurisdiction.boundary.op("&&")(envelope(*bbox)))
     if jurisdiction_id is not None:
         query = query.where(Jurisdiction.jurisdiction_id == jurisdiction_id)
-    query = query.order_by(Jurisdiction.depth, Jurisdiction.jurisdiction_id)
-    return list(session.execute(query.limit(limit).offset(offset)).mappings())
+    return query
 
 
 def service_items(
@@ -256,8 +269,21 @@ def service_items(
         Service.agency_responsible,
         sa.func.array_to_string(Service.keywords, ",").label("keywords"),
         Service.location_privacy,
-    ).where(Service.jurisdiction_pk == jurisdiction_pk, Service.active)
-    if service_code is not None:
-        query = query.where(Service.service_code == service_code)
+    )
+    query = _services(query, jurisdiction_pk, service_code)
     query = query.order_by(Service.position, Service.service_code).limit(limit).offset(offset)
     return list(session.execute(query).mappings())
+
+
+def count_services(session: Session, jurisdiction_pk: int) -> int:
+    return session.scalar(_services(sa.select(sa.func.count()), jurisdiction_pk, None)) or 0
+
+
+def _services(query: sa.Select, jurisdiction_pk: int, service_code: str | None) -> sa.Select:
+    """The services collection's condition: the jurisdiction's active services, or one."""
+    query = query.select_from(Service).where(
+        Service.jurisdiction_pk == jurisdiction_pk, Service.active
+    )
+    if service_code is not None:
+        query = query.where(Service.service_code == service_code)
+    return query

@@ -11,9 +11,11 @@ import math
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 
+from open311.models import Jurisdiction, Service
 from open311.operations import feature_items as ops
-from tests.helpers import add_request, row_counts
+from tests.helpers import add_request, la, row_counts
 
 OGC = "/open311/ogc/lacity.org"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -224,6 +226,23 @@ def test_single_items_and_the_other_collections(client, made):
     regions = get(client, "/collections/areas_region/items", limit=3).json
     assert regions["numberMatched"] == 7 and regions["numberReturned"] == 3
     assert links(regions)["next"]["href"].endswith("offset=3")
+
+
+def test_every_collection_counts_its_matches(client, session):
+    """Jurisdictions and services are small: numberMatched is exact, as for areas."""
+    home = la(session)
+    active = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Service)
+        .where(Service.jurisdiction_pk == home.id, Service.active)
+    )
+    services = get(client, "/collections/services/items", limit=2).json
+    assert services["numberReturned"] == 2 and services["numberMatched"] == active > 2
+    everywhere = session.scalar(sa.select(sa.func.count()).select_from(Jurisdiction))
+    places = get(client, "/collections/jurisdictions/items").json
+    assert places["numberMatched"] == places["numberReturned"] == everywhere >= 1
+    far = get(client, "/collections/jurisdictions/items", bbox="2.2,48.8,2.4,48.9").json
+    assert far["numberMatched"] == far["numberReturned"] == 0
 
 
 def test_a_large_match_is_estimated_and_said_so(client, made, monkeypatch):
