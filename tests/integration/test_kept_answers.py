@@ -136,30 +136,35 @@ def test_a_write_through_the_app_moves_the_mark_before_it_answers(updatable):
     assert change_mark.mark() != before
 
 
-def test_a_status_changed_through_the_app_is_read_back_at_once(updatable):
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_status_changed_through_the_app_is_read_back_at_once(updatable, fmt):
     client, request, key = updatable
-    path = f"/open311/v2/requests/{request.id}.json"
-    for n, (sent, status) in enumerate(
+    api = Api(client, fmt)
+
+    def status() -> str:
+        return api.get(f"requests/{request.id}").body[0]["status"]
+
+    for n, (sent, shown) in enumerate(
         [("FIXED", "closed"), ("IN_PROGRESS", "open"), ("FIXED", "closed"), ("OPEN", "open")]
     ):
-        assert client.get(path).json[0]["status"] != status
-        assert client.get(path).json[0]["status"] != status  # kept
+        assert status() != shown
+        assert status() != shown  # kept
         update(client, key, request.id, n, sent)
-        assert client.get(path).json[0]["status"] == status  # no wait
+        assert status() == shown  # no wait
 
 
-def test_a_write_made_elsewhere_reaches_the_kept_answers(worker, engine):
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_write_made_elsewhere_reaches_the_kept_answers(worker, engine, fmt):
     """SQL on another connection, as the CLI or another host writes: the request's own row,
     then its service's name (read by the answer through a join)."""
     app, created = worker
     request = made(engine, status_notes="before")
     created.append(request.id)
-    client = app.test_client()
+    api = Api(app.test_client(), fmt)
     listening(app)
-    path = f"/open311/v2/requests/{request.id}.json?jurisdiction_id=lacity.org"
 
     def read(field: str):
-        return client.get(path).json[0][field]
+        return api.get(f"requests/{request.id}", {"jurisdiction_id": "lacity.org"}).body[0][field]
 
     assert read("status_notes") == read("status_notes") == "before"
     with engine.begin() as conn:
