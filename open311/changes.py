@@ -1,17 +1,20 @@
-"""The change mark: a number that moves whenever an answer a worker keeps may have gone stale.
+"""The change marks: numbers that move whenever an answer a worker keeps may have gone stale.
 
 A worker keeps GET request by id answers (``operations.kept_answers``) and uses one only
-while the mark is what it was before the answer was read. Two things move it:
+while the marks it depends on (everything's, and its request's) are what they were before
+the answer was read. Two things move them:
 
 - a write through any worker of this host, before its answer leaves (``ChangeFeed.changed``
-  after every request that may write). The mark lives in memory shared by the host's
-  workers (``open311.change_mark``, which gunicorn's master imports before it forks them),
-  so a client never reads back what was there before its own write, whichever worker
-  answers it;
+  after every request that may write): the marks of the requests it changed, when its
+  session says which (``will_change``), else everything's. The marks live in memory shared
+  by the host's workers (``open311.change_mark``, which gunicorn's master imports before it
+  forks them), so a client never reads back what was there before its own write, whichever
+  worker answers it;
 - any other write (the CLI, another host, SQL by hand): triggers on the tables those answers
-  read NOTIFY ``open311_changes`` as the write commits (migration 0007), and a thread of
-  each process LISTENs and moves the mark. Until that listener is connected (at start, and
-  again after its connection broke) nothing kept is used.
+  read NOTIFY ``open311_changes`` as the write commits, with the ids of the requests changed
+  or deleted, or nothing for everything (migration 0007), and a thread of each process
+  LISTENs and moves the marks. Until that listener is connected (at start, and again after
+  its connection broke) nothing kept is used.
 """
 
 from __future__ import annotations
@@ -19,14 +22,17 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from open311.change_mark import mark, move
 from open311.repository.driver import driver_connection
 
 log = logging.getLogger(__name__)
+
+CHANGED = "open311_changed_requests"  # a session's info: the requests its writes change
 
 LISTEN = sa.text("LISTEN open311_changes")
 PING = sa.text("SELECT 1")
@@ -56,12 +62,12 @@ class ChangeFeed:
         self._stop = threading.Event()
         self._lock = threading.Lock()
 
-    def mark(self) -> bytes:
-        return mark()
+    def mark(self, pk: int | None = None) -> bytes:
+        return mark(pk)
 
-    def changed(self) -> None:
-        """Something an answer reads may have changed (a write request ended)."""
-        move()
+    def changed(self, pks: Iterable[int] | None = None) -> None:
+        """The requests ``pks`` changed (None: anything may have)."""
+        move(pks)
 
     def listening(self) -> bool:
         """True while this process's listener is connected: kept answers may be used. The
@@ -93,15 +99,15 @@ class ChangeFeed:
             try:
                 with self.connect() as conn:
                     conn.execute(LISTEN)
-                    move()  # what was kept before listening may predate a missed notice
+                    move()  # what was kept while it was away may predate a missed notice
                     self._listening_in = pid
                     if failed:
                         log.info("change listener connected again: kept answers in use")
                     failed = False
                     notices = driver_connection(conn).notifies
                     while not self._stop.is_set():
-                        for _notice in notices(timeout=self.check_seconds):
-                            move()
+                        for notice in notices(timeout=self.check_seconds):
+                            move(noticed(notice.payload))
                         conn.execute(PING)  # a connection gone quietly is found here
             except Exception as exc:  # any failure: stop trusting, connect again
                 # INFO: the requests failing meanwhile log the outage, one line each
@@ -112,6 +118,29 @@ class ChangeFeed:
                     )
                 failed = True
             finally:
-                self._listening_in = None
-                move()
+                if self._listening_in is not None:  # once, as it stops listening
+                    self._listening_in = None
+                    move()
             self._stop.wait(self.retry_seconds)
+
+
+def noticed(payload: str) -> list[int] | None:
+    """The requests a change notice names (None: everything, as an empty or unreadable
+    notice says)."""
+    try:
+        return [int(pk) for pk in payload.split(",")] if payload else None
+    except ValueError:
+        return None
+
+
+def will_change(session: Session, pks: Iterable[int] = ()) -> None:
+    """Note that this session's writes change the requests ``pks`` and nothing else any
+    kept answer shows (a new request: none). A write request whose session noted nothing
+    moves everything's mark."""
+    session.info.setdefault(CHANGED, set()).update(pks)
+
+
+def changed_by(session: Session) -> set[int] | None:
+    """What ``will_change`` noted (None: nothing noted), forgotten for the session's next
+    request (a read session is kept from one request to the next)."""
+    return session.info.pop(CHANGED, None)

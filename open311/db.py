@@ -24,11 +24,11 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from psycopg.pq import TransactionStatus
 from sqlalchemy.orm import Session, sessionmaker
 
-from open311.changes import ChangeFeed
+from open311.changes import ChangeFeed, changed_by
 from open311.repository.driver import driver_connection
 
 EXTENSION = "open311_db"
@@ -74,6 +74,7 @@ class Database:
         app.extensions[CHANGES] = ChangeFeed(
             None if sessions is None else _listener_connection(sessions.engines[-1])
         )
+        app.after_request(_marks_moved)
         app.teardown_request(_writes_end)
         app.teardown_appcontext(self._close_session)
 
@@ -148,10 +149,31 @@ def changes(app: Flask | None = None) -> ChangeFeed:
     return (app or current_app).extensions[CHANGES]
 
 
-def _writes_end(_exc: BaseException | None) -> None:
-    """A request that may have written moves the change mark before its answer leaves (its
-    transaction ended in the view; teardown runs before the server sends a byte)."""
+def _marks_moved(response: Response) -> Response:
+    """A write request moves the change marks before its answer leaves (its transaction
+    ended in the view): those of the requests its session noted, else everything's; a
+    refusal none (it stored nothing: the suite proves it of every refusal); a failure
+    everything's."""
     if request.method in WRITE_METHODS:
+        session = g.get("db_session")
+        noted = changed_by(session) if session is not None else set()
+        if response.status_code >= 500:
+            noted = None
+        elif response.status_code >= 400:
+            noted = set()
+        changes().changed(noted)
+        g.open311_marks_moved = True
+    return response
+
+
+def _writes_end(_exc: BaseException | None) -> None:
+    """A write request whose answer was not made (an error escaped every handler) moves
+    everything's mark; the session forgets what it noted (a read session is kept from one
+    request to the next)."""
+    session = g.get("db_session")
+    if session is not None:
+        changed_by(session)
+    if request.method in WRITE_METHODS and not g.get("open311_marks_moved"):
         changes().changed()
 
 

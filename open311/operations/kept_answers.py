@@ -2,9 +2,10 @@
 
 A lookup by id is mostly the round trip to PostgreSQL, so a client polling its request's
 status (the common read) is answered from memory. An answer is used only while the change
-mark (``open311.changes``) is what it was before the answer was read: any write through
-this host's workers moves it before its answer leaves, and the database's change notices
-move it for every other write, so nothing kept outlives a change to what it shows.
+marks of everything and of its request (``open311.changes``) are what they were before the
+answer was read: a write through this host's workers moves them before its answer leaves,
+and the database's change notices move them for every other write, so nothing kept
+outlives a change to what it shows.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ class KeptAnswers:
     def __len__(self) -> int:
         return len(self._kept)
 
-    def answer(self, key: Hashable, read: Callable[[], list[RequestItem]]) -> list[RequestItem]:
-        """The items kept under ``key`` if the mark still stands, else ``read()``'s (kept).
-        Copies: the caller may change them (absolute media URLs)."""
+    def answer(
+        self, key: Hashable, pk: int, read: Callable[[], list[RequestItem]]
+    ) -> list[RequestItem]:
+        """The items kept under ``key`` (the answer of request ``pk``) if its marks still
+        stand, else ``read()``'s (kept). Copies: the caller may change them (absolute media
+        URLs)."""
         if self.size <= 0 or not self.feed.listening():
             return read()
-        mark = self.feed.mark()  # before the read: a change during it retires the answer
+        mark = self.feed.mark(pk)  # before the read: a change during it retires the answer
         kept = self._kept.get(key)
         if kept is not None and kept[0] == mark:
             self.hits += 1

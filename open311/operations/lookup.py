@@ -54,9 +54,10 @@ def get_service_request(
         rows, tz = _public_row(session, jurisdiction_id, service_request_id, extensions, directory)
         return items_of(session, rows, tz, extensions)
 
-    if kept is None or extensions:
+    pks = public_pks([service_request_id])
+    if kept is None or extensions or not pks:
         return read()
-    return kept.answer((jurisdiction_id, service_request_id), read)  # type: ignore[arg-type]
+    return kept.answer((jurisdiction_id, service_request_id), pks[0], read)  # type: ignore[arg-type]
 
 
 def _public_row(

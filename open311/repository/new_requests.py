@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from open311.changes import will_change
 from open311.models import (
     IdempotentAnswer,
     Media,
@@ -272,6 +273,7 @@ def add_request(
             answer_fingerprint=remember.fingerprint,
             answer_payload=remember.payload,
         )
+    will_change(session)  # a new request: no kept answer shows it
     try:
         return driver_rows(session.connection(), statement, values).value(0, "id")
     except sa.exc.IntegrityError as exc:

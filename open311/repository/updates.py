@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from open311.changes import will_change
 from open311.models import RequestEvent, Service, ServiceRequest
 from open311.repository.privacy import EXACT
 
@@ -27,7 +28,8 @@ def request_to_update(
     session: Session, pk: int, jurisdiction_pk: int | None
 ) -> ServiceRequest | None:
     """A public request (of ``jurisdiction_pk`` when given), locked until the transaction
-    ends: updates of one request apply one after the other."""
+    ends: updates of one request apply one after the other. The session will change it."""
+    will_change(session, [pk])
     query = sa.select(ServiceRequest).where(ServiceRequest.id == pk, ServiceRequest.public)
     if jurisdiction_pk is not None:
         query = query.where(ServiceRequest.jurisdiction_pk == jurisdiction_pk)

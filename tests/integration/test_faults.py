@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311 import create_app, migrate
-from open311.db import Database
+from open311.db import Database, changes
 from open311.operations.bundles import load_bundle
 from open311.operations.keys import create_key
 from open311.pgcluster import DURABLE, FAST, VAR, Cluster
@@ -75,6 +75,7 @@ def served(cluster):
     try:
         yield app, key
     finally:
+        changes(app).stop()
         for engine in Database.engines(app):
             engine.dispose()
 

@@ -15,12 +15,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311 import change_mark, create_app
+from open311.change_mark import SLOTS
+from open311.changes import noticed
 from open311.db import Database, changes
 from open311.models import ApiKey, Service, ServiceRequest
 from open311.operations.keys import create_key
-from tests.helpers import Api, add_request
+from open311.repository.driver import driver_connection
+from tests.helpers import CITY_HALL, Api, add_request
 
 KEY_APP = "kept answers test"
+GRAFFITI = {"service_code": "GRAFFITI", "attribute[SURFACE]": "FENCE", **CITY_HALL}
 LISTENER = sa.text(
     "SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN open311_changes' "
     "AND datname = current_database()"
@@ -120,20 +124,113 @@ def test_a_second_read_is_kept_and_the_same(worker, engine, fmt):
     assert kept.hits == hits + 1
 
 
-def test_a_write_through_the_app_moves_the_mark_before_it_answers(updatable):
-    """The writer's own path, without the listener: the mark differs once the POST's answer
-    is back (so no kept answer of any worker of the host is used after it), and a GET alone
-    leaves it as it was."""
+def test_a_write_through_the_app_moves_the_marks_before_it_answers(updatable, engine):
+    """The writer's own path, without the listener: once an update's answer is back, the
+    updated request's mark differs (so no worker of the host uses what it kept of it), and
+    no other mark does. A GET, a refused POST and a new request move none."""
     client, request, key = updatable
-    before = change_mark.mark()
-    assert client.get(f"/open311/v2/requests/{request.id}.json").status_code == 200
-    assert change_mark.mark() == before
-    update(client, key, request.id, 0, "FIXED")
-    assert change_mark.mark() != before
-    # a refused write moves it too (it cannot tell what was written): never a stale answer
-    before = change_mark.mark()
-    assert client.post("/open311/v2/requests.json", data={}).status_code >= 400
-    assert change_mark.mark() != before
+    other = made(engine)
+    try:
+        assert request.id % SLOTS != other.id % SLOTS
+        before = (change_mark.mark(), change_mark.mark(request.id), change_mark.mark(other.id))
+        assert client.get(f"/open311/v2/requests/{request.id}.json").status_code == 200
+        assert client.post("/open311/v2/requests.json", data={}).status_code == 403
+        created = client.post(
+            "/open311/v2/requests.json",
+            data={**GRAFFITI, "api_key": key, "jurisdiction_id": "lacity.org"},
+        )
+        assert created.status_code == 200, created.data
+        assert (change_mark.mark(), change_mark.mark(request.id), change_mark.mark(other.id)) == (
+            before
+        )
+        update(client, key, request.id, 0, "FIXED")
+        assert change_mark.mark() == before[0]
+        assert change_mark.mark(request.id) != before[1]
+        assert change_mark.mark(other.id) == before[2]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.delete(ServiceRequest).where(
+                    (ServiceRequest.id == other.id)
+                    | ServiceRequest.api_key_pk.in_(
+                        sa.select(ApiKey.id).where(ApiKey.name == KEY_APP)
+                    )
+                )
+            )
+
+
+def test_an_update_retires_only_its_request(updatable, engine):
+    """Another request's kept answer is still given after an update (by the app, then by
+    SQL on another connection); a change to a service retires every answer."""
+    client, request, key = updatable
+    other = made(engine)
+    try:
+        kept = client.application.extensions["open311_kept_answers"]
+        path = f"/open311/v2/requests/{other.id}.json"
+        assert client.get(path).status_code == 200
+        hits = kept.hits
+        update(client, key, request.id, 0, "FIXED")
+        assert client.get(path).status_code == 200
+        assert kept.hits == hits + 1
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(ServiceRequest)
+                .where(ServiceRequest.id == request.id)
+                .values(status_notes="by SQL")
+            )
+        own = f"/open311/v2/requests/{request.id}.json"
+        assert seen(lambda: client.get(own).json[0]["status_notes"], "by SQL") == "by SQL"
+        assert client.get(path).status_code == 200
+        assert kept.hits >= hits + 2
+        hits = kept.hits
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(Service)
+                .where(Service.id == other.service_pk)
+                .values(service_name=Service.service_name)
+            )
+        deadline = time.monotonic() + 5
+        while client.get(path).status_code == 200 and kept.hits > hits:
+            assert time.monotonic() < deadline, "a service's change retired nothing"
+            hits = kept.hits
+            time.sleep(0.01)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(ServiceRequest).where(ServiceRequest.id == other.id))
+
+
+def test_the_notices_name_the_requests_changed(engine):
+    """What the triggers send: the ids of the requests an UPDATE or a DELETE changed; for
+    more than 300 of them, or a change to a service, nothing (everything); for an INSERT,
+    no notice at all."""
+    listener = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        listener.execute(sa.text("LISTEN open311_changes"))
+        raw = driver_connection(listener)
+
+        def notices() -> list[str]:
+            return [n.payload for n in raw.notifies(timeout=0.5)]
+
+        few = [made(engine).id for _ in range(2)]
+        with Session(engine, expire_on_commit=False) as session:
+            many = [add_request(session, code="GRAFFITI").id for _ in range(301)]
+        assert notices() == []  # new requests
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(ServiceRequest)
+                .where(ServiceRequest.id.in_(few))
+                .values(status_notes="noticed")
+            )
+        assert [sorted(noticed(p) or []) for p in notices()] == [sorted(few)]
+        with engine.begin() as conn:
+            conn.execute(sa.delete(ServiceRequest).where(ServiceRequest.id.in_(many + few)))
+        assert notices() == [""]
+        with engine.begin() as conn:
+            conn.execute(sa.update(Service).where(sa.false()).values(service_name="x"))
+        assert notices() == [""]
+        assert noticed("") is None and noticed("1,22") == [1, 22] and noticed("1,x") is None
+    finally:
+        listener.close()
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -245,12 +342,17 @@ def test_kept_answers_are_bounded_and_copies(worker, engine):
     assert urls == {"http://localhost/open311/v2/media/kept-photo.jpg"}
 
 
-def test_the_mark_is_one_for_the_processes_forked_after_it():
-    """gunicorn's workers are forked from its master after it made the mark: a move in one
+def test_the_marks_are_one_for_the_processes_forked_after_them():
+    """gunicorn's workers are forked from its master after it made the marks: a move in one
     is the move in all."""
-    before = change_mark.mark()
+    before = change_mark.mark(), change_mark.mark(7)
     child = multiprocessing.get_context("fork").Process(target=change_mark.move)
     child.start()
     child.join(10)
     assert child.exitcode == 0
-    assert change_mark.mark() != before
+    assert change_mark.mark() != before[0]
+    child = multiprocessing.get_context("fork").Process(target=change_mark.move, args=([7],))
+    child.start()
+    child.join(10)
+    assert child.exitcode == 0
+    assert change_mark.mark(7)[8:] != before[1][8:]
