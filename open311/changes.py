@@ -39,7 +39,7 @@ PING = sa.text("SELECT 1")
 
 
 class ChangeFeed:
-    """One app's view of the mark, and its listener (``connect``: a connection of the app's
+    """One app's view of the marks, and its listener (``connect``: a connection of the app's
     own in autocommit, as notices reach a connection between transactions only, which the
     listener keeps; None: the app has none, as under the test harness, whose writes roll
     back and notify nobody, so nothing kept is ever used there).

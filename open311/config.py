@@ -58,7 +58,8 @@ DEFAULTS: dict[str, Any] = {
     # within this time.
     "CACHE_SECONDS": 5,
     # GET request by id answers a worker keeps while nothing they read has changed (entries;
-    # 0: none). Any write moves a mark that retires them all (open311/changes.py).
+    # 0: none). An update retires its request's; a change to a service or a jurisdiction,
+    # all of them (open311/changes.py).
     "KEPT_ANSWERS": 10_000,
     # Database pool (per worker process).
     "DB_POOL_SIZE": 5,
