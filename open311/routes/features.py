@@ -105,8 +105,13 @@ def _definition(landing: str) -> dict:
     }
 
 
-def _doc(description: str, content_type: str) -> dict:
-    return {"200": {"description": description, "content": {content_type: {"schema": {}}}}}
+def _doc(description: str, content_type: str, html: bool = True) -> dict:
+    """A 200 in ``content_type``, and (``html``) as an HTML page for ``f=html`` or a
+    browser."""
+    content: dict = {content_type: {"schema": {}}}
+    if html:
+        content[HTML] = {"schema": {"type": "string"}}
+    return {"200": {"description": description, "content": content}}
 
 
 @blp.route("/<jurisdiction_id>", strict_slashes=False)  # OWSLib asks with a slash
@@ -121,7 +126,7 @@ def landing(query: dict, jurisdiction_id: str):
 
 @blp.route("/<jurisdiction_id>/api")
 @blp.arguments(FeaturesQuery, location="query")
-@blp.doc(responses=_doc("The OpenAPI 3.0 definition of this OGC API.", OPENAPI))
+@blp.doc(responses=_doc("The OpenAPI 3.0 definition of this OGC API.", OPENAPI, html=False))
 @errors(blp, 400, 404)
 def definition(query: dict, jurisdiction_id: str):
     """OGC API definition (OpenAPI 3.0), paths relative to the landing page"""
