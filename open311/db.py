@@ -141,6 +141,10 @@ class Database:
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
+            if not g.get("open311_request_ended"):
+                # A CLI command: this process may keep answers its writes changed; others
+                # learn of them from the change notices.
+                changes().changed(changed_by(session))
             session.close()
 
 
@@ -170,6 +174,7 @@ def _writes_end(_exc: BaseException | None) -> None:
     """A write request whose answer was not made (an error escaped every handler) moves
     everything's mark; the session forgets what it noted (a read session is kept from one
     request to the next)."""
+    g.open311_request_ended = True
     session = g.get("db_session")
     if session is not None:
         changed_by(session)
