@@ -1,4 +1,7 @@
-"""WSGI entry point: `gunicorn wsgi:app`."""
+"""WSGI entry point: `gunicorn -c python:open311.serving wsgi:app` (what `open311 serve`
+runs). Without that config module (or --preload) each worker makes its own change marks
+(open311/change_mark.py) and a write through one worker reaches the answers another keeps
+only through the database's notice, milliseconds later: set OPEN311_KEPT_ANSWERS=0 there."""
 
 import gc
 

@@ -56,6 +56,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if config and "DATABASE_URL" in config and config["DATABASE_URL"] is None
         else database_url(app.config)
     )
+    # First registered, last to run: it compresses what every other hook has finished.
+    compression.register(app)
     db.init_app(app, url)
     from open311.operations.directory import DirectoryCache
 
@@ -66,8 +68,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from open311.operations.kept_answers import KeptAnswers
 
     app.extensions["open311_kept_answers"] = KeptAnswers(changes(app), app.config["KEPT_ANSWERS"])
-    # First registered, last to run: it compresses what every other hook has finished.
-    compression.register(app)
     api = Open311Api(app)
     api.register_converter(FormatConverter, lambda _c: {"type": "string", "enum": ["json", "xml"]})
     app.extensions["open311_api"] = api

@@ -196,6 +196,13 @@ class DirectoryCache:
                 self._memo[key] = (value, now)
         return value
 
+    def current(self) -> Directory | None:
+        """The cached directory while younger than the TTL (None: none, or too old)."""
+        current = self._directory
+        if current is None or self.seconds <= 0:
+            return None
+        return current if self.clock() - current.loaded_at < self.seconds else None
+
     def get(self, session: Session, *, fresh: bool = False) -> Directory:
         """The cached directory, or a new one when it is older than the TTL (or ``fresh``)."""
         now = self.clock()

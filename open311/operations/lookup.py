@@ -55,9 +55,10 @@ def get_service_request(
         return items_of(session, rows, tz, extensions)
 
     pks = public_pks([service_request_id])
-    if kept is None or extensions or not pks:
+    if kept is None or directory is None or extensions or not pks:
         return read()
-    return kept.answer((jurisdiction_id, service_request_id), pks[0], read)  # type: ignore[arg-type]
+    key = (jurisdiction_id, pks[0])  # "042" and "42": one answer
+    return kept.answer(key, pks[0], read, directory)  # type: ignore[arg-type]
 
 
 def _public_row(

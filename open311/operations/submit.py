@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from open311.changes import will_change
 from open311.config import DEFAULTS
 from open311.errors import BadRequest
 from open311.imaging import ImageRejected, clean_image, off_the_loop
@@ -98,6 +99,7 @@ def post_service_request(
     if context.idempotency_key:
         replay = _replay(session, api_key, context)
         if replay is not None:
+            will_change(session)  # an answer repeated: nothing written
             return replay
     directory = context.directory or DirectoryCache(0)
     jurisdiction = jurisdiction_ref(directory, session, new.jurisdiction_id, by_location=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from open311.changes import will_change
 from open311.errors import BadRequest, Forbidden, NotFound
 from open311.models import RequestEvent
 from open311.operations.directory import DirectoryCache, jurisdiction_by_pk, jurisdiction_ref
@@ -65,6 +66,7 @@ def post_update(
         raise BadRequest(f"status: {new.status!r} is not one of {', '.join(UPDATE_STATUSES)}")
     existing = repo.client_update(session, api_key.id, new.update_id)
     if existing is not None:
+        will_change(session)  # an update repeated: nothing written
         return [{"update_id": str(existing)}]
     pk = public_pk(new.service_request_id)
     request = (

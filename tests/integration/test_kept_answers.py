@@ -115,6 +115,8 @@ def test_a_second_read_is_kept_and_the_same(worker, engine, fmt):
     assert kept.hits == hits + 1
     assert again.raw == first.raw and again.headers["ETag"] == first.headers["ETag"]
     assert again.body[0]["description"] == "kept once, read twice"
+    padded = api.get(f"requests/00{request.id}", params={"jurisdiction_id": "lacity.org"})
+    assert padded.raw == first.raw and kept.hits == hits + 2  # one request, one answer
     # extensions read more than the request row: never kept
     api.get(
         f"requests/{request.id}", params={"jurisdiction_id": "lacity.org", "extensions": "true"}
@@ -122,7 +124,7 @@ def test_a_second_read_is_kept_and_the_same(worker, engine, fmt):
     api.get(
         f"requests/{request.id}", params={"jurisdiction_id": "lacity.org", "extensions": "true"}
     )
-    assert kept.hits == hits + 1
+    assert kept.hits == hits + 2
 
 
 def test_a_write_through_the_app_moves_the_marks_before_it_answers(updatable, engine):
@@ -148,6 +150,9 @@ def test_a_write_through_the_app_moves_the_marks_before_it_answers(updatable, en
         assert change_mark.mark() == before[0]
         assert change_mark.mark(request.id) != before[1]
         assert change_mark.mark(other.id) == before[2]
+        repeated = change_mark.mark(request.id)
+        update(client, key, request.id, 0, "FIXED")  # the same update_id: answered again
+        assert change_mark.mark(request.id) == repeated
     finally:
         with engine.begin() as conn:
             conn.execute(
@@ -223,6 +228,13 @@ def test_the_notices_name_the_requests_changed(engine):
                 .values(status_notes="noticed")
             )
         assert [sorted(noticed(p) or []) for p in notices()] == [sorted(few)]
+        moved = few[0] + 10_000_000  # an id updated: the notice names the old one
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(ServiceRequest).where(ServiceRequest.id == few[0]).values(id=moved)
+            )
+        assert [noticed(p) for p in notices()] == [[few[0]]]
+        few[0] = moved
         with engine.begin() as conn:
             conn.execute(sa.delete(ServiceRequest).where(ServiceRequest.id.in_(many + few)))
         assert notices() == [""]
@@ -370,3 +382,29 @@ def test_a_command_moves_the_marks_as_it_ends(worker):
         db.session.commit()
         assert change_mark.mark() == before
     assert change_mark.mark() != before
+
+
+def test_an_answer_lives_no_longer_than_the_directory_it_was_read_with(worker, engine):
+    """The time zone an answer is written in comes from the worker's directory of
+    jurisdictions (OPEN311_CACHE_SECONDS): once that directory is too old, the answer is
+    read again, with a directory read again."""
+    app, created = worker
+    request = made(engine)
+    created.append(request.id)
+    client = app.test_client()
+    kept = app.extensions["open311_kept_answers"]
+    places = app.extensions["open311_directory"]
+    listening(app)
+    path = f"/open311/v2/requests/{request.id}.json"
+    client.get(path)
+    hits = kept.hits
+    client.get(path)
+    assert kept.hits == hits + 1
+    later = time.monotonic() + places.seconds + 1
+    places.clock = lambda: later  # the directory's time has run out
+    assert places.current() is None
+    client.get(path)
+    assert kept.hits == hits + 1  # read again
+    assert places.current() is not None  # with a directory read again
+    client.get(path)
+    assert kept.hits == hits + 2

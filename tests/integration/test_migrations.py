@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup
 
 from open311 import create_app, migrate
 from open311.db import Database
+from open311.repository.driver import driver_connection
 
 
 @pytest.fixture
@@ -208,10 +209,15 @@ def test_cli_db_reset_asks_for_confirmation(scratch_url):
 
     refused = run_cli(scratch_url, "db", "reset")
     assert refused.exit_code == 1 and "--yes" in refused.stderr
-    done = run_cli(scratch_url, "db", "reset", "--yes")
-    assert done.exit_code == 0, done.output
+    engine = sa.create_engine(scratch_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as listener:  # a server's change listener
+        listener.execute(sa.text("LISTEN open311_changes"))
+        done = run_cli(scratch_url, "db", "reset", "--yes")
+        assert done.exit_code == 0, done.output
+        # no trigger saw the tables go: the reset tells the servers to drop what they keep
+        notices = driver_connection(listener).notifies(timeout=2, stop_after=1)
+        assert [n.payload for n in notices] == [""]
 
-    engine = sa.create_engine(scratch_url)
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM jurisdiction")) == 0
     engine.dispose()

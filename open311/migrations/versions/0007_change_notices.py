@@ -23,7 +23,8 @@ depends_on = None
 STATEMENTS = (
     "CREATE FUNCTION open311_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
     "BEGIN PERFORM pg_notify('open311_changes', ''); RETURN NULL; END $$",
-    # changed_rows: the rows updated (NEW TABLE) or deleted (OLD TABLE), as each trigger names
+    # changed_rows: the rows updated or deleted, as they were (OLD TABLE: an id updated too
+    # names the request whose answer is kept)
     "CREATE FUNCTION open311_notify_requests() RETURNS trigger LANGUAGE plpgsql AS $$ "
     "DECLARE n integer; ids text; "
     "BEGIN "
@@ -33,7 +34,7 @@ STATEMENTS = (
     "IF n > 0 THEN PERFORM pg_notify('open311_changes', ids); END IF; "
     "RETURN NULL; END $$",
     "CREATE TRIGGER service_request_updated AFTER UPDATE ON service_request "
-    "REFERENCING NEW TABLE AS changed_rows "
+    "REFERENCING OLD TABLE AS changed_rows "
     "FOR EACH STATEMENT EXECUTE FUNCTION open311_notify_requests()",
     "CREATE TRIGGER service_request_deleted AFTER DELETE ON service_request "
     "REFERENCING OLD TABLE AS changed_rows "
