@@ -50,11 +50,14 @@ def get_service_request(
     """``kept``: the worker's kept answers, used for the standard answer (not the
     extensions', which read the request's history, areas and channel too)."""
 
+    pks = public_pks([service_request_id])
+
     def read() -> list[RequestItem] | list[dict]:
-        rows, tz = _public_row(session, jurisdiction_id, service_request_id, extensions, directory)
+        rows, tz = _public_row(
+            session, jurisdiction_id, service_request_id, pks, extensions, directory
+        )
         return items_of(session, rows, tz, extensions)
 
-    pks = public_pks([service_request_id])
     if kept is None or directory is None or extensions or not pks:
         return read()
     key = (jurisdiction_id, pks[0])  # "042" and "42": one answer
@@ -65,10 +68,12 @@ def _public_row(
     session: Session,
     jurisdiction_id: str | None,
     service_request_id: str,
+    ids: list[int],
     extensions: bool,
     directory: DirectoryCache | None,
 ) -> tuple[Rows, ZoneInfo]:
-    ids = public_pks([service_request_id])
+    """The request's public row (``ids``: its id as read, or none when unreadable) and the
+    time zone of its jurisdiction."""
     holder = (
         search.jurisdiction_of_request(session, ids[0]) if ids and not jurisdiction_id else None
     )
