@@ -1550,13 +1550,17 @@ def group_export(ctx: Context) -> list[dict]:
 def group_dashboard(ctx: Context) -> list[dict]:
     """A dashboard's query: statistics grouped by service and week over the default window
     (90 days), with the median time to close, 15 calls one after another, against the RAW
-    bound: the same aggregate statement run by psycopg on a connection with the server's
-    session settings. Targets: <= 1.5x the bound and <= 100 ms."""
+    bound: the statement the answer runs (the tally's cells of the window, its partial first
+    day and its open backlog, migration 0008), run by psycopg on a connection with the
+    server's session settings. Targets: <= 1.5x the bound and <= 100 ms. The exact statement
+    over the requests themselves (what a selection of at most STATISTICS_EXACT_UP_TO
+    requests runs, and any filter the tally does not carry) is timed alongside, for the
+    record."""
     if ctx.args.only and "dashboard" not in ctx.args.only:
         return []
     from open311.db import SESSION_SETTINGS  # noqa: PLC0415
+    from open311.repository import statistics as stats_repo  # noqa: PLC0415
     from open311.repository.request_filters import Filters  # noqa: PLC0415
-    from open311.repository.statistics import statistics_statement  # noqa: PLC0415
 
     path = "/open311/v2/statistics.json?" + urlencode(
         {"jurisdiction_id": JURISDICTION, "group_by": "service,week"}
@@ -1575,45 +1579,61 @@ def group_dashboard(ctx: Context) -> list[dict]:
         return times
 
     now = dt.datetime.now(dt.UTC)
-    statement, values = statistics_statement(
-        ctx.jurisdiction_pk, Filters(start=now - dt.timedelta(days=90)), ["service", "week"]
-    )
-    values["as_of"] = now
+    window = Filters(start=now - dt.timedelta(days=90))
+    zone = "America/Los_Angeles"
     engine = sa.create_engine(ctx.url, poolclass=sa.pool.NullPool)
-    sql = str(
-        statement.params(values).compile(
-            dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+
+    def compiled(statement: sa.Select, values: dict) -> str:
+        values |= stats_repo.backlog_values(now)
+        return str(
+            statement.params(values).compile(
+                dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+            )
+        )
+
+    sql = compiled(
+        *stats_repo.tally_statement(
+            ctx.jurisdiction_pk, window, ["service", "week"], timezone=zone, as_of=now
+        )
+    )
+    exact_sql = compiled(
+        *stats_repo.statistics_statement(
+            ctx.jurisdiction_pk, window, ["service", "week"], timezone=zone
         )
     )
 
-    def raw() -> list[float]:
+    def raw(statement: str, times_run: int = calls) -> list[float]:
         times = []
         with engine.connect() as conn:
             driver = conn.connection.dbapi_connection
-            for name, value in {**SESSION_SETTINGS, "TimeZone": "America/Los_Angeles"}.items():
+            for name, value in {**SESSION_SETTINGS, "TimeZone": zone}.items():
                 driver.execute("SELECT set_config(%s, %s, false)", (name, value))
-            for _ in range(calls):
+            for _ in range(times_run):
                 t0 = time.perf_counter()
-                driver.execute(psql.SQL(sql)).fetchall()  # compiled from our own statement
+                driver.execute(psql.SQL(statement)).fetchall()  # compiled from our own statement
                 times.append(time.perf_counter() - t0)
         return times
 
-    mine, bound = ours(), raw()
+    mine, bound, exact = ours(), raw(sql), raw(exact_sql, 5)
     engine.dispose()
     p50 = sorted(mine)[calls // 2] * 1000  # the median of an odd number of calls
     bound_p50 = sorted(bound)[calls // 2] * 1000
+    exact_p50 = sorted(exact)[2] * 1000
     return [
         Row(
             "dashboard: statistics by service and week, 90 d",
             p50_ms=round(p50, 1),
             p99_ms=round(max(mine) * 1000, 1),
             rps=None,
-            bound="RAW (the same aggregate, psycopg)",
+            bound="RAW (the same statement, psycopg)",
             bound_p50_ms=round(bound_p50, 1),
             target=1.5,
             target_text="<= 1.5x RAW and <= 100 ms",
             met=p50 <= 1.5 * bound_p50 and p50 <= 100,
-            note=f"{calls} calls one after another; p99 is the slowest",
+            note=(
+                f"{calls} calls one after another; p99 is the slowest; percentiles estimated "
+                f"from the tally; the exact statement over the requests: {exact_p50:.0f} ms"
+            ),
         )
     ]
 

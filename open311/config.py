@@ -69,6 +69,10 @@ DEFAULTS: dict[str, Any] = {
     # Bulk exports streaming at once per worker process (each holds a database connection
     # while its client reads; more: a 503 with Retry-After).
     "EXPORTS_AT_ONCE": 2,
+    # Statistics of more requests than this, where the kept tally answers (services,
+    # status, dates): percentiles estimated from its histograms (within 2 %), every count
+    # still exact; up to it, percentiles exact from the requests themselves.
+    "STATISTICS_EXACT_UP_TO": 20_000,
 }
 
 INT_SETTINGS = {
@@ -88,6 +92,7 @@ INT_SETTINGS = {
     "CACHE_SECONDS",
     "KEPT_ANSWERS",
     "EXPORTS_AT_ONCE",
+    "STATISTICS_EXACT_UP_TO",
 }
 PREFIX = "OPEN311_"
 

@@ -7,6 +7,7 @@ from open311.models.key import ApiKey
 from open311.models.media import IdempotentAnswer, Media
 from open311.models.request import RequestContact, RequestEvent, ServiceRequest
 from open311.models.service import Service, ServiceAttribute
+from open311.models.tally import RequestTally
 
 __all__ = [
     "AddressPoint",
@@ -20,6 +21,7 @@ __all__ = [
     "Media",
     "RequestContact",
     "RequestEvent",
+    "RequestTally",
     "Service",
     "ServiceAttribute",
     "ServiceRequest",

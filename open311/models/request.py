@@ -132,6 +132,14 @@ class ServiceRequest(Base):
             postgresql_include=["service_pk", "status", "closed_at", "api_key_pk"],
             postgresql_where=sa.text("public"),
         ),
+        # Statistics' open backlog: the open requests of a window, from the index alone.
+        sa.Index(
+            "ix_service_request_open",
+            "jurisdiction_pk",
+            "requested_datetime",
+            postgresql_include=["service_pk", "api_key_pk"],
+            postgresql_where=sa.text("public AND status = 'open'"),
+        ),
         # Incremental sync: updated_after/updated_before, oldest change first.
         sa.Index(
             "ix_service_request_updated",

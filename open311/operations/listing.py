@@ -54,6 +54,7 @@ class Limits:
     sync_lag_seconds: float = DEFAULTS["SYNC_LAG_SECONDS"]
     duplicate_radius_m: float = DEFAULTS["DUPLICATE_RADIUS_M"]
     duplicate_window_days: int = DEFAULTS["DUPLICATE_WINDOW_DAYS"]
+    statistics_exact_up_to: int = DEFAULTS["STATISTICS_EXACT_UP_TO"]
 
 
 @dataclass

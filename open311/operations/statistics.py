@@ -1,16 +1,23 @@
 """Statistics for dashboards: how many requests, how fast they close, how many close on time
 and how old the open ones are, grouped by service, status, channel, area or period, over the
-requests GET requests' filters select (without dates: the default window)."""
+requests GET requests' filters select (without dates: the default window).
+
+Where the tally's cells answer (services, status, dates; no area), they do; a selection of
+more than ``Limits.statistics_exact_up_to`` requests keeps their answer: counts exact,
+percentiles estimated from the cells' histograms (within 2 %). Smaller ones, and any other filter,
+are counted from the requests themselves, percentiles exact. The answer says which."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from open311.errors import BadRequest
+from open311.operations import close_times
 from open311.operations.directory import DirectoryCache, JurisdictionRef, jurisdiction_ref
 from open311.operations.listing import Limits, RequestQuery, filters_of
 from open311.operations.payloads import format_datetime, zone
@@ -30,6 +37,7 @@ GROUPING_COLUMNS: dict[str, tuple[str, ...]] = {
     **{period: (period,) for period in repo.PERIODS},
     AREA: ("area_id", "area_name"),
 }
+BACKLOG = tuple(label for label, _, _ in repo.BACKLOG_BUCKETS)
 MEASURES: tuple[str, ...] = (
     "requests",
     "open",
@@ -39,7 +47,7 @@ MEASURES: tuple[str, ...] = (
     "closed_with_target",
     "closed_on_time",
     "on_time_share",
-    *(label for label, _, _ in repo.BACKLOG_BUCKETS),
+    *BACKLOG,
 )
 
 
@@ -53,6 +61,7 @@ class Ask:
     group_by: tuple[str, ...]
     area_layer: str | None
     as_of: dt.datetime  # the backlog's ages are counted at this time
+    exact_up_to: int  # a larger selection that the tally answers: estimated percentiles
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -64,8 +73,11 @@ def _kind(name: str) -> str:
     return AREA if name.startswith(AREA) else name
 
 
-def parse_group_by(text: str | None, layers: list[str]) -> tuple[tuple[str, ...], str | None]:
-    """``group_by``: comma-separated groupings (400 naming what is wrong); the area layer."""
+def parse_group_by(
+    text: str | None, layers: Callable[[], list[str]]
+) -> tuple[tuple[str, ...], str | None]:
+    """``group_by``: comma-separated groupings (400 naming what is wrong); the area layer
+    (``layers``: the jurisdiction's, read only when an area is asked for)."""
     names = tuple(n.strip() for n in (text or "").split(",") if n.strip())
     if len(names) > MAX_GROUPINGS:
         raise BadRequest(f"group_by: at most {MAX_GROUPINGS} groupings")
@@ -74,9 +86,9 @@ def parse_group_by(text: str | None, layers: list[str]) -> tuple[tuple[str, ...]
     area_layer = None
     for name in names:
         if name.startswith(AREA):
-            layer = name[len(AREA) :]
-            if layer not in layers:
-                known = ", ".join(AREA + layer for layer in layers) or "none"
+            layer, known_layers = name[len(AREA) :], layers()
+            if layer not in known_layers:
+                known = ", ".join(AREA + layer for layer in known_layers) or "none"
                 raise BadRequest(f"group_by: no area layer {layer!r} (this jurisdiction: {known})")
             if area_layer is not None:
                 raise BadRequest("group_by: one area layer at a time")
@@ -101,15 +113,17 @@ def prepare(
     directory = directory or DirectoryCache(0)
     jurisdiction = jurisdiction_ref(directory, session, query.jurisdiction_id)
     now = now or dt.datetime.now(dt.UTC)
-    names, area_layer = parse_group_by(group_by, geo_repo.layers_of(session, jurisdiction.id))
+    names, area_layer = parse_group_by(
+        group_by, lambda: geo_repo.layers_of(session, jurisdiction.id)
+    )
     filters = filters_of(session, directory, jurisdiction, query, limits, now)
     # Ages to the minute: an answer stays the same (and cacheable) within it.
     as_of = now.replace(second=0, microsecond=0)
-    return Ask(jurisdiction, filters, names, area_layer, as_of)
+    return Ask(jurisdiction, filters, names, area_layer, as_of, limits.statistics_exact_up_to)
 
 
-def _measures(row: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {name: row[name] for name in MEASURES if name != "on_time_share"}
+def _shares(out: dict[str, Any]) -> dict[str, Any]:
+    """The measures in the answer's order, rounded; the on-time share."""
     for name in ("median_hours_to_close", "p90_hours_to_close"):
         if out[name] is not None:
             out[name] = round(float(out[name]), 1)
@@ -118,31 +132,65 @@ def _measures(row: Any) -> dict[str, Any]:
     return {name: out[name] for name in MEASURES}
 
 
-def compute(session: Session, ask: Ask) -> dict[str, Any]:
-    """The answer: each group's columns and measures, and the total."""
-    rows = repo.statistics_rows(
+def _order(value: Any) -> tuple[bool, Any]:
+    return (value is None, value)  # as PostgreSQL orders: NULL last
+
+
+def _rows(session: Session, ask: Ask, *, tally: bool) -> list[Any]:
+    """The statistics' rows: from the tally, or from the requests themselves."""
+    j, tz = ask.jurisdiction, ask.jurisdiction.timezone
+    if tally:
+        return repo.tally_rows(
+            session, j.id, ask.filters, ask.group_by, as_of=ask.as_of, timezone=tz
+        )
+    return repo.statistics_rows(
         session,
-        ask.jurisdiction.id,
+        j.id,
         ask.filters,
         ask.group_by,
         as_of=ask.as_of,
-        timezone=ask.jurisdiction.timezone,
+        timezone=tz,
         area_layer=ask.area_layer,
     )
-    keys = [c for c in ask.columns if c not in MEASURES]
-    groups, total = [], None
+
+
+def _groups(rows: list[Any], keys: list[str]) -> tuple[list[dict], dict]:
+    groups, total = [], {}
     for row in rows:
+        measures = {name: row[name] for name in MEASURES if name in row}
+        if "buckets" in row:  # the tally's: percentiles from its histogram
+            median, p90 = close_times.percentiles(row["buckets"], row["counts"], (0.5, 0.9))
+            measures |= {"median_hours_to_close": median, "p90_hours_to_close": p90}
+        measures = _shares(measures)
         if row["is_total"]:
-            total = _measures(row)
-            continue
-        group = {k: row[k].isoformat() if isinstance(row[k], dt.date) else row[k] for k in keys}
-        groups.append(group | _measures(row))
+            total = measures
+        else:
+            groups.append({k: row[k] for k in keys} | measures)
+    return groups, total
+
+
+def compute(session: Session, ask: Ask) -> dict[str, Any]:
+    """The answer: each group's columns and measures, and the total."""
+    keys = [c for c in ask.columns if c not in MEASURES]
+    percentiles = "exact"
+    if repo.tally_answers(ask.filters, ask.area_layer):
+        groups, total = _groups(_rows(session, ask, tally=True), keys)
+        if total["requests"] > ask.exact_up_to:
+            percentiles = "estimated"
+    if percentiles == "exact":
+        groups, total = _groups(_rows(session, ask, tally=False), keys)
+    groups.sort(key=lambda group: [_order(group[k]) for k in keys])
+    for group in groups:
+        for k in keys:
+            if isinstance(group[k], dt.date):
+                group[k] = group[k].isoformat()
     tz = zone(ask.jurisdiction.timezone)
     return {
         "jurisdiction_id": ask.jurisdiction.jurisdiction_id,
         "time_zone": ask.jurisdiction.timezone,
         "as_of": format_datetime(ask.as_of, tz),
         "group_by": list(ask.group_by),
+        "percentiles": percentiles,
         "groups": groups,
         "total": total,
     }

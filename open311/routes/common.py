@@ -64,4 +64,5 @@ def limits() -> Limits:
         sync_lag_seconds=setting("SYNC_LAG_SECONDS"),
         duplicate_radius_m=setting("DUPLICATE_RADIUS_M"),
         duplicate_window_days=setting("DUPLICATE_WINDOW_DAYS"),
+        statistics_exact_up_to=setting("STATISTICS_EXACT_UP_TO"),
     )

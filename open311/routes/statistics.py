@@ -56,8 +56,10 @@ def statistics_json(query: dict):
     `closed_with_target`, `closed_on_time` and `on_time_share` (against the service's target
     in the catalogue); the open backlog by age in days at `as_of` (`backlog_0_2_days` ...
     `backlog_over_90_days`). Periods and business days are the jurisdiction's local time. A
-    place hidden by its service's location privacy counts in no area.
-    """
+    place hidden by its service's location privacy counts in no area. Counts are exact;
+    `percentiles` says whether the two percentiles are `exact` or `estimated` (within 2 %,
+    from the kept tally's histograms: above `OPEN311_STATISTICS_EXACT_UP_TO` requests, when
+    no filter or grouping the tally does not carry is asked for)."""
     ask = _ask(query)
     return _answer(
         ask, lambda: render(ops.compute(session(), ask), "statistics", Format.JSON), "json"
