@@ -93,12 +93,15 @@ def prepare_export(
 def records(session: Session, export: Export) -> Iterator[tuple[Any, ...]]:
     """The export's rows, streamed, each a tuple in the order of ``export.columns``."""
     statement, values = repo.bulk_statement(export.jurisdiction.id, export.filters)
+    names, rows = repo.stream_rows(
+        session, statement, values, timezone=export.jurisdiction.timezone
+    )
     # Each field's position, found by its name once (not per row).
-    position = {name: i for i, name in enumerate(repo.column_names(statement))}
+    position = {name: i for i, name in enumerate(names)}
     pick = operator.itemgetter(*(position[c.name] for c in BULK_FIELDS))
     at_areas = position["area_pks"]
     layer_at = {layer: i for i, layer in enumerate(export.layers)}
-    for row in repo.stream_rows(session, statement, values, timezone=export.jurisdiction.timezone):
+    for row in rows:
         areas: list[str | None] = [None] * len(layer_at)
         for pk in row[at_areas] or ():
             found = export.areas.get(pk)

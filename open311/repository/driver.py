@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import collections
 import functools
+import itertools
 import logging
+from collections.abc import Iterator
 from typing import Any, NamedTuple, cast
 
 import psycopg
@@ -54,8 +56,7 @@ class _Compiled(NamedTuple):
     processors: dict[str, Any]  # by parameter name: the bind processors of types that have one
 
 
-@functools.lru_cache(maxsize=512)
-def _compiled(statement: sa.Select, dialect: sa.Dialect) -> _Compiled:
+def _compile(statement: sa.Select, dialect: sa.Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     processors: dict[str, Any] = {}
     for bind, name in compiled.bind_names.items():
@@ -67,6 +68,17 @@ def _compiled(statement: sa.Select, dialect: sa.Dialect) -> _Compiled:
             processors[name] = processor
     names = tuple(statement.selected_columns.keys())
     return _Compiled(compiled.string, compiled, names, processors)
+
+
+_compiled = functools.lru_cache(maxsize=512)(_compile)
+
+
+def _params(prepared: _Compiled, values: dict) -> dict:
+    params = dict(prepared.compiled.construct_params(values) or {})
+    for name, processor in prepared.processors.items():
+        if params.get(name) is not None:
+            params[name] = processor(params[name])
+    return params
 
 
 HIDDEN = "<hidden>"
@@ -91,10 +103,7 @@ def driver_rows(
 
     ``public_values``: the values may be logged (public data; else they show as hidden)."""
     prepared = _compiled(statement, connection.dialect)
-    sql, params = prepared.sql, dict(prepared.compiled.construct_params(values) or {})
-    for name, processor in prepared.processors.items():
-        if params.get(name) is not None:
-            params[name] = processor(params[name])
+    sql, params = prepared.sql, _params(prepared, values)
     if SQL_LOG.isEnabledFor(logging.DEBUG):
         logged = params if public_values else dict.fromkeys(params, HIDDEN)
         SQL_LOG.debug("%s", sql, extra={"sql": sql, "params": logged})
@@ -104,6 +113,36 @@ def driver_rows(
         return Rows(cursor.fetchall(), prepared.names)
     except psycopg.Error as error:
         raise _as_sqlalchemy(connection, sql, params, error) from error
+
+
+def driver_batches(
+    connection: sa.Connection, statement: sa.Select, values: dict, *, batch: int
+) -> tuple[tuple[str, ...], Iterator[list[tuple]]]:
+    """A statement's column names and its rows, ``batch`` at a time, from a server-side
+    cursor on the driver (binary results, plain tuples): the bulk export, whose rows
+    SQLAlchemy's result would cost more to make than PostgreSQL to read. The connection
+    must be in a transaction; closing the iterator closes the cursor. The values are public
+    (logged at DEBUG)."""
+    prepared = _compile(statement, connection.dialect)  # one per export: not kept
+    sql, params = prepared.sql, _params(prepared, values)
+    if SQL_LOG.isEnabledFor(logging.DEBUG):
+        SQL_LOG.debug("%s", sql, extra={"sql": sql, "params": params})
+
+    def rows() -> Iterator[list[tuple]]:
+        try:
+            with driver_connection(connection).cursor(
+                name=f"open311_batches_{next(_CURSORS)}", binary=True
+            ) as cursor:
+                cursor.execute(sql, params)
+                while found := cursor.fetchmany(batch):
+                    yield found
+        except psycopg.Error as error:
+            raise _as_sqlalchemy(connection, sql, params, error) from error
+
+    return prepared.names, rows()
+
+
+_CURSORS = itertools.count()
 
 
 def driver_connection(connection: sa.Connection) -> psycopg.Connection:

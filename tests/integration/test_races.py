@@ -8,6 +8,7 @@ TTL. Concurrent request updates with one update_id all answer the same update.""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -22,6 +23,7 @@ from open311.operations.directory import DirectoryCache
 from open311.operations.keys import create_key
 from open311.repository import new_requests as requests_repo
 from tests.helpers import CITY_HALL
+from tests.tally_check import assert_tally_true
 
 GRAFFITI = {
     "service_code": "GRAFFITI",
@@ -182,3 +184,49 @@ def test_concurrent_updates_with_one_update_id_answer_the_same(live, engine, fmt
             {"r": int(request_id)},
         ).all()
     assert events == [("opened", "open"), ("closed", "closed")]
+
+
+def test_concurrent_posts_and_updates_keep_the_tally_true(live, engine):
+    """Statistics' tally (migration 0008) under concurrent writes to the same cells: 8
+    clients POST at once (one service, one day), then 8 close different requests at once,
+    then 8 reopen them; after each round the tally is what the committed requests say."""
+    app, keys = live
+
+    def check() -> None:
+        with Session(engine) as session:
+            assert_tally_true(session)
+
+    def post(index):
+        data = GRAFFITI if index % 2 else {**BULKY, "jurisdiction_id": "lacity.org"}
+        response = app.test_client().post(
+            "/open311/v2/requests.json", data={**data, "api_key": keys.app}
+        )
+        return response.status_code, response.get_json()
+
+    posted = [at_once(8, post) for _ in range(2)]
+    assert {status for round_ in posted for status, _ in round_} == {200}
+    ids = [body[0]["service_request_id"] for round_ in posted for _, body in round_]
+    check()
+
+    def update(status: str):
+        def call(index):
+            answer = app.test_client().post(
+                "/open311/v2/servicerequestupdates.json",
+                data={
+                    "api_key": keys.backoffice,
+                    "service_request_id": ids[index],
+                    "update_id": f"tally-{status}-{index}",
+                    "status": status,
+                    "updated_datetime": dt.datetime.now(dt.UTC).isoformat(),
+                    "description": "race",
+                },
+            )
+            return answer.status_code, answer.get_data(as_text=True)
+
+        return call
+
+    fixed = at_once(8, update("FIXED"))
+    assert {status for status, _ in fixed} == {200}, fixed
+    check()
+    assert {status for status, _ in at_once(8, update("IN_PROGRESS"))} == {200}
+    check()
