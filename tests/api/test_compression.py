@@ -96,7 +96,7 @@ def test_a_client_gone_mid_export_closes_the_cursor(client, session, connection,
             "requested_datetime, updated_datetime, accepted_at, public, attributes, area_pks) "
             "SELECT j.id, s.id, 'open', md5(n::text) || repeat('x', 200), now(), now(), now(), "
             "true, '{}', '{}' FROM jurisdiction j JOIN service s ON s.jurisdiction_pk = j.id "
-            "AND s.service_code = 'OTHER', generate_series(1, 3000) AS n "
+            "AND s.service_code = 'OTHER', generate_series(1, 20000) AS n "
             "WHERE j.jurisdiction_id = 'lacity.org'"
         )
     )
