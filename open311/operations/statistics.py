@@ -155,13 +155,17 @@ def _rows(session: Session, ask: Ask, *, tally: bool) -> list[Any]:
 
 
 def _groups(rows: list[Any], keys: list[str]) -> tuple[list[dict], dict]:
+    if rows and "buckets" in rows[0]:  # the tally's: percentiles from its histograms
+        estimated = close_times.percentiles(
+            [(row["buckets"], row["counts"]) for row in rows], (0.5, 0.9)
+        )
+        rows = [
+            row | {"median_hours_to_close": median, "p90_hours_to_close": p90}
+            for row, (median, p90) in zip(rows, estimated, strict=True)
+        ]
     groups, total = [], {}
     for row in rows:
-        measures = {name: row[name] for name in MEASURES if name in row}
-        if "buckets" in row:  # the tally's: percentiles from its histogram
-            median, p90 = close_times.percentiles(row["buckets"], row["counts"], (0.5, 0.9))
-            measures |= {"median_hours_to_close": median, "p90_hours_to_close": p90}
-        measures = _shares(measures)
+        measures = _shares({name: row[name] for name in MEASURES if name in row})
         if row["is_total"]:
             total = measures
         else:
