@@ -4,6 +4,7 @@ named filters of ``request_filters``."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -219,25 +220,32 @@ def jurisdiction_of_request(session: Session, pk: int) -> int | None:
     return session.scalar(sa.select(SR.jurisdiction_pk).where(SR.id == pk, SR.public))
 
 
-def published_version(session: Session, jurisdiction_pk: int) -> tuple[dt.datetime | None, str]:
-    """What a whole-jurisdiction answer (an export, statistics) follows: the jurisdiction's
-    latest change of a public request (exact), and as text its bundle as loaded (its own and
-    its services' last changes, and the digests ``bundle_state`` keeps)."""
+@functools.cache
+def _published_version_statement() -> sa.Select:
+    jurisdiction_pk = sa.bindparam("jurisdiction_pk", type_=sa.Integer)
     latest = last_change_query(jurisdiction_pk).scalar_subquery()
     services = (
         sa.select(sa.func.max(Service.updated_at))
         .where(Service.jurisdiction_pk == jurisdiction_pk)
         .scalar_subquery()
     )
+    return sa.select(
+        latest.label("latest"),
+        sa.func.concat_ws(
+            "|",
+            _exact(Jurisdiction.updated_at),
+            _exact(services),
+            sa.cast(Jurisdiction.bundle_state, sa.Text),
+        ).label("bundle"),
+    ).where(Jurisdiction.id == jurisdiction_pk)
+
+
+def published_version(session: Session, jurisdiction_pk: int) -> tuple[dt.datetime | None, str]:
+    """What a whole-jurisdiction answer (an export, statistics) follows: the jurisdiction's
+    latest change of a public request (exact), and as text its bundle as loaded (its own and
+    its services' last changes, and the digests ``bundle_state`` keeps). One statement,
+    built once (building it cost more than running it)."""
     row = session.execute(
-        sa.select(
-            latest.label("latest"),
-            sa.func.concat_ws(
-                "|",
-                _exact(Jurisdiction.updated_at),
-                _exact(services),
-                sa.cast(Jurisdiction.bundle_state, sa.Text),
-            ).label("bundle"),
-        ).where(Jurisdiction.id == jurisdiction_pk)
+        _published_version_statement(), {"jurisdiction_pk": jurisdiction_pk}
     ).one()
     return row.latest, row.bundle
