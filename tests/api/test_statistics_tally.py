@@ -181,6 +181,9 @@ MIDNIGHT = (NOW - dt.timedelta(days=75)).astimezone(LA).date().isoformat()
             "end_date": (MIDDAY + dt.timedelta(days=4)).isoformat(),
         },
         {"group_by": "week", "start_date": "2020-01-01", "end_date": MIDNIGHT},
+        # Los Angeles leaves daylight time on 2026-11-01 (a 25-hour day; 01:30 comes twice).
+        {"group_by": "day", "start_date": "2026-11-01", "end_date": "2026-11-02T05:30:00-08:00"},
+        {"group_by": "week", "start_date": "2026-11-01T01:30:00-07:00"},
         {"group_by": "service", "service_code": "OTHER,GRAFFITI"},
         {"group_by": "week", "service_code": "GRAFFITI", "status": "closed"},
         {"group_by": "channel", "status": "open"},
