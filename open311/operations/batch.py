@@ -24,14 +24,11 @@ def accept_pending_requests(
     if jurisdiction_id:
         jurisdiction_pk = jurisdiction_ref(DirectoryCache(0), session, jurisdiction_id).id
     now = now or dt.datetime.now(dt.UTC)
-    accepted = []
-    for request in repo.pending(
-        session, jurisdiction_pk=jurisdiction_pk, tokens=tokens, limit=limit
-    ):
-        request.accepted_at = now
-        request.public = True
-        request.updated_datetime = now
+    pending = repo.pending(session, jurisdiction_pk=jurisdiction_pk, tokens=tokens, limit=limit)
+    # One statement for them all: the statistics' tally then locks its cells in one order
+    # (row by row, two acceptors at once could each hold a cell the other waits for).
+    repo.accept(session, [request.id for request in pending], now)
+    for request in pending:
         repo.add_event(session, request.id, kind="accepted", status=request.status, at=now)
-        accepted.append((request.token, request.id))
     session.commit()
-    return accepted
+    return [(request.token, request.id) for request in pending]

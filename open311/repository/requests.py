@@ -68,6 +68,16 @@ def pending(
     return list(session.scalars(query))
 
 
+def accept(session: Session, pks: Sequence[int], at: dt.datetime) -> None:
+    """Publish waiting batch requests (locked by ``pending``): one UPDATE."""
+    if pks:
+        session.execute(
+            sa.update(SR)
+            .where(SR.id.in_(pks))
+            .values(accepted_at=at, public=True, updated_datetime=at)
+        )  # the session's objects updated too (synchronize_session: "auto")
+
+
 def published_media(session: Session, stem: str) -> Media | None:
     """A stored photo by name, if it is published: its request is public and its service
     shows its requests' place exactly (a photo shows the place: see privacy)."""

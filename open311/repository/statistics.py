@@ -118,7 +118,10 @@ def _backlog(*, known_open: bool = False) -> list[sa.ColumnElement]:
 def measures() -> tuple[sa.ColumnElement, ...]:
     """The aggregates of a group, labelled as the answer names them."""
     closed = SR.status == "closed"
-    hours = sa.func.extract("epoch", SR.closed_at - SR.requested_datetime) / 3600.0
+    # A close recorded before the request (a back office's clock behind ours) took no time:
+    # 0, as the tally's first bucket has it.
+    elapsed = sa.func.extract("epoch", SR.closed_at - SR.requested_datetime)
+    hours = sa.case((elapsed < 0, 0), else_=elapsed) / 3600.0  # NULL while open
     count = sa.func.count()
     return (
         count.label("requests"),
@@ -227,20 +230,28 @@ def split_window(start: dt.datetime, end_before: dt.datetime | None, timezone: s
     begin at midnight, in some zones); its local-day condition makes it exact."""
     tz = ZoneInfo(timezone)
     one_day = dt.timedelta(days=1)
+
+    def midnight(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), tzinfo=tz)
+
     local_start = start.astimezone(tz)
-    at_midnight = local_start.time() == dt.time()
+    # The instant, not the wall clock: where clocks fall back at midnight (Atlantic/Azores),
+    # the day's second midnight is an hour into it.
+    # (in UTC: Python's == between zones is False for a wall-clock time that occurs twice)
+    at_midnight = start.astimezone(dt.UTC) == midnight(local_start.date()).astimezone(dt.UTC)
     first = local_start.date() + (dt.timedelta() if at_midnight else one_day)
     before = end_before.astimezone(tz).date() if end_before is not None else None
     if before is not None and first >= before:
         return Split(None, None, ((start, end_before, None),))
 
-    def midnight(day: dt.date) -> dt.datetime:
-        return dt.datetime.combine(day, dt.time(), tzinfo=tz)
-
     edges: list[tuple[dt.datetime, dt.datetime | None, tuple[str, dt.date] | None]] = []
     if not at_midnight:
         edges.append((start, midnight(first) + one_day, ("<", first)))
-    if end_before is not None and before is not None and end_before != midnight(before):
+    if (
+        end_before is not None
+        and before is not None
+        and end_before.astimezone(dt.UTC) != midnight(before).astimezone(dt.UTC)
+    ):
         edges.append((max(start, midnight(before) - one_day), end_before, (">=", before)))
     return Split(first, before, tuple(edges))
 
@@ -579,7 +590,7 @@ def tally_statement(
     service_clause, status_clause = services(f), statuses(f)
     status = status_clause.values["status"] if status_clause is not None else None
     shape = Shape(
-        groupings=tuple(groupings),
+        groupings=tuple(sorted(groupings)),  # columns are read by name: one shape per set
         whole_days=split.first_day is not None,
         before_day=split.before_day is not None,
         edges=tuple((before is not None, day and day[0]) for _, before, day in split.edges),

@@ -125,6 +125,14 @@ def spread(session) -> None:
         for hours in (-2, 2):
             when = NOW - dt.timedelta(days=age, hours=hours)
             add_request(session, code="OTHER", when=when, api_key_pk=channels[1])
+    # Closed "before" it was made (a back office's clock behind ours): it took no time.
+    add_request(
+        session,
+        code="GRAFFITI",
+        when=NOW - dt.timedelta(days=4),
+        status="closed",
+        closed_at=NOW - dt.timedelta(days=4, hours=2),
+    )
     chance = random.Random(18)
     for _ in range(200):
         when = NOW - dt.timedelta(minutes=chance.randrange(120 * 24 * 60))

@@ -230,3 +230,53 @@ def test_concurrent_posts_and_updates_keep_the_tally_true(live, engine):
     check()
     assert {status for status, _ in at_once(8, update("IN_PROGRESS"))} == {200}
     check()
+
+
+def test_a_write_during_a_target_change_is_counted_with_the_new_target(engine):
+    """A service's target changes (its tally recounted) while a request of it is written:
+    the write waits for the recount's transaction, then counts on time against the new
+    target; nothing is counted twice."""
+    with engine.begin() as conn:
+        la, graffiti, before = conn.execute(
+            sa.text(
+                "SELECT j.id, s.id, s.target_hours FROM service s JOIN jurisdiction j "
+                "ON j.id = s.jurisdiction_pk WHERE j.jurisdiction_id = 'lacity.org' "
+                "AND s.service_code = 'GRAFFITI'"
+            )
+        ).one()
+    written = threading.Event()
+    made: list[int] = []
+
+    def write() -> None:
+        with engine.begin() as conn:
+            made.append(
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO service_request (jurisdiction_pk, service_pk, status, "
+                        "attributes, public, requested_datetime, closed_at) VALUES (:j, :s, "
+                        "'closed', '{}', true, now() - interval '30 hours', now()) RETURNING id"
+                    ),
+                    {"j": la, "s": graffiti},
+                ).scalar_one()
+            )
+        written.set()
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE service SET target_hours = 48 WHERE id = :s"), {"s": graffiti}
+            )
+            writer = threading.Thread(target=write)
+            writer.start()
+            assert not written.wait(1)  # held until the recount commits
+        writer.join(30)
+        assert written.is_set()
+        with Session(engine) as session:
+            assert_tally_true(session)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM service_request WHERE id = ANY(:r)"), {"r": made})
+            conn.execute(
+                sa.text("UPDATE service SET target_hours = :t WHERE id = :s"),
+                {"t": before, "s": graffiti},
+            )

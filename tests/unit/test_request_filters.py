@@ -151,3 +151,19 @@ def test_one_statement_per_shape_whatever_the_values():
     assert (values_a["service_pk"], values_b["service_pk"]) == (3, 4)
     c, _ = public_statement(1, rf.Filters(start=T0, service_pks=[3, 4]), limit=10)
     assert c is not a
+
+
+def test_a_window_from_a_days_second_midnight_reads_that_day_from_the_requests():
+    """Atlantic/Azores falls back from 01:00 to 00:00 on 2025-10-26: a start at the second
+    midnight (01:00Z) is an hour into the day, which the tally must not count whole."""
+    import datetime as dt
+
+    from open311.repository.statistics import split_window
+
+    start = dt.datetime(2025, 10, 26, 1, tzinfo=dt.UTC)
+    split = split_window(start, None, "Atlantic/Azores")
+    assert split.first_day == dt.date(2025, 10, 27)
+    [(since, _, day)] = split.edges
+    assert since == start and day == ("<", dt.date(2025, 10, 27))
+    first_midnight = dt.datetime(2025, 10, 26, 0, tzinfo=dt.UTC)  # 00:00 local, summer time (+00)
+    assert split_window(first_midnight, None, "Atlantic/Azores").edges == ()

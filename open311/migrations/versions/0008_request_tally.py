@@ -96,7 +96,10 @@ TALLY_STATEMENT = (
     + "$q$, source) $f$"
 )
 # Recount a jurisdiction's or a service's cells (NULL: every one) from the table; each case
-# its own condition, so that a service's recount reads its rows by index.
+# its own condition, so that a service's recount reads its rows by index. It first waits for
+# the writers of service_request in flight and holds new ones until its transaction ends
+# (SHARE): a write meanwhile would count with the old time zone or target, or be counted
+# twice (its cell new, committed between the recount's DELETE and INSERT).
 TALLY_RECOUNT = """
 CREATE FUNCTION open311_tally_recount(of_jurisdiction integer, of_service integer)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -104,6 +107,7 @@ DECLARE scope text := 'r.public'
     || CASE WHEN of_jurisdiction IS NULL THEN '' ELSE ' AND r.jurisdiction_pk = $1' END
     || CASE WHEN of_service IS NULL THEN '' ELSE ' AND r.service_pk = $2' END;
 BEGIN
+    LOCK TABLE service_request IN SHARE MODE;
     DELETE FROM request_tally
     WHERE (of_jurisdiction IS NULL OR jurisdiction_pk = of_jurisdiction)
         AND (of_service IS NULL OR service_pk = of_service);
