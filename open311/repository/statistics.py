@@ -5,9 +5,10 @@ requests' filters select.
 Two statements answer. ``statistics_statement`` aggregates the requests themselves (any
 filter, exact percentiles; GROUPING SETS adds the total). ``tally_statement`` reads the cells
 ``request_tally`` keeps per local day (migration 0008) for the whole days of the window, the
-requests themselves for its partial first and last days, and the open requests for the
-backlog; its rows are cells that the caller adds up by group, the times to close as
-histograms. It answers only what the cells carry: ``tally_answers`` says when."""
+requests themselves for its partial first and last days and the open requests younger than
+each backlog bound on its day, and adds them up per group; the times to close come as each
+group's histogram, whose percentiles the caller estimates. It answers only what the cells
+carry: ``tally_answers`` says when."""
 
 from __future__ import annotations
 
@@ -59,6 +60,11 @@ TIME = sa.DateTime(timezone=True)
 DAY = dt.timedelta(days=1)
 
 
+def _period_start(name: str) -> sa.ColumnElement:
+    """The local date a period (day, week, month) of requested_datetime starts on."""
+    return sa.cast(sa.func.date_trunc(name, SR.requested_datetime), sa.Date)
+
+
 def grouping(name: str) -> tuple[Any, ...]:
     """A dimension's columns, labelled as the answer names them. Periods and dates are the
     jurisdiction's (the connection's TimeZone: ``statistics_rows`` sets it)."""
@@ -69,8 +75,7 @@ def grouping(name: str) -> tuple[Any, ...]:
     if name == "channel":
         return (ApiKey.name.label("channel"),)
     if name in PERIODS:
-        start = sa.cast(sa.func.date_trunc(name, SR.requested_datetime), sa.Date)
-        return (start.label(name),)
+        return (_period_start(name).label(name),)
     if name.startswith("area:"):
         return (Area.area_id.label("area_id"), Area.name.label("area_name"))
     raise ValueError(f"no grouping {name!r}")
@@ -229,64 +234,65 @@ def split_window(start: dt.datetime, end_before: dt.datetime | None, timezone: s
     """Each edge's time range is a day wider than its local day needs (a day that does not
     begin at midnight, in some zones); its local-day condition makes it exact."""
     tz = ZoneInfo(timezone)
-    one_day = dt.timedelta(days=1)
 
     def midnight(day: dt.date) -> dt.datetime:
-        return dt.datetime.combine(day, dt.time(), tzinfo=tz)
+        return _midnight(day, tz)
 
     local_start = start.astimezone(tz)
     # The instant, not the wall clock: where clocks fall back at midnight (Atlantic/Azores),
-    # the day's second midnight is an hour into it.
-    # (in UTC: Python's == between zones is False for a wall-clock time that occurs twice)
+    # the day's second midnight is an hour into it. Compared in UTC: Python's == between
+    # zones is False for a wall-clock time that occurs twice.
     at_midnight = start.astimezone(dt.UTC) == midnight(local_start.date()).astimezone(dt.UTC)
-    first = local_start.date() + (dt.timedelta() if at_midnight else one_day)
+    first = local_start.date() + (dt.timedelta() if at_midnight else DAY)
     before = end_before.astimezone(tz).date() if end_before is not None else None
     if before is not None and first >= before:
         return Split(None, None, ((start, end_before, None),))
 
     edges: list[tuple[dt.datetime, dt.datetime | None, tuple[str, dt.date] | None]] = []
     if not at_midnight:
-        edges.append((start, midnight(first) + one_day, ("<", first)))
+        edges.append((start, midnight(first) + DAY, ("<", first)))
     if (
         end_before is not None
         and before is not None
         and end_before.astimezone(dt.UTC) != midnight(before).astimezone(dt.UTC)
     ):
-        edges.append((max(start, midnight(before) - one_day), end_before, (">=", before)))
+        edges.append((max(start, midnight(before) - DAY), end_before, (">=", before)))
     return Split(first, before, tuple(edges))
+
+
+def _midnight(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    """The day's first midnight (a day without one, where clocks spring forward at 00:00:
+    an instant within a day of its start, which the local-day conditions make exact)."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=tz)
 
 
 def _empty(item: type[sa.types.TypeEngine]) -> sa.ColumnElement:
     return sa.cast(sa.literal_column("'{}'"), ARRAY(item))
 
 
+def _cell_keys(
+    groupings: Sequence[str], service: Any, status: Any, channel: Any, period: Any
+) -> list[sa.ColumnElement]:
+    """A cell's key columns, labelled as the tally statement's parts share them (ids, not
+    names): from the tally or from the requests (``period``: a period name -> its start)."""
+    columns = {"service": service, "status": status, "channel": channel}
+    labels = {"service": "service_pk", "status": "status", "channel": "channel_pk"}
+    return [
+        columns[name].label(labels[name]) if name in columns else period(name).label(name)
+        for name in groupings
+    ]
+
+
 def _tally_keys(groupings: Sequence[str]) -> list[sa.ColumnElement]:
-    keys: list[sa.ColumnElement] = []
-    for name in groupings:
-        if name == "service":
-            keys.append(T.service_pk.label("service_pk"))
-        elif name == "status":
-            keys.append(T.status.label("status"))
-        elif name == "channel":
-            keys.append(T.channel_pk.label("channel_pk"))
-        else:  # a period of the local day
-            start = sa.func.date_trunc(name, sa.cast(T.day, sa.DateTime))
-            keys.append(sa.cast(start, sa.Date).label(name))
-    return keys
+    def local_period(name: str) -> sa.ColumnElement:
+        return sa.cast(sa.func.date_trunc(name, sa.cast(T.day, sa.DateTime)), sa.Date)
+
+    return _cell_keys(groupings, T.service_pk, T.status, T.channel_pk, local_period)
 
 
 def _request_keys(groupings: Sequence[str]) -> list[sa.ColumnElement]:
-    keys: list[sa.ColumnElement] = []
-    for name in groupings:
-        if name == "service":
-            keys.append(SR.service_pk.label("service_pk"))
-        elif name == "status":
-            keys.append(SR.status.label("status"))
-        elif name == "channel":
-            keys.append(sa.func.coalesce(SR.api_key_pk, 0).label("channel_pk"))
-        else:
-            keys.extend(grouping(name))
-    return keys
+    channel = sa.func.coalesce(SR.api_key_pk, sa.literal_column("0"))
+    return _cell_keys(groupings, SR.service_pk, SR.status, channel, _period_start)
 
 
 def _aged_day(days: int) -> sa.BindParameter:
@@ -612,7 +618,7 @@ def tally_statement(
     values |= {
         "bound_ages": _bounds(),
         "bound_times": bounds,
-        "bound_ends": [dt.datetime.combine(day, dt.time(), tzinfo=tz) + 2 * DAY for day in days],
+        "bound_ends": [_midnight(day, tz) + 2 * DAY for day in days],
         "bound_days": days,
     }
     if service_clause is not None:
